@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Writing JSON text into a struct buf, fast and always valid: the output of
+ * these functions is valid UTF-8 JSON for every input byte sequence.
+ */
+#ifndef JL_JSON_H
+#define JL_JSON_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+/* At most this many bytes of a bad input line are kept in "_raw". */
+#define JL_RAW_MAX (64 * 1024)
+
+/*
+ * Append s[0..n) as a JSON string literal, quotes included. Control
+ * characters, '"' and '\\' are escaped; bytes that are not valid UTF-8 are
+ * each replaced by U+FFFD. Returns the number of bytes so replaced.
+ */
+size_t jw_string(struct buf *b, const void *s, size_t n);
+
+/* Append a C string as a JSON string literal (invalid UTF-8 replaced). */
+void jw_cstring(struct buf *b, const char *s);
+
+/*
+ * Append the member "_error":{"tool":PROG,"code":code,"message":message}
+ * plus "file" when file is not NULL and "line" when line is not 0. No
+ * braces around it and no comma before it: the caller composes the object.
+ */
+void jw_error_member(struct buf *b, const char *code, const char *message, const char *file,
+	unsigned long line);
+
+/*
+ * Append the member "_raw":"..." holding at most JL_RAW_MAX bytes of
+ * raw[0..n), cut at a character boundary, invalid UTF-8 replaced.
+ */
+void jw_raw_member(struct buf *b, const void *raw, size_t n);
+
+#endif

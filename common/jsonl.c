@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* JSON Lines records in, error records for every line that is not one. */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "json.h"
+#include "jsonl.h"
+#include "utf8.h"
+#include "util.h"
+
+void
+jsonl_init(struct jsonl_reader *r, struct input *in, size_t max_line)
+{
+	if (max_line > INT_MAX)
+		max_line = INT_MAX; /* jv_parse_sized takes an int */
+	linereader_init(&r->lines, in, 64 * 1024, max_line);
+	r->unterminated = false;
+}
+
+static bool
+is_blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return false;
+	return true;
+}
+
+/* The error record for a bad line: built as text, parsed back into a jv. */
+static jv
+bad_line(struct jsonl_reader *r, const char *line, size_t len, const char *why)
+{
+	struct buf msg = BUF_INIT, rec = BUF_INIT;
+	jv v;
+
+	buf_puts(&msg, r->lines.in->name);
+	buf_putc(&msg, ':');
+	buf_add_uint(&msg, r->lines.lineno);
+	buf_puts(&msg, ": ");
+	buf_puts(&msg, why);
+	buf_putc(&rec, '{');
+	jw_error_member(&rec, "bad_input", buf_cstr(&msg), NULL, r->lines.lineno);
+	buf_putc(&rec, ',');
+	jw_raw_member(&rec, line, len);
+	buf_putc(&rec, '}');
+	v = jv_parse_sized(rec.data, (int)rec.len);
+	buf_free(&msg);
+	buf_free(&rec);
+	if (!jv_is_valid(v))
+		die(EXIT_SOFTWARE, "internal error: error record is not valid JSON");
+	return v;
+}
+
+/* jq's parse message, without the copy of the input it appends. */
+static void
+parse_message(jv err, char *out, size_t size)
+{
+	jv msg = jv_invalid_get_msg(err);
+	const char *text = jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "";
+	const char *cut = strstr(text, " (while parsing");
+	int n = cut != NULL ? (int)(cut - text) : (int)strlen(text);
+
+	snprintf(out, size, "not valid JSON: %.*s", n, text);
+	jv_free(msg);
+}
+
+enum jsonl_status
+jsonl_next(struct jsonl_reader *r, jv *rec)
+{
+	const char *line;
+	size_t len;
+	int flags, got;
+	char why[256];
+	jv v;
+
+	do {
+		got = linereader_next(&r->lines, &line, &len, &flags);
+		if (got <= 0)
+			return got == 0 ? JSONL_EOF : JSONL_IOERR;
+	} while (is_blank(line, len));
+	r->unterminated = (flags & LINE_UNTERMINATED) != 0;
+	if (flags & LINE_TOO_LONG) {
+		snprintf(why, sizeof(why), "line longer than %zu bytes", r->lines.max_line);
+		*rec = bad_line(r, line, len, why);
+		return JSONL_BAD;
+	}
+	if (utf8_valid_prefix(line, len) != len) {
+		snprintf(why, sizeof(why), "invalid UTF-8 at byte %zu",
+			utf8_valid_prefix(line, len) + 1);
+		*rec = bad_line(r, line, len, why);
+		return JSONL_BAD;
+	}
+	v = jv_parse_sized(line, (int)len);
+	if (!jv_is_valid(v)) {
+		parse_message(v, why, sizeof(why));
+		jv_free(v);
+		*rec = bad_line(r, line, len, why);
+		return JSONL_BAD;
+	}
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		snprintf(why, sizeof(why), "not a JSON object but %s",
+			jv_kind_name(jv_get_kind(v)));
+		jv_free(v);
+		*rec = bad_line(r, line, len, why);
+		return JSONL_BAD;
+	}
+	*rec = v;
+	return JSONL_RECORD;
+}
+
+unsigned long
+jsonl_lineno(const struct jsonl_reader *r)
+{
+	return r->lines.lineno;
+}
+
+void
+jsonl_free(struct jsonl_reader *r)
+{
+	linereader_free(&r->lines);
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Reading JSON Lines records (DESIGN.md section 2): one JSON object per
+ * line; blank lines skipped; anything else becomes an error record, never a
+ * crash and never silence.
+ *
+ * Ownership follows jv.h: the jv handed out belongs to the caller.
+ */
+#ifndef JL_JSONL_H
+#define JL_JSONL_H
+
+#include <jv.h>
+#include <stdbool.h>
+
+#include "io.h"
+
+/* Longest line parsed; longer lines become bad_input records. */
+#define JSONL_MAX_LINE (256UL * 1024 * 1024)
+
+enum jsonl_status {
+	JSONL_EOF = 0,	  /* no more records */
+	JSONL_RECORD = 1, /* *rec is the record, a JSON object */
+	JSONL_BAD = 2,	  /* *rec is an error record to emit in the record's place */
+	JSONL_IOERR = -1, /* read error, errno set */
+};
+
+struct jsonl_reader {
+	struct linereader lines;
+	bool unterminated; /* the record just returned ended without '\n' */
+};
+
+/* Read records from in (borrowed); max_line bounds memory per line. */
+void jsonl_init(struct jsonl_reader *r, struct input *in, size_t max_line);
+
+/*
+ * The next record. On JSONL_BAD, *rec is
+ *   {"_error":{"tool","code":"bad_input","message","line"},"_raw":"<line>"}
+ * where message names the input, the line and the cause (not JSON, not an
+ * object, invalid UTF-8, longer than max_line).
+ */
+enum jsonl_status jsonl_next(struct jsonl_reader *r, jv *rec);
+
+/* The physical line number of the record just returned. */
+unsigned long jsonl_lineno(const struct jsonl_reader *r);
+
+void jsonl_free(struct jsonl_reader *r);
+
+#endif

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Program name, start-up hygiene, diagnostics and checked allocation. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+const char *progname = "jlkit";
+
+void
+tool_init(const char *argv0)
+{
+	const char *slash;
+	int fd;
+
+	if (argv0 != NULL && *argv0 != '\0') {
+		slash = strrchr(argv0, '/');
+		progname = slash != NULL ? slash + 1 : argv0;
+	}
+	/*
+	 * Make sure fds 0-2 exist: if the caller closed one, the next open()
+	 * would get it, and a diagnostic could be written into that file.
+	 */
+	do {
+		fd = open("/dev/null", O_RDWR);
+		if (fd < 0)
+			die(EXIT_SOFTWARE, "cannot open '/dev/null':");
+	} while (fd <= 2);
+	close(fd);
+	signal(SIGPIPE, SIG_DFL);
+}
+
+void
+vreport(const char *fmt, va_list ap)
+{
+	int saved_errno = errno;
+	size_t len = strlen(fmt);
+
+	fprintf(stderr, "%s: ", progname);
+	vfprintf(stderr, fmt, ap);
+	if (len > 0 && fmt[len - 1] == ':')
+		fprintf(stderr, " %s", strerror(saved_errno));
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
+void
+die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap);
+	va_end(ap);
+	exit(code);
+}
+
+void
+warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap);
+	va_end(ap);
+}
+
+int
+error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static JL_NORETURN void
+out_of_memory(size_t size)
+{
+	die(EXIT_SOFTWARE, "out of memory (allocating %zu bytes)", size);
+}
+
+void *
+xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+
+	if (p == NULL)
+		out_of_memory(size);
+	return p;
+}
+
+void *
+xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+
+	if (p == NULL)
+		out_of_memory(nmemb * size);
+	return p;
+}
+
+void *
+xrealloc(void *ptr, size_t size)
+{
+	void *p = realloc(ptr, size ? size : 1);
+
+	if (p == NULL)
+		out_of_memory(size);
+	return p;
+}
+
+void *
+xreallocarray(void *ptr, size_t nmemb, size_t size)
+{
+	if (size != 0 && nmemb > SIZE_MAX / size)
+		die(EXIT_SOFTWARE, "allocation of %zu x %zu bytes overflows", nmemb, size);
+	return xrealloc(ptr, nmemb * size);
+}
+
+char *
+xstrdup(const char *s)
+{
+	return xmemdup(s, strlen(s));
+}
+
+char *
+xmemdup(const void *s, size_t n)
+{
+	char *p;
+
+	if (n == SIZE_MAX)
+		out_of_memory(n);
+	p = xmalloc(n + 1);
+	if (n > 0)
+		memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}

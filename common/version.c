@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Library lines for --version. */
+#include <gnu/libc-version.h>
+#include <stdio.h>
+
+#include "version.h"
+
+void
+version_line(const char *library, const char *version)
+{
+	printf("  %s %s\n", library, version);
+}
+
+void
+version_common(void)
+{
+	version_line("glibc", gnu_get_libc_version());
+}
