@@ -85,11 +85,11 @@ fill(struct linereader *lr)
 		lr->end -= lr->start;
 		lr->start = 0;
 	}
-	if (lr->end == lr->size) {
+	if (lr->end + 1 >= lr->size) { /* keep a byte for the NUL after a last line */
 		lr->size *= 2;
 		lr->buf = xrealloc(lr->buf, lr->size);
 	}
-	r = input_read(lr->in, lr->buf + lr->end, lr->size - lr->end);
+	r = input_read(lr->in, lr->buf + lr->end, lr->size - lr->end - 1);
 	if (r < 0)
 		return -1;
 	if (r == 0)
@@ -138,6 +138,8 @@ give_line(struct linereader *lr, size_t len, size_t used, bool rest_unread, cons
 		*flags |= LINE_TOO_LONG;
 		lr->skipping = rest_unread;
 	}
+	/* Over the '\n', a byte of the dropped tail, or the byte kept spare by fill(). */
+	lr->buf[lr->start + *linelen] = '\0';
 	lr->start += used;
 	lr->lineno++;
 	return 1;

@@ -64,7 +64,8 @@ struct linereader {
 void linereader_init(struct linereader *lr, struct input *in, size_t bufsize, size_t max_line);
 
 /*
- * Next line, without its '\n' (a '\r' before it is kept). *line points into
+ * Next line, without its '\n' (a '\r' before it is kept), followed by a NUL
+ * (so libraries that print it as a C string stop there). *line points into
  * the reader's buffer and is valid until the next call. Returns 1 with a
  * line, 0 at end of input, -1 on a read error (errno set).
  */

@@ -53,7 +53,7 @@ bad_line(struct jsonl_reader *r, const char *line, size_t len, const char *why)
 	return v;
 }
 
-/* jq's parse message, without the copy of the input it appends. */
+/* jq's parse message, without the copy of the input it appends. Consumes err. */
 static void
 parse_message(jv err, char *out, size_t size)
 {
@@ -95,7 +95,6 @@ jsonl_next(struct jsonl_reader *r, jv *rec)
 	v = jv_parse_sized(line, (int)len);
 	if (!jv_is_valid(v)) {
 		parse_message(v, why, sizeof(why));
-		jv_free(v);
 		*rec = bad_line(r, line, len, why);
 		return JSONL_BAD;
 	}

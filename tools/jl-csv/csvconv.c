@@ -476,8 +476,8 @@ on_row(int terminator, void *arg)
 	if (c->width_from_row && !c->have_columns)
 		c->have_columns = true;
 	if (c->row_error == CSV_ERR_NONE && c->field != c->ncols && c->cfg.strict)
-		fail_row(c, CSV_ERR_RAGGED_ROW, "row has %zu fields, the header has %zu", c->field,
-			c->ncols);
+		fail_row(c, CSV_ERR_RAGGED_ROW, "row has %zu field%s, the header has %zu", c->field,
+			c->field == 1 ? "" : "s", c->ncols);
 	if (c->row_error != CSV_ERR_NONE) {
 		emit_error_row(c);
 		goto next_row;
