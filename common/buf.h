@@ -20,6 +20,14 @@ struct buf {
 /* Make room for at least extra more bytes; dies when memory runs out. */
 void buf_grow(struct buf *b, size_t extra);
 
+/* buf_grow, inline when there is room already: for hot paths that write directly. */
+static inline void
+buf_reserve(struct buf *b, size_t extra)
+{
+	if (b->size - b->len <= extra)
+		buf_grow(b, extra);
+}
+
 /* Append n bytes. */
 void buf_add(struct buf *b, const void *s, size_t n);
 

@@ -28,84 +28,162 @@ needs_escape8(uint64_t w)
 	return below_space | quote | backslash | (w & HIGHS);
 }
 
+/* needs_escape8 for 4 bytes, for the tails of short strings. */
+static inline uint32_t
+needs_escape4(uint32_t w)
+{
+	const uint32_t ones = 0x01010101U, highs = 0x80808080U;
+	uint32_t below_space = (w - ones * 0x20) & ~w & highs;
+	uint32_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+
+	return below_space | ((q - ones) & ~q & highs) | ((bs - ones) & ~bs & highs) | (w & highs);
+}
+
+/* 1 for the bytes a JSON string holds as they are: printable ASCII but '"' and '\\'. */
+static const unsigned char plain_byte[256] = {
+	[0x20 ... 0x21] = 1, /* '"' is 0x22 */
+	[0x23 ... 0x5b] = 1, /* '\\' is 0x5c */
+	[0x5d ... 0x7f] = 1,
+};
+
 static const char hexdigits[] = "0123456789abcdef";
 
-static void
-escape_ascii(struct buf *b, unsigned char c)
-{
-	char esc[6] = {'\\', 'u', '0', '0', hexdigits[c >> 4], hexdigits[c & 15]};
+/* The letter after '\\' for the ASCII bytes with a two-character escape; 0 for the rest. */
+static const char short_escape[128] = {
+	['"'] = '"', ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't', ['\b'] = 'b', ['\f'] = 'f',
+};
 
-	switch (c) {
-	case '"':
-		buf_add(b, "\\\"", 2);
-		return;
-	case '\\':
-		buf_add(b, "\\\\", 2);
-		return;
-	case '\n':
-		buf_add(b, "\\n", 2);
-		return;
-	case '\r':
-		buf_add(b, "\\r", 2);
-		return;
-	case '\t':
-		buf_add(b, "\\t", 2);
-		return;
-	case '\b':
-		buf_add(b, "\\b", 2);
-		return;
-	case '\f':
-		buf_add(b, "\\f", 2);
-		return;
-	default:
-		buf_add(b, esc, sizeof(esc));
-	}
+/* Offset of the first byte flagged in a nonzero needs_escape8 mask. */
+static inline size_t
+first_flagged(uint64_t mask)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return (size_t)__builtin_clzll(mask) >> 3;
+#else
+	return (size_t)__builtin_ctzll(mask) >> 3;
+#endif
 }
+
+/*
+ * Write the byte at s[0] that needs attention: an escape for a control
+ * character, '"' or '\\', a valid UTF-8 sequence as it is, or U+FFFD for a
+ * byte that starts none. Returns the input bytes consumed.
+ */
+static inline size_t
+escape_one(char **out, const unsigned char *s, size_t n, size_t *replaced)
+{
+	char *o = *out;
+	unsigned char c = s[0];
+	size_t len;
+
+	if (c >= 0xC2 && c < 0xE0 && n >= 2 && (s[1] & 0xC0) == 0x80) {
+		memcpy(o, s, 2); /* the common two-byte sequence, inline */
+		*out = o + 2;
+		return 2;
+	}
+	if (c >= 0x80) {
+		len = utf8_sequence_length(s, n);
+		if (len != 0) {
+			memcpy(o, s, len);
+			*out = o + len;
+			return len;
+		}
+		memcpy(o, "\xEF\xBF\xBD", 3);
+		*out = o + 3;
+		++*replaced;
+		return 1;
+	}
+	*o++ = '\\';
+	if (short_escape[c] != 0) {
+		*o++ = short_escape[c];
+	} else {
+		memcpy(o, "u00", 3);
+		o[3] = hexdigits[c >> 4];
+		o[4] = hexdigits[c & 15];
+		o += 5;
+	}
+	*out = o;
+	return 1;
+}
+
+/* The inside of a JSON string literal for s[0..n), written at o; returns the end. */
+static inline char *
+escape_body(char *o, const unsigned char *s, size_t n, size_t *replaced)
+{
+	size_t i = 0;
+
+	while (i + 8 <= n) {
+		uint64_t w, mask;
+		size_t k;
+
+		memcpy(&w, s + i, 8);
+		mask = needs_escape8(w);
+		memcpy(o, &w, 8); /* room: escapes only ever lengthen the output */
+		if (mask == 0) {
+			o += 8;
+			i += 8;
+			continue;
+		}
+		k = first_flagged(mask);
+		o += k;
+		i += k;
+		i += escape_one(&o, s + i, n - i, replaced);
+	}
+	/* The last 0 to 7 bytes: four at once when they need nothing, then one by one. */
+	if (i + 4 <= n) {
+		uint32_t w;
+
+		memcpy(&w, s + i, 4);
+		if (needs_escape4(w) == 0) {
+			memcpy(o, &w, 4);
+			o += 4;
+			i += 4;
+		}
+	}
+	while (i < n) {
+		if (plain_byte[s[i]])
+			*o++ = (char)s[i++];
+		else
+			i += escape_one(&o, s + i, n - i, replaced);
+	}
+	return o;
+}
+
+char *
+jw_escape(char *dst, const void *s, size_t n, size_t *replaced)
+{
+	*dst++ = '"';
+	dst = escape_body(dst, s, n, replaced);
+	*dst++ = '"';
+	return dst;
+}
+
+/* Strings longer than this are escaped in slices, so the reserve stays small. */
+#define SLICE (64 * 1024)
 
 size_t
 jw_string(struct buf *b, const void *p, size_t n)
 {
 	const unsigned char *s = p;
-	size_t i = 0, run = 0, replaced = 0;
+	size_t replaced = 0;
 
-	buf_grow(b, n + 2);
-	buf_putc(b, '"');
-	while (i < n) {
-		unsigned char c;
-		size_t len;
-
-		while (i + 8 <= n) {
-			uint64_t w;
-
-			memcpy(&w, s + i, 8);
-			if (needs_escape8(w))
-				break;
-			i += 8;
-		}
-		if (i >= n)
-			break;
-		c = s[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0x80) {
-			len = utf8_sequence_length(s + i, n - i);
-			if (len != 0) {
-				i += len;
-				continue;
-			}
-		}
-		buf_add(b, s + run, i - run);
-		if (c >= 0x80) {
-			buf_add(b, "\xEF\xBF\xBD", 3);
-			replaced++;
-		} else {
-			escape_ascii(b, c);
-		}
-		run = ++i;
+	if (n <= SLICE) {
+		buf_reserve(b, JW_ESCAPED_MAX(n));
+		b->len = (size_t)(jw_escape(b->data + b->len, s, n, &replaced) - b->data);
+		return replaced;
 	}
-	buf_add(b, s + run, n - run);
+	buf_putc(b, '"');
+	while (n > 0) {
+		/* Cut where no valid character is split (invalid bytes are replaced anyway). */
+		size_t len = n > SLICE ? utf8_cut(s, SLICE) : n;
+
+		if (len == 0)
+			len = SLICE;
+		buf_grow(b, JW_ESCAPED_MAX(len));
+		b->len = (size_t)(escape_body(b->data + b->len, s, len, &replaced) - b->data);
+		s += len;
+		n -= len;
+	}
 	buf_putc(b, '"');
 	return replaced;
 }

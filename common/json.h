@@ -20,6 +20,17 @@
  */
 size_t jw_string(struct buf *b, const void *s, size_t n);
 
+/* The most bytes jw_escape writes for n input bytes (a control byte becomes 6). */
+#define JW_ESCAPED_MAX(n) (6 * (n) + 2)
+
+/*
+ * The core of jw_string for callers that manage their own buffer: write
+ * s[0..n) as a JSON string literal at dst, which must have room for
+ * JW_ESCAPED_MAX(n) bytes. Adds the bytes replaced by U+FFFD to *replaced.
+ * Returns the end of what was written.
+ */
+char *jw_escape(char *dst, const void *s, size_t n, size_t *replaced);
+
 /* Append a C string as a JSON string literal (invalid UTF-8 replaced). */
 void jw_cstring(struct buf *b, const char *s);
 

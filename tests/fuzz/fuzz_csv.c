@@ -19,8 +19,7 @@ collect(void *arg, const struct csvconv_record *rec)
 {
 	struct buf *out = arg;
 
-	buf_add(out, rec->json, rec->len);
-	buf_putc(out, '\n');
+	buf_add(out, rec->json, rec->len + 1); /* with its '\n' */
 }
 
 static void

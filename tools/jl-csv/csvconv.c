@@ -29,6 +29,9 @@
 /* libcsv is fed at most this much at once, so a growing field is checked often. */
 #define PIECE_MAX (256 * 1024)
 
+/* Keys this short are copied as one fixed-size block; buffers keep this much slack. */
+#define KEY_SLACK 16
+
 /* libcsv's parser states (libcsv.c); struct csv_parser is public, these are not. */
 #define LIBCSV_FIELD_BEGUN 2
 
@@ -81,8 +84,15 @@ struct csvconv {
 	enum csvconv_error row_error;
 	char message[512];
 	struct buf out;	       /* the row's JSON */
-	struct buf raw;	       /* the row's input bytes, at most JL_RAW_MAX + 4 */
-	size_t raw_total;      /* the row's input length */
+	/*
+	 * The row's input, for "_raw" when it fails: the part in the data
+	 * being parsed is [row_data, piece_end); what came in earlier feeds was
+	 * copied to raw (at most JL_RAW_MAX + 4 bytes), so rows are copied only
+	 * when they span feeds.
+	 */
+	const unsigned char *row_data;
+	const unsigned char *piece_end;
+	struct buf raw;
 };
 
 const char *
@@ -122,6 +132,7 @@ add_column(struct csvconv *c, const char *name, size_t len)
 	jw_string(&c->keys, name, len);
 	buf_putc(&c->keys, ':');
 	c->key_len[c->ncols] = c->keys.len - c->key_off[c->ncols];
+	buf_reserve(&c->keys, KEY_SLACK); /* on_field copies KEY_SLACK bytes of short keys */
 	c->col_names[c->ncols] = xmemdup(name, len);
 	c->ncols++;
 }
@@ -290,26 +301,12 @@ is_plain_literal(const char *s, size_t n)
 	return nonzero || s[0] != '-'; /* -0 and -0.0 stay strings */
 }
 
-/* Append one cell's value to the row. Returns false when the row failed. */
-static bool
-add_value(struct csvconv *c, const char *s, size_t n, size_t index)
+/* The cell at index had bytes that are not valid UTF-8: the row fails. */
+static void
+fail_bad_utf8(struct csvconv *c, const char *s, size_t n, size_t index)
 {
-	size_t bad;
 	char what[96];
 
-	if (c->cfg.infer && index < c->ncols) {
-		if (n == 0) {
-			buf_add(&c->out, "null", 4);
-			return true;
-		}
-		if (is_plain_literal(s, n)) {
-			buf_add(&c->out, s, n);
-			return true;
-		}
-	}
-	bad = jw_string(&c->out, s, n);
-	if (bad == 0)
-		return true;
 	describe_field(c, index, what, sizeof(what));
 	if (c->cfg.encoding != NULL)
 		fail_row(c, CSV_ERR_BAD_UTF8, "%s: byte sequence not valid in encoding '%s'", what,
@@ -319,7 +316,32 @@ add_value(struct csvconv *c, const char *s, size_t n, size_t index)
 			"%s: invalid UTF-8 at byte %zu; if the file is not UTF-8, "
 			"name its encoding with --encoding (e.g. latin1, cp1252, utf-16)",
 			what, utf8_valid_prefix(s, n) + 1);
-	return false;
+}
+
+/*
+ * Write the value of the cell at index at o, which has room for
+ * JW_ESCAPED_MAX(n) bytes: a string, or with --infer a literal or null.
+ * Returns the end, and fails the row when the cell is not valid UTF-8.
+ */
+static inline char *
+write_value(struct csvconv *c, char *o, const char *s, size_t n, size_t index)
+{
+	size_t bad = 0;
+
+	if (c->cfg.infer && index < c->ncols) {
+		if (n == 0) {
+			memcpy(o, "null", 4);
+			return o + 4;
+		}
+		if (is_plain_literal(s, n)) {
+			memcpy(o, s, n);
+			return o + n;
+		}
+	}
+	o = jw_escape(o, s, n, &bad);
+	if (bad != 0)
+		fail_bad_utf8(c, s, n, index);
+	return o;
 }
 
 /* A field of the header row: keep it until the row ends. */
@@ -352,16 +374,19 @@ header_field(struct csvconv *c, const char *s, size_t n, bool too_large)
 	buf_add(&c->header_lens, &n, sizeof(n));
 }
 
-/* libcsv's field callback. */
-static void
-on_field(void *data, size_t n, void *arg)
-{
-	struct csvconv *c = arg;
-	size_t index = c->field++;
-	bool too_large = c->field_overflow || n > c->cfg.max_field;
-	char what[96];
+/* Fields larger than this are escaped in slices by jw_string instead of at once. */
+#define FIELD_AT_ONCE (64 * 1024)
 
-	c->field_overflow = false;
+/*
+ * The uncommon cases of on_field: the header row, --no-header's first row,
+ * oversized fields, cells past the header (_extra), rows already failed.
+ */
+static void
+on_field_slow(struct csvconv *c, const char *data, size_t n, size_t index, bool too_large)
+{
+	char what[96];
+	size_t bad;
+
 	if (c->stop)
 		return;
 	/* --no-header: the first row's width sets the columns, even when it fails. */
@@ -373,23 +398,60 @@ on_field(void *data, size_t n, void *arg)
 		header_field(c, data, n, too_large);
 		return;
 	}
-	if (index == 0)
-		buf_putc(&c->out, '{');
 	if (too_large) {
 		describe_field(c, index, what, sizeof(what));
 		fail_row(c, CSV_ERR_FIELD_TOO_LARGE, "%s is larger than --max-field (%zu bytes)",
 			what, c->cfg.max_field);
 		return;
 	}
+	if (index == 0)
+		buf_putc(&c->out, '{');
 	if (index < c->ncols) {
 		if (index > 0)
 			buf_putc(&c->out, ',');
 		buf_add(&c->out, c->keys.data + c->key_off[index], c->key_len[index]);
+	} else if (index == c->ncols) {
+		buf_puts(&c->out, index > 0 ? ",\"_extra\":[" : "\"_extra\":[");
 	} else {
-		buf_puts(&c->out, index == c->ncols ? ",\"_extra\":[" : ",");
+		buf_putc(&c->out, ',');
 	}
-	if (!add_value(c, data, n, index))
+	if (n <= FIELD_AT_ONCE) {
+		buf_grow(&c->out, JW_ESCAPED_MAX(n));
+		c->out.len = (size_t)(write_value(c, c->out.data + c->out.len, data, n, index) -
+			c->out.data);
+	} else if ((bad = jw_string(&c->out, data, n)) != 0) {
+		fail_bad_utf8(c, data, n, index);
+	}
+	if (c->out.len > c->cfg.max_row)
+		fail_row(c, CSV_ERR_ROW_TOO_LARGE, "row is larger than --max-row (%zu bytes)",
+			c->cfg.max_row);
+}
+
+/* libcsv's field callback: the common case, a cell under a header column, inline. */
+static void
+on_field(void *data, size_t n, void *arg)
+{
+	struct csvconv *c = arg;
+	size_t index = c->field++, key_len;
+	bool too_large = c->field_overflow || n > c->cfg.max_field;
+	char *o;
+
+	c->field_overflow = false;
+	if (too_large || c->stop || c->row_error != CSV_ERR_NONE || !c->have_columns ||
+		index >= c->ncols || n > FIELD_AT_ONCE) {
+		on_field_slow(c, data, n, index, too_large);
 		return;
+	}
+	key_len = c->key_len[index];
+	buf_reserve(&c->out, 1 + key_len + KEY_SLACK + JW_ESCAPED_MAX(n));
+	o = c->out.data + c->out.len;
+	*o++ = index == 0 ? '{' : ',';
+	if (key_len <= KEY_SLACK)
+		memcpy(o, c->keys.data + c->key_off[index], KEY_SLACK); /* one fixed-size copy */
+	else
+		memcpy(o, c->keys.data + c->key_off[index], key_len);
+	o = write_value(c, o + key_len, data, n, index);
+	c->out.len = (size_t)(o - c->out.data);
 	if (c->out.len > c->cfg.max_row)
 		fail_row(c, CSV_ERR_ROW_TOO_LARGE, "row is larger than --max-row (%zu bytes)",
 			c->cfg.max_row);
@@ -408,15 +470,27 @@ add_metadata(struct csvconv *c, struct buf *b)
 	}
 }
 
+/* Keep the row's input bytes for "_raw", at most JL_RAW_MAX plus a partial character. */
+static void
+keep_raw(struct csvconv *c, const void *s, size_t n)
+{
+	size_t room = JL_RAW_MAX + 4 > c->raw.len ? JL_RAW_MAX + 4 - c->raw.len : 0;
+
+	buf_add(&c->raw, s, n < room ? n : room);
+}
+
 /* The row failed: emit an error record in its place. */
 static void
 emit_error_row(struct csvconv *c)
 {
 	struct csvconv_record rec;
-	size_t raw_len = c->raw.len;
+	size_t raw_len;
 
+	keep_raw(c, c->row_data, (size_t)(c->piece_end - c->row_data));
+	c->row_data = c->piece_end;
+	raw_len = c->raw.len;
 	/* Drop the terminator that ended the row from what is shown. */
-	if (raw_len == c->raw_total && raw_len > 0 &&
+	if (raw_len > 0 && raw_len <= JL_RAW_MAX &&
 		(c->raw.data[raw_len - 1] == '\n' || c->raw.data[raw_len - 1] == '\r'))
 		raw_len--;
 	buf_reset(&c->out);
@@ -427,8 +501,9 @@ emit_error_row(struct csvconv *c)
 	jw_raw_member(&c->out, c->raw.data, raw_len);
 	add_metadata(c, &c->out);
 	buf_putc(&c->out, '}');
+	buf_putc(&c->out, '\n');
 	rec.json = c->out.data;
-	rec.len = c->out.len;
+	rec.len = c->out.len - 1;
 	rec.error = c->row_error;
 	rec.message = c->message;
 	c->stats.errors++;
@@ -491,8 +566,9 @@ on_row(int terminator, void *arg)
 		buf_putc(&c->out, ']');
 	add_metadata(c, &c->out);
 	buf_putc(&c->out, '}');
+	buf_putc(&c->out, '\n');
 	rec.json = c->out.data;
-	rec.len = c->out.len;
+	rec.len = c->out.len - 1;
 	rec.error = CSV_ERR_NONE;
 	rec.message = NULL;
 	c->stats.rows++;
@@ -501,16 +577,6 @@ next_row:
 	buf_reset(&c->out);
 	c->field = 0;
 	c->row_error = CSV_ERR_NONE;
-}
-
-/* Keep the row's input bytes for "_raw", at most JL_RAW_MAX plus a partial character. */
-static void
-keep_raw(struct csvconv *c, const void *s, size_t n)
-{
-	size_t room = JL_RAW_MAX + 4 > c->raw.len ? JL_RAW_MAX + 4 - c->raw.len : 0;
-
-	buf_add(&c->raw, s, n < room ? n : room);
-	c->raw_total += n;
 }
 
 /*
@@ -529,47 +595,73 @@ drop_oversized_field(struct csvconv *c)
 	c->field_overflow = true;
 }
 
-/* Feed libcsv one piece: bytes that end at a line terminator, or hold none. */
+/* Feed libcsv one piece: bytes with one line terminator at the end, or none. */
 static void
 parse_piece(struct csvconv *c, const unsigned char *s, size_t n)
 {
 	unsigned char last = s[n - 1];
 	bool terminated = last == '\n' || last == '\r';
+	bool blank = terminated && (n == 1 || (n == 2 && s[0] == '\r'));
 
-	if (!c->row_open && (n > 1 || !terminated)) {
+	if (!c->row_open && !blank) {
 		c->row_open = true;
 		c->row_line = c->line;
+		c->row_data = s;
 		buf_reset(&c->raw);
-		c->raw_total = 0;
 	}
-	if (c->row_open)
-		keep_raw(c, s, n);
+	c->piece_end = s + n;
 	if (csv_parse(&c->parser, s, n, on_field, on_row, c) != n)
 		die(EXIT_SOFTWARE, "%s:%lu: libcsv: %s", c->name, c->line,
 			csv_strerror(csv_error(&c->parser)));
 	if (c->parser.entry_pos > c->cfg.max_field)
 		drop_oversized_field(c);
+	/* A '\n' alone after a '\r' that ended the last piece completes that CRLF. */
 	if (last == '\r' || (last == '\n' && !(n == 1 && c->prev_cr)))
 		c->line++;
 	c->prev_cr = last == '\r';
 	c->offset += n;
 }
 
-/* Split data into pieces that end at '\n' or '\r' (or PIECE_MAX) and parse them. */
+/* Whether s[0..n) has a '\r' that is not followed by '\n' (one at the very end counts). */
+static bool
+has_lone_cr(const unsigned char *s, size_t n)
+{
+	const unsigned char *end = s + n, *cr;
+
+	while ((cr = memchr(s, '\r', (size_t)(end - s))) != NULL) {
+		if (cr + 1 == end || cr[1] != '\n')
+			return true;
+		s = cr + 2;
+	}
+	return false;
+}
+
+/*
+ * Split data into pieces, each ending at a line terminator: a '\n' (after
+ * a '\r' or not), a '\r' not followed by '\n', or a '\r' that ends the
+ * data (its '\n' may open the next feed); or at PIECE_MAX. Parse them.
+ */
 static void
 parse_data(struct csvconv *c, const unsigned char *s, size_t n)
 {
+	bool lone_cr = has_lone_cr(s, n);
+
+	c->row_data = c->piece_end = s; /* an open row goes on here */
 	while (n > 0 && !c->stop) {
 		size_t limit = n < PIECE_MAX ? n : PIECE_MAX, len;
 		const unsigned char *nl = memchr(s, '\n', limit), *cr;
 
 		len = nl != NULL ? (size_t)(nl - s) + 1 : limit;
-		cr = memchr(s, '\r', len);
-		if (cr != NULL)
+		if (lone_cr && (cr = memchr(s, '\r', len)) != NULL &&
+			(cr + 1 == s + n || cr[1] != '\n'))
 			len = (size_t)(cr - s) + 1;
 		parse_piece(c, s, len);
 		s += len;
 		n -= len;
+	}
+	if (c->row_open) { /* the row goes on in the next feed: keep its start now */
+		keep_raw(c, c->row_data, (size_t)(s - c->row_data));
+		c->row_data = s;
 	}
 }
 

@@ -41,7 +41,10 @@ enum csvconv_error {
 /* The stable code word of an error ("bad_utf8", ...). */
 const char *csvconv_error_code(enum csvconv_error e);
 
-/* One output record: a JSON object, no newline. Valid until the callback returns. */
+/*
+ * One output record: a JSON object of len bytes, followed by a '\n' that is
+ * not counted in len. Valid until the callback returns.
+ */
 struct csvconv_record {
 	const char *json;
 	size_t len;

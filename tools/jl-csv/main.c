@@ -207,8 +207,7 @@ emit_record(void *arg, const struct csvconv_record *rec)
 	struct run *run = arg;
 	const struct csvconv_stats *stats = csvconv_stats(run->conv);
 
-	out_write(rec->json, rec->len);
-	out_write("\n", 1);
+	out_write(rec->json, rec->len + 1); /* the record and its '\n' */
 	if (rec->error != CSV_ERR_NONE && !run->cfg->quiet) {
 		if (run->errors_shown < ERRORS_SHOWN)
 			warn("%s", rec->message);
