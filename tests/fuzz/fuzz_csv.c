@@ -88,7 +88,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	convert(&cfg, data, size, size ? size : 1, &whole);
 	convert(&cfg, data, size, chunk, &chunked);
 	check_lines(&whole);
-	if (whole.len != chunked.len || memcmp(whole.data, chunked.data, whole.len) != 0)
+	if (whole.len != chunked.len ||
+		(whole.len > 0 && memcmp(whole.data, chunked.data, whole.len) != 0))
 		abort();
 	buf_free(&whole);
 	buf_free(&chunked);

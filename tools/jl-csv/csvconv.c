@@ -74,6 +74,7 @@ struct csvconv {
 	size_t ncols;
 	size_t key_cap;
 	struct buf header; /* the header row's fields while it is read */
+	bool header_full;  /* the header row passed max_row: later fields get no name */
 	struct buf header_lens;
 
 	/* The current row. */
@@ -318,9 +319,12 @@ fail_bad_utf8(struct csvconv *c, const char *s, size_t n, size_t index)
 			what, utf8_valid_prefix(s, n) + 1);
 }
 
+/* The most bytes write_value writes for a cell of n bytes ("null" for an empty one). */
+#define VALUE_MAX(n) (JW_ESCAPED_MAX(n) + 4)
+
 /*
  * Write the value of the cell at index at o, which has room for
- * JW_ESCAPED_MAX(n) bytes: a string, or with --infer a literal or null.
+ * VALUE_MAX(n) bytes: a string, or with --infer a literal or null.
  * Returns the end, and fails the row when the cell is not valid UTF-8.
  */
 static inline char *
@@ -344,30 +348,42 @@ write_value(struct csvconv *c, char *o, const char *s, size_t n, size_t index)
 	return o;
 }
 
-/* A field of the header row: keep it until the row ends. */
+/*
+ * A field of the header row (index from 0): keep it until the row ends.
+ * Problems are warnings, not error records; --strict stops at them.
+ */
 static void
-header_field(struct csvconv *c, const char *s, size_t n, bool too_large)
+header_field(struct csvconv *c, const char *s, size_t n, size_t index, bool too_large)
 {
 	size_t valid = utf8_valid_prefix(s, n), before;
 
+	if (c->header_full)
+		return;
 	if (too_large) {
-		if (!c->cfg.quiet)
+		if (!c->cfg.quiet || c->cfg.strict)
 			warn("%s:%lu: header field %zu is larger than --max-field; naming it column_%zu",
-				c->name, c->row_line, c->field + 1, c->field + 1);
+				c->name, c->row_line, index + 1, index + 1);
 		n = 0;
 		if (c->cfg.strict)
 			c->stop = EXIT_DATAERR;
 	} else if (valid != n) {
 		if (!c->cfg.quiet || c->cfg.strict)
 			warn("%s:%lu: header field %zu: invalid UTF-8 at byte %zu, replaced by U+FFFD%s",
-				c->name, c->row_line, c->field + 1, valid + 1,
+				c->name, c->row_line, index + 1, valid + 1,
 				c->cfg.encoding ? "" : "; name the file's encoding with --encoding");
 		if (c->cfg.strict)
 			c->stop = EXIT_DATAERR;
 	}
-	if (c->header.len + n > c->cfg.max_row)
-		die(EXIT_DATAERR, "%s:%lu: header row is larger than --max-row (%zu bytes)", c->name,
-			c->row_line, c->cfg.max_row);
+	if (c->header.len + n > c->cfg.max_row) {
+		c->header_full = true;
+		if (!c->cfg.quiet || c->cfg.strict)
+			warn("%s:%lu: header row is larger than --max-row (%zu bytes): columns from "
+			     "%zu on have no name and their cells go to _extra",
+				c->name, c->row_line, c->cfg.max_row, index + 1);
+		if (c->cfg.strict)
+			c->stop = EXIT_DATAERR;
+		return;
+	}
 	before = c->header.len;
 	utf8_sanitize(&c->header, s, n);
 	n = c->header.len - before;
@@ -395,7 +411,7 @@ on_field_slow(struct csvconv *c, const char *data, size_t n, size_t index, bool 
 	if (c->row_error != CSV_ERR_NONE)
 		return;
 	if (!c->have_columns && c->cfg.header_row) {
-		header_field(c, data, n, too_large);
+		header_field(c, data, n, index, too_large);
 		return;
 	}
 	if (too_large) {
@@ -416,7 +432,7 @@ on_field_slow(struct csvconv *c, const char *data, size_t n, size_t index, bool 
 		buf_putc(&c->out, ',');
 	}
 	if (n <= FIELD_AT_ONCE) {
-		buf_grow(&c->out, JW_ESCAPED_MAX(n));
+		buf_grow(&c->out, VALUE_MAX(n));
 		c->out.len = (size_t)(write_value(c, c->out.data + c->out.len, data, n, index) -
 			c->out.data);
 	} else if ((bad = jw_string(&c->out, data, n)) != 0) {
@@ -443,7 +459,7 @@ on_field(void *data, size_t n, void *arg)
 		return;
 	}
 	key_len = c->key_len[index];
-	buf_reserve(&c->out, 1 + key_len + KEY_SLACK + JW_ESCAPED_MAX(n));
+	buf_reserve(&c->out, 1 + key_len + KEY_SLACK + VALUE_MAX(n));
 	o = c->out.data + c->out.len;
 	*o++ = index == 0 ? '{' : ',';
 	if (key_len <= KEY_SLACK)
@@ -488,10 +504,15 @@ emit_error_row(struct csvconv *c)
 
 	keep_raw(c, c->row_data, (size_t)(c->piece_end - c->row_data));
 	c->row_data = c->piece_end;
-	raw_len = c->raw.len;
-	/* Drop the terminator that ended the row from what is shown. */
-	if (raw_len > 0 && raw_len <= JL_RAW_MAX &&
-		(c->raw.data[raw_len - 1] == '\n' || c->raw.data[raw_len - 1] == '\r'))
+	/*
+	 * Show at most JL_RAW_MAX bytes, without the terminator that ended the
+	 * row: libcsv ends a row at the '\r' of a CRLF, and the '\n' may have
+	 * come along in the same piece, or not.
+	 */
+	raw_len = c->raw.len < JL_RAW_MAX ? c->raw.len : JL_RAW_MAX;
+	if (raw_len > 0 && c->raw.data[raw_len - 1] == '\n')
+		raw_len--;
+	if (raw_len > 0 && c->raw.data[raw_len - 1] == '\r')
 		raw_len--;
 	buf_reset(&c->out);
 	buf_putc(&c->out, '{');
@@ -519,11 +540,12 @@ end_header_row(struct csvconv *c)
 	size_t n = c->header_lens.len / sizeof(size_t);
 	char **names = xcalloc(n, sizeof(*names));
 	size_t *lens = xcalloc(n, sizeof(*lens));
+	const char *text = buf_cstr(&c->header); /* never NULL, even when all names are empty */
 	size_t off = 0;
 
 	memcpy(lens, c->header_lens.data, n * sizeof(size_t));
 	for (size_t i = 0; i < n; i++) {
-		names[i] = c->header.data + off;
+		names[i] = (char *)text + off;
 		off += lens[i];
 	}
 	set_columns(c, names, lens, n);
@@ -531,6 +553,7 @@ end_header_row(struct csvconv *c)
 	free(lens);
 	buf_reset(&c->header);
 	buf_reset(&c->header_lens);
+	c->header_full = false;
 }
 
 /* libcsv's row callback. */
@@ -706,6 +729,7 @@ csvconv_end(struct csvconv *c)
 	c->row_open = false;
 	buf_reset(&c->header);
 	buf_reset(&c->header_lens);
+	c->header_full = false;
 	return c->stop;
 }
 
