@@ -15,7 +15,9 @@ struct buf {
 	size_t size; /* bytes allocated */
 };
 
+/* clang-format off */
 #define BUF_INIT {NULL, 0, 0}
+/* clang-format on */
 
 /* Make room for at least extra more bytes; dies when memory runs out. */
 void buf_grow(struct buf *b, size_t extra);

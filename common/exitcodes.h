@@ -7,7 +7,7 @@
 #define JL_EXITCODES_H
 
 enum jl_exit {
-	EXIT_OK = 0,	       /* every input record was emitted (some may carry _error) */
+	EXIT_OK = 0,           /* every input record was emitted (some may carry _error) */
 	EXIT_PARTIAL = 1,      /* --strict and at least one record carries _error */
 	EXIT_USAGE = 64,       /* bad invocation */
 	EXIT_DATAERR = 65,     /* malformed input that stops the run (only with --strict) */

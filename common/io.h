@@ -16,8 +16,8 @@
 struct input {
 	int fd;
 	const char *name; /* for messages: the path, or "<stdin>" */
-	bool may_block;	  /* not a regular file: flush output before reading */
-	off_t size;	  /* size of a regular file, else -1 */
+	bool may_block;   /* not a regular file: flush output before reading */
+	off_t size;       /* size of a regular file, else -1 */
 	bool is_stdin;
 };
 
@@ -49,12 +49,12 @@ enum {
 struct linereader {
 	struct input *in;
 	char *buf;
-	size_t size;	     /* allocated */
-	size_t start, end;   /* unread bytes are buf[start..end) */
-	size_t max_line;     /* longer lines are cut and flagged */
+	size_t size;          /* allocated */
+	size_t start, end;    /* unread bytes are buf[start..end) */
+	size_t max_line;      /* longer lines are cut and flagged */
 	unsigned long lineno; /* physical line number of the last line returned */
 	bool eof;
-	bool skipping;	      /* inside a line cut at max_line */
+	bool skipping; /* inside a line cut at max_line */
 };
 
 /*

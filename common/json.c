@@ -11,7 +11,11 @@
 #define HIGHS UINT64_C(0x8080808080808080)
 
 /* Nonzero when some byte of w is a zero byte. */
-#define HAS_ZERO(w) (((w) - ONES) & ~(w) & HIGHS)
+static inline uint64_t
+has_zero_byte(uint64_t w)
+{
+	return (w - ONES) & ~w & HIGHS;
+}
 
 /*
  * Nonzero when one of the 8 bytes in w needs attention: below 0x20, '"', '\\'
@@ -22,8 +26,8 @@ static inline uint64_t
 needs_escape8(uint64_t w)
 {
 	uint64_t below_space = (w - ONES * 0x20) & ~w & HIGHS;
-	uint64_t quote = HAS_ZERO(w ^ (ONES * '"'));
-	uint64_t backslash = HAS_ZERO(w ^ (ONES * '\\'));
+	uint64_t quote = has_zero_byte(w ^ (ONES * '"'));
+	uint64_t backslash = has_zero_byte(w ^ (ONES * '\\'));
 
 	return below_space | quote | backslash | (w & HIGHS);
 }
@@ -50,7 +54,13 @@ static const char hexdigits[] = "0123456789abcdef";
 
 /* The letter after '\\' for the ASCII bytes with a two-character escape; 0 for the rest. */
 static const char short_escape[128] = {
-	['"'] = '"', ['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't', ['\b'] = 'b', ['\f'] = 'f',
+	['"'] = '"',
+	['\\'] = '\\',
+	['\n'] = 'n',
+	['\r'] = 'r',
+	['\t'] = 't',
+	['\b'] = 'b',
+	['\f'] = 'f',
 };
 
 /* Offset of the first byte flagged in a nonzero needs_escape8 mask. */

@@ -18,9 +18,9 @@
 #define JSONL_MAX_LINE (256UL * 1024 * 1024)
 
 enum jsonl_status {
-	JSONL_EOF = 0,	  /* no more records */
+	JSONL_EOF = 0,    /* no more records */
 	JSONL_RECORD = 1, /* *rec is the record, a JSON object */
-	JSONL_BAD = 2,	  /* *rec is an error record to emit in the record's place */
+	JSONL_BAD = 2,    /* *rec is an error record to emit in the record's place */
 	JSONL_IOERR = -1, /* read error, errno set */
 };
 

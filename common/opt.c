@@ -17,8 +17,8 @@
 enum { OPT_HELP = 'h', OPT_VERSION = 0x10000 };
 
 static const struct opt_spec builtin_options[] = {
-	{OPT_HELP, "help", 'h', NULL, "show this help and exit"},
-	{OPT_VERSION, "version", 0, NULL, "show the version and the libraries, and exit"},
+	{ OPT_HELP, "help", 'h', NULL, "show this help and exit" },
+	{ OPT_VERSION, "version", 0, NULL, "show the version and the libraries, and exit" },
 };
 
 static size_t
@@ -34,7 +34,8 @@ count_options(const struct opt_spec *options)
 void
 opt_init(struct opt_state *st, const struct opt_tool *tool, int argc, char **argv)
 {
-	size_t n = count_options(tool->options), nb = sizeof(builtin_options) / sizeof(*builtin_options);
+	size_t n = count_options(tool->options),
+	       nb = sizeof(builtin_options) / sizeof(*builtin_options);
 	struct option *lo = xcalloc(n + nb + 1, sizeof(*lo));
 	char *so = xmalloc(3 * (n + nb) + 2);
 	size_t j = 0, k = 0;
@@ -161,8 +162,8 @@ opt_next(struct opt_state *st, const char **arg)
 static JL_NORETURN void
 bad_number(const char *option, const char *arg, unsigned long long min, unsigned long long max)
 {
-	die(EXIT_USAGE, "invalid value '%s' for --%s: expected a whole number from %llu to %llu", arg,
-		option, min, max);
+	die(EXIT_USAGE, "invalid value '%s' for --%s: expected a whole number from %llu to %llu",
+		arg, option, min, max);
 }
 
 /* Parse the leading digits of arg; *end gets what follows. */
@@ -219,7 +220,8 @@ opt_size(const char *option, const char *arg, unsigned long long min, unsigned l
 	if (*end != '\0' && end[1] != '\0')
 		bad_number(option, arg, min, max);
 	if (v > max / unit || v * unit < min || v * unit > max)
-		die(EXIT_USAGE, "invalid value '%s' for --%s: expected a size from %llu to %llu bytes",
-			arg, option, min, max);
+		die(EXIT_USAGE,
+			"invalid value '%s' for --%s: expected a size from %llu to %llu bytes", arg,
+			option, min, max);
 	return v * unit;
 }

@@ -18,18 +18,18 @@
 #define OPT_DONE (-1)
 
 struct opt_spec {
-	int id;		     /* what opt_next returns: the short letter, or a value >= 256 */
+	int id;              /* what opt_next returns: the short letter, or a value >= 256 */
 	const char *name;    /* long name, without "--" */
-	int short_name;	     /* 0 when there is none */
+	int short_name;      /* 0 when there is none */
 	const char *argname; /* NULL for a flag, else the argument's name in --help */
 	const char *help;    /* one line for --help */
 };
 
 struct opt_tool {
-	const char *synopsis;		/* after the name: "[options] [FILE...]" */
-	const char *summary;		/* one sentence for the top of --help */
+	const char *synopsis;           /* after the name: "[options] [FILE...]" */
+	const char *summary;            /* one sentence for the top of --help */
 	const struct opt_spec *options; /* ends with an entry whose name is NULL */
-	void (*version)(void);		/* prints the library lines of --version */
+	void (*version)(void);          /* prints the library lines of --version */
 };
 
 struct opt_state {

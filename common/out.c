@@ -15,7 +15,7 @@
 
 static char *out_buf;
 static size_t out_len;
-static bool out_closed;	/* closed, or failed: nothing more is written */
+static bool out_closed; /* closed, or failed: nothing more is written */
 
 int
 write_full(int fd, const void *s, size_t n)
@@ -29,7 +29,7 @@ write_full(int fd, const void *s, size_t n)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+				struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 				poll(&pfd, 1, -1);
 				continue;
 			}

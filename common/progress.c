@@ -17,7 +17,7 @@ ns_between(const struct timespec *a, const struct timespec *b)
 void
 progress_init(struct progress *p, enum progress_mode mode)
 {
-	*p = (struct progress){0};
+	*p = (struct progress){ 0 };
 	p->enabled = mode == PROGRESS_ON || (mode == PROGRESS_AUTO && isatty(STDERR_FILENO));
 	clock_gettime(CLOCK_MONOTONIC, &p->start);
 	p->last = p->start;

@@ -14,7 +14,7 @@ enum progress_mode { PROGRESS_AUTO, PROGRESS_ON, PROGRESS_OFF };
 
 struct progress {
 	bool enabled;
-	bool drawn;	    /* a line is on the screen and needs clearing */
+	bool drawn; /* a line is on the screen and needs clearing */
 	struct timespec start, last;
 	unsigned long long done, failed;
 	unsigned long long bytes, total_bytes; /* total 0: unknown */

@@ -26,8 +26,7 @@ hash_fnv1a(const void *p, size_t n)
 }
 
 static struct strset_entry *
-find_slot(struct strset_entry *slots, size_t size, const void *s, size_t n,
-	unsigned long long hash)
+find_slot(struct strset_entry *slots, size_t size, const void *s, size_t n, unsigned long long hash)
 {
 	size_t i = (size_t)hash & (size - 1);
 

@@ -14,7 +14,9 @@ struct strset {
 	size_t count; /* strings in the set */
 };
 
+/* clang-format off */
 #define STRSET_INIT {NULL, 0, 0}
+/* clang-format on */
 
 /* Add a copy of s[0..n); returns true when it was not in the set before. */
 bool strset_add(struct strset *set, const void *s, size_t n);

@@ -72,7 +72,8 @@ cmd_jsonl(int argc, char **argv)
 	struct jsonl_reader r;
 	enum jsonl_status st;
 	size_t bufsize = argc > 2 ? (size_t)opt_uint("bufsize", argv[2], 1, 1 << 30) : 65536;
-	size_t max_line = argc > 3 ? (size_t)opt_uint("max-line", argv[3], 1, 1 << 30) : JSONL_MAX_LINE;
+	size_t max_line =
+		argc > 3 ? (size_t)opt_uint("max-line", argv[3], 1, 1 << 30) : JSONL_MAX_LINE;
 	jv rec;
 
 	if (input_open(&in, "-") != 0)

@@ -65,8 +65,12 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct csvconv_config cfg = {
-		.delimiter = ',', .quote = '"', .header_row = true,
-		.max_field = 64, .max_row = 512, .quiet = true,
+		.delimiter = ',',
+		.quote = '"',
+		.header_row = true,
+		.max_field = 64,
+		.max_row = 512,
+		.quiet = true,
 	};
 	struct buf whole = BUF_INIT, chunked = BUF_INIT;
 	size_t chunk;

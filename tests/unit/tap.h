@@ -33,21 +33,21 @@ ok(int cond, const char *fmt, ...)
 	do {                                                                                       \
 		long long g_ = (long long)(got), w_ = (long long)(want);                           \
 		if (!ok(g_ == w_, __VA_ARGS__))                                                    \
-			printf("#   got %lld, want %lld\n", g_, w_);                              \
+			printf("#   got %lld, want %lld\n", g_, w_);                               \
 	} while (0)
 
 #define is_str(got, want, ...)                                                                     \
 	do {                                                                                       \
 		const char *g_ = (got), *w_ = (want);                                              \
-		if (!ok(g_ != NULL && strcmp(g_, w_) == 0, __VA_ARGS__))                          \
-			printf("#   got '%s'\n#  want '%s'\n", g_ ? g_ : "(null)", w_);             \
+		if (!ok(g_ != NULL && strcmp(g_, w_) == 0, __VA_ARGS__))                           \
+			printf("#   got '%s'\n#  want '%s'\n", g_ ? g_ : "(null)", w_);            \
 	} while (0)
 
 #define is_mem(got, gotlen, want, wantlen, ...)                                                    \
 	do {                                                                                       \
 		size_t gl_ = (gotlen), wl_ = (wantlen);                                            \
 		if (!ok(gl_ == wl_ && memcmp((got), (want), gl_) == 0, __VA_ARGS__))               \
-			printf("#   got '%.*s'\n#  want '%.*s'\n", (int)gl_, (const char *)(got),     \
+			printf("#   got '%.*s'\n#  want '%.*s'\n", (int)gl_, (const char *)(got),  \
 				(int)wl_, (const char *)(want));                                   \
 	} while (0)
 

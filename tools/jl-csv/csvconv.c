@@ -34,9 +34,10 @@
 
 /* libcsv's parser states (libcsv.c); struct csv_parser is public, these are not. */
 #define LIBCSV_FIELD_BEGUN 2
+#define LIBCSV_FIELD_MIGHT_HAVE_ENDED 3
 
 /* Column names that jl-csv's own metadata uses: a data column must not take them. */
-static const char *const reserved_names[] = {"_error", "_raw", "_line", "_file", "_extra"};
+static const char *const reserved_names[] = { "_error", "_raw", "_line", "_file", "_extra" };
 
 static const char *const error_codes[CSV_ERR_COUNT] = {
 	[CSV_ERR_NONE] = "none",
@@ -45,6 +46,7 @@ static const char *const error_codes[CSV_ERR_COUNT] = {
 	[CSV_ERR_FIELD_TOO_LARGE] = "field_too_large",
 	[CSV_ERR_ROW_TOO_LARGE] = "row_too_large",
 	[CSV_ERR_RAGGED_ROW] = "ragged_row",
+	[CSV_ERR_BAD_QUOTE] = "bad_quote",
 };
 
 struct csvconv {
@@ -58,14 +60,14 @@ struct csvconv {
 	/* The current input. */
 	const char *name;
 	const char *file_value;
-	unsigned long line;	   /* physical line of the next byte */
-	bool prev_cr;		   /* the last byte fed was '\r' */
-	size_t bom_matched;	   /* bytes of a UTF-8 BOM seen at the start */
-	bool bom_done;		   /* past the point where a BOM could be */
+	unsigned long line;        /* physical line of the next byte */
+	bool prev_cr;              /* the last byte fed was '\r' */
+	size_t bom_matched;        /* bytes of a UTF-8 BOM seen at the start */
+	bool bom_done;             /* past the point where a BOM could be */
 	unsigned long long offset; /* bytes of this input consumed */
 
 	/* Columns: names as JSON keys ("\"name\":"), keys[i] at key_off[i]. */
-	bool have_columns; /* names known for this input */
+	bool have_columns;   /* names known for this input */
 	bool width_from_row; /* --no-header: the first row sets the width */
 	struct buf keys;
 	size_t *key_off;
@@ -78,13 +80,13 @@ struct csvconv {
 	struct buf header_lens;
 
 	/* The current row. */
-	bool row_open;	       /* a row has started and not ended */
+	bool row_open; /* a row has started and not ended */
 	unsigned long row_line;
-	size_t field;	       /* fields seen in this row */
-	bool field_overflow;   /* the field being parsed passed max_field */
+	size_t field;        /* fields seen in this row */
+	bool field_overflow; /* the field being parsed passed max_field */
 	enum csvconv_error row_error;
 	char message[512];
-	struct buf out;	       /* the row's JSON */
+	struct buf out; /* the row's JSON */
 	/*
 	 * The row's input, for "_raw" when it fails: the part in the data
 	 * being parsed is [row_data, piece_end); what came in earlier feeds was
@@ -169,10 +171,14 @@ set_columns(struct csvconv *c, char *const *names, const size_t *lens, size_t n)
 				if (strset_add(&taken, name.data, name.len))
 					break;
 			}
-			if (!c->cfg.quiet)
-				warn("%s:%lu: column %zu: name '%.*s' is taken, using '%s'", c->name,
-					c->row_line, i + 1, (int)(base > 64 ? 64 : base), name.data,
+			if (!c->cfg.quiet && c->cfg.names != NULL)
+				warn("--header: column %zu: name '%.*s' is taken, using '%s'",
+					i + 1, (int)(base > 64 ? 64 : base), name.data,
 					buf_cstr(&name));
+			else if (!c->cfg.quiet)
+				warn("%s:%lu: column %zu: name '%.*s' is taken, using '%s'",
+					c->name, c->row_line, i + 1, (int)(base > 64 ? 64 : base),
+					name.data, buf_cstr(&name));
 		}
 		add_column(c, name.data, name.len);
 	}
@@ -199,7 +205,8 @@ csvconv_new(const struct csvconv_config *cfg, csvconv_emit_fn emit, void *arg)
 	c->cfg = *cfg;
 	c->emit = emit;
 	c->emit_arg = arg;
-	if (csv_init(&c->parser, 0) != 0)
+	/* Strict, so libcsv stops at a stray quote and recover_quote() decides. */
+	if (csv_init(&c->parser, CSV_STRICT) != 0)
 		die(EXIT_SOFTWARE, "cannot initialise libcsv");
 	csv_set_delim(&c->parser, cfg->delimiter);
 	csv_set_quote(&c->parser, cfg->quote);
@@ -233,8 +240,7 @@ csvconv_begin(struct csvconv *c, const char *name, const char *file_value)
 }
 
 /* Mark the current row failed; the first failure of a row is the one reported. */
-JL_PRINTF(3, 4) static void
-fail_row(struct csvconv *c, enum csvconv_error e, const char *fmt, ...)
+JL_PRINTF(3, 4) static void fail_row(struct csvconv *c, enum csvconv_error e, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -296,7 +302,8 @@ is_plain_literal(const char *s, size_t n)
 			return false;
 	} else if (i != n) {
 		return false;
-	} else if (digits > 16 || (digits == 16 && memcmp(s + (s[0] == '-'), "9007199254740992", 16) > 0)) {
+	} else if (digits > 16 ||
+		(digits == 16 && memcmp(s + (s[0] == '-'), "9007199254740992", 16) > 0)) {
 		return false;
 	}
 	return nonzero || s[0] != '-'; /* -0 and -0.0 stay strings */
@@ -361,23 +368,27 @@ header_field(struct csvconv *c, const char *s, size_t n, size_t index, bool too_
 		return;
 	if (too_large) {
 		if (!c->cfg.quiet || c->cfg.strict)
-			warn("%s:%lu: header field %zu is larger than --max-field; naming it column_%zu",
+			warn("%s:%lu: header field %zu is larger than --max-field; naming it "
+			     "column_%zu",
 				c->name, c->row_line, index + 1, index + 1);
 		n = 0;
 		if (c->cfg.strict)
 			c->stop = EXIT_DATAERR;
 	} else if (valid != n) {
 		if (!c->cfg.quiet || c->cfg.strict)
-			warn("%s:%lu: header field %zu: invalid UTF-8 at byte %zu, replaced by U+FFFD%s",
+			warn("%s:%lu: header field %zu: invalid UTF-8 at byte %zu, replaced by "
+			     "U+FFFD%s",
 				c->name, c->row_line, index + 1, valid + 1,
-				c->cfg.encoding ? "" : "; name the file's encoding with --encoding");
+				c->cfg.encoding ? ""
+						: "; name the file's encoding with --encoding");
 		if (c->cfg.strict)
 			c->stop = EXIT_DATAERR;
 	}
 	if (c->header.len + n > c->cfg.max_row) {
 		c->header_full = true;
 		if (!c->cfg.quiet || c->cfg.strict)
-			warn("%s:%lu: header row is larger than --max-row (%zu bytes): columns from "
+			warn("%s:%lu: header row is larger than --max-row (%zu bytes): columns "
+			     "from "
 			     "%zu on have no name and their cells go to _extra",
 				c->name, c->row_line, c->cfg.max_row, index + 1);
 		if (c->cfg.strict)
@@ -509,7 +520,7 @@ emit_error_row(struct csvconv *c)
 	 * row: libcsv ends a row at the '\r' of a CRLF, and the '\n' may have
 	 * come along in the same piece, or not.
 	 */
-	raw_len = c->raw.len < JL_RAW_MAX ? c->raw.len : JL_RAW_MAX;
+	raw_len = c->raw.len > JL_RAW_MAX ? utf8_cut(c->raw.data, JL_RAW_MAX) : c->raw.len;
 	if (raw_len > 0 && c->raw.data[raw_len - 1] == '\n')
 		raw_len--;
 	if (raw_len > 0 && c->raw.data[raw_len - 1] == '\r')
@@ -618,6 +629,35 @@ drop_oversized_field(struct csvconv *c)
 	c->field_overflow = true;
 }
 
+/*
+ * libcsv in strict mode stopped at byte ch, a quote it will not take: one
+ * inside an unquoted field (a"b), or text after a closing quote ("a"b or
+ * "a" ,). Carry on as Python's csv module does, so no row is swallowed: the
+ * quote inside an unquoted field is kept as it is, and after a closing quote
+ * the field goes on unquoted ("a"b gives ab, "a" , gives "a "). With
+ * --strict the row becomes a bad_quote error record.
+ */
+static void
+recover_quote(struct csvconv *c, unsigned char ch)
+{
+	struct csv_parser *p = &c->parser;
+
+	if (c->cfg.strict && c->row_error == CSV_ERR_NONE && !c->stop)
+		fail_row(c, CSV_ERR_BAD_QUOTE, "field %zu: %s", c->field + 1,
+			p->pstate == LIBCSV_FIELD_MIGHT_HAVE_ENDED
+				? "text after the closing quote"
+				: "quote inside an unquoted field");
+	if (p->pstate == LIBCSV_FIELD_MIGHT_HAVE_ENDED) {
+		p->entry_pos--; /* the closing quote, which libcsv had kept in case it was doubled
+				 */
+		p->quoted = 0;
+		p->pstate = LIBCSV_FIELD_BEGUN;
+	}
+	/* libcsv grows its buffer before it looks at a byte, so there is room for it. */
+	p->entry_buf[p->entry_pos++] = ch;
+	p->status = 0;
+}
+
 /* Feed libcsv one piece: bytes with one line terminator at the end, or none. */
 static void
 parse_piece(struct csvconv *c, const unsigned char *s, size_t n)
@@ -633,9 +673,15 @@ parse_piece(struct csvconv *c, const unsigned char *s, size_t n)
 		buf_reset(&c->raw);
 	}
 	c->piece_end = s + n;
-	if (csv_parse(&c->parser, s, n, on_field, on_row, c) != n)
-		die(EXIT_SOFTWARE, "%s:%lu: libcsv: %s", c->name, c->line,
-			csv_strerror(csv_error(&c->parser)));
+	for (size_t done = 0; done < n; done++) {
+		done += csv_parse(&c->parser, s + done, n - done, on_field, on_row, c);
+		if (done == n)
+			break;
+		if (csv_error(&c->parser) != CSV_EPARSE)
+			die(EXIT_SOFTWARE, "%s:%lu: libcsv: %s", c->name, c->line,
+				csv_strerror(csv_error(&c->parser)));
+		recover_quote(c, s[done]);
+	}
 	if (c->parser.entry_pos > c->cfg.max_field)
 		drop_oversized_field(c);
 	/* A '\n' alone after a '\r' that ended the last piece completes that CRLF. */
@@ -691,7 +737,7 @@ parse_data(struct csvconv *c, const unsigned char *s, size_t n)
 int
 csvconv_feed(struct csvconv *c, const void *data, size_t n)
 {
-	static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
+	static const unsigned char bom[3] = { 0xEF, 0xBB, 0xBF };
 	const unsigned char *s = data;
 
 	/* A UTF-8 byte order mark at the start is dropped, even when split across feeds. */
@@ -785,13 +831,14 @@ size_t
 csvconv_split_names(const char *list, char ***names, size_t **lens)
 {
 	struct csv_parser p;
-	struct name_list l = {NULL, NULL, 0};
+	struct name_list l = { NULL, NULL, 0 };
 	size_t len = strlen(list);
 
 	if (csv_init(&p, 0) != 0)
 		die(EXIT_SOFTWARE, "cannot initialise libcsv");
 	csv_set_space_func(&p, no_space);
-	if (csv_parse(&p, list, len, on_name, NULL, &l) != len || csv_fini(&p, on_name, NULL, &l) != 0)
+	if (csv_parse(&p, list, len, on_name, NULL, &l) != len ||
+		csv_fini(&p, on_name, NULL, &l) != 0)
 		die(EXIT_SOFTWARE, "libcsv: %s", csv_strerror(csv_error(&p)));
 	csv_free(&p);
 	*names = l.names;

@@ -12,19 +12,19 @@
 
 struct csvconv_config {
 	unsigned char delimiter; /* ',' */
-	unsigned char quote;	 /* '"' */
-	bool header_row;	 /* the first row of each input holds the names */
-	char **names;		 /* --header names (header_row is then false), or NULL */
+	unsigned char quote;     /* '"' */
+	bool header_row;         /* the first row of each input holds the names */
+	char **names;            /* --header names (header_row is then false), or NULL */
 	size_t *name_lens;
 	size_t nnames;
-	bool infer;	     /* numbers, booleans and null instead of strings */
-	bool line_field;     /* add "_line" */
-	bool file_field;     /* add "_file" */
-	bool strict;	     /* ragged rows are errors; malformed input stops the run */
-	bool quiet;	     /* no warnings about header names */
+	bool infer;           /* numbers, booleans and null instead of strings */
+	bool line_field;      /* add "_line" */
+	bool file_field;      /* add "_file" */
+	bool strict;          /* ragged rows are errors; malformed input stops the run */
+	bool quiet;           /* no warnings about header names */
 	const char *encoding; /* --encoding, for messages; NULL when UTF-8 */
-	size_t max_field;    /* longest field in bytes */
-	size_t max_row;	     /* longest row of JSON output in bytes */
+	size_t max_field;     /* longest field in bytes */
+	size_t max_row;       /* longest row of JSON output in bytes */
 };
 
 /* Error codes of error records, in the order of csvconv_stats.errors[]. */
@@ -35,6 +35,7 @@ enum csvconv_error {
 	CSV_ERR_FIELD_TOO_LARGE,
 	CSV_ERR_ROW_TOO_LARGE,
 	CSV_ERR_RAGGED_ROW,
+	CSV_ERR_BAD_QUOTE, /* --strict only: a quote where RFC 4180 allows none */
 	CSV_ERR_COUNT
 };
 
@@ -49,7 +50,7 @@ struct csvconv_record {
 	const char *json;
 	size_t len;
 	enum csvconv_error error; /* CSV_ERR_NONE for a data row */
-	const char *message;	  /* for errors: "FILE:LINE: cause" */
+	const char *message;      /* for errors: "FILE:LINE: cause" */
 };
 
 typedef void (*csvconv_emit_fn)(void *arg, const struct csvconv_record *rec);

@@ -29,7 +29,7 @@ code_unit(const char *encoding)
 {
 	iconv_t cd = iconv_open(encoding, "UTF-8");
 	size_t one, two;
-	char in[2] = {'A', 'A'}, out[64];
+	char in[2] = { 'A', 'A' }, out[64];
 	char *ip, *op;
 	size_t il, ol;
 

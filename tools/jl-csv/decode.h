@@ -17,8 +17,8 @@ typedef int (*decode_sink_fn)(void *arg, const char *utf8, size_t n);
 
 struct decoder {
 	iconv_t cd;
-	size_t unit;	      /* bytes per code unit of the source: skipped on a bad sequence */
-	char pending[32];     /* an incomplete sequence from the end of the last feed */
+	size_t unit;      /* bytes per code unit of the source: skipped on a bad sequence */
+	char pending[32]; /* an incomplete sequence from the end of the last feed */
 	size_t npending;
 	char *out;
 	size_t outsize;

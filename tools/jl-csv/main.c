@@ -39,21 +39,22 @@ enum {
 };
 
 static const struct opt_spec options[] = {
-	{'d', "delimiter", 'd', "C", "field delimiter: one byte, or 'tab' (default ',')"},
-	{OPT_TSV, "tsv", 0, NULL, "tab-separated input (same as --delimiter tab)"},
-	{OPT_QUOTE, "quote", 0, "C", "quote character (default '\"')"},
-	{OPT_NO_HEADER, "no-header", 0, NULL, "no header row: keys are c1, c2, ..."},
-	{OPT_HEADER, "header", 0, "LIST", "column names a,b,c; the first row is data"},
-	{OPT_INFER, "infer", 0, NULL, "numbers, true/false and empty cells as JSON types"},
-	{OPT_LINE, "line", 0, NULL, "add _line (and _file with several files)"},
-	{OPT_ENCODING, "encoding", 0, "NAME", "input encoding for iconv (latin1, cp1252, utf-16)"},
-	{OPT_MAX_FIELD, "max-field", 0, "BYTES", "largest field (default 16M)"},
-	{OPT_MAX_ROW, "max-row", 0, "BYTES", "largest row as JSON (default 4 x --max-field)"},
-	{OPT_STRICT, "strict", 0, NULL, "ragged rows are errors; stop at malformed input"},
-	{'q', "quiet", 'q', NULL, "no warnings, per-row messages or summary on stderr"},
-	{OPT_PROGRESS, "progress", 0, NULL, "show progress on stderr even when not a terminal"},
-	{OPT_NO_PROGRESS, "no-progress", 0, NULL, "never show progress"},
-	{0, NULL, 0, NULL, NULL},
+	{ 'd', "delimiter", 'd', "C", "field delimiter: one byte, or 'tab' (default ',')" },
+	{ OPT_TSV, "tsv", 0, NULL, "tab-separated input (same as --delimiter tab)" },
+	{ OPT_QUOTE, "quote", 0, "C", "quote character (default '\"')" },
+	{ OPT_NO_HEADER, "no-header", 0, NULL, "no header row: keys are c1, c2, ..." },
+	{ OPT_HEADER, "header", 0, "LIST", "column names a,b,c; the first row is data" },
+	{ OPT_INFER, "infer", 0, NULL, "numbers, true/false and empty cells as JSON types" },
+	{ OPT_LINE, "line", 0, NULL, "add _line (and _file with several files)" },
+	{ OPT_ENCODING, "encoding", 0, "NAME",
+		"input encoding for iconv (latin1, cp1252, utf-16)" },
+	{ OPT_MAX_FIELD, "max-field", 0, "BYTES", "largest field (default 16M)" },
+	{ OPT_MAX_ROW, "max-row", 0, "BYTES", "largest row as JSON (default 4 x --max-field)" },
+	{ OPT_STRICT, "strict", 0, NULL, "ragged rows are errors; stop at malformed input" },
+	{ 'q', "quiet", 'q', NULL, "no warnings, per-row messages or summary on stderr" },
+	{ OPT_PROGRESS, "progress", 0, NULL, "show progress on stderr even when not a terminal" },
+	{ OPT_NO_PROGRESS, "no-progress", 0, NULL, "never show progress" },
+	{ 0, NULL, 0, NULL, NULL },
 };
 
 static void print_versions(void);
@@ -166,6 +167,8 @@ parse_options(struct csv_config *cfg, int argc, char **argv)
 			opt_usage_error(&tool, "--header and --no-header cannot be combined");
 		cfg->conv.nnames =
 			csvconv_split_names(header_list, &cfg->conv.names, &cfg->conv.name_lens);
+		if (cfg->conv.nnames == 0)
+			opt_usage_error(&tool, "--header needs at least one name");
 		cfg->conv.header_row = false;
 	}
 	cfg->files = argv + st.operand;
@@ -215,8 +218,8 @@ emit_record(void *arg, const struct csvconv_record *rec)
 			warn("further errors are reported only in the output's _error records");
 		run->errors_shown++;
 	}
-	progress_update(&run->progress, stats->rows + stats->errors, stats->errors,
-		run->bytes_done, run->bytes_total);
+	progress_update(&run->progress, stats->rows + stats->errors, stats->errors, run->bytes_done,
+		run->bytes_total);
 }
 
 static int
@@ -244,7 +247,8 @@ convert_input(struct run *run, const char *path, char *block)
 	while (rc == 0 && (got = input_read(&in, block, READ_SIZE)) > 0) {
 		run->bytes_done += (unsigned long long)got;
 		if (cfg->encoding != NULL)
-			rc = decoder_feed(&run->decoder, block, (size_t)got, false, feed_converter, run);
+			rc = decoder_feed(&run->decoder, block, (size_t)got, false, feed_converter,
+				run);
 		else
 			rc = csvconv_feed(run->conv, block, (size_t)got);
 	}
@@ -258,10 +262,10 @@ convert_input(struct run *run, const char *path, char *block)
 	return rc;
 }
 
+/* The summary line on stderr: records out, error records by code, time. */
 static void
-print_summary(const struct run *run)
+print_summary(const struct csvconv_stats *s, double seconds)
 {
-	const struct csvconv_stats *s = csvconv_stats(run->conv);
 	const char *sep = " (";
 
 	fprintf(stderr, "%s: %llu record%s", progname, s->rows + s->errors,
@@ -276,18 +280,21 @@ print_summary(const struct run *run)
 		}
 		fputc(')', stderr);
 	}
-	fprintf(stderr, " in %.2f s\n", progress_elapsed(&run->progress));
+	fprintf(stderr, " in %.2f s\n", seconds);
 }
 
-/* The record loop over every input; returns the exit status. */
+/*
+ * The record loop over every input; returns the exit status and leaves the
+ * counts in *stats and the run time in *seconds.
+ */
 static int
-run_conversion(const struct csv_config *cfg)
+run_conversion(const struct csv_config *cfg, struct csvconv_stats *stats, double *seconds)
 {
 	static char dash[] = "-";
-	static char *stdin_only[] = {dash};
+	static char *stdin_only[] = { dash };
 	char **files = cfg->nfiles > 0 ? cfg->files : stdin_only;
 	int nfiles = cfg->nfiles > 0 ? cfg->nfiles : 1;
-	struct run run = {.cfg = cfg};
+	struct run run = { .cfg = cfg };
 	char *block = xmalloc(READ_SIZE);
 	int rc = 0;
 
@@ -315,8 +322,8 @@ run_conversion(const struct csv_config *cfg)
 		warn("stopped at malformed input (--strict)");
 	else if (cfg->conv.strict && csvconv_stats(run.conv)->errors > 0)
 		rc = EXIT_PARTIAL;
-	if (!cfg->quiet)
-		print_summary(&run);
+	*stats = *csvconv_stats(run.conv);
+	*seconds = progress_elapsed(&run.progress);
 	csvconv_free(run.conv);
 	if (cfg->encoding != NULL)
 		decoder_close(&run.decoder);
@@ -337,17 +344,24 @@ int
 main(int argc, char *argv[])
 {
 	struct csv_config cfg = {
-		.conv = {.delimiter = ',', .quote = '"', .header_row = true,
-			.max_field = DEFAULT_MAX_FIELD},
+		.conv = { .delimiter = ',',
+			.quote = '"',
+			.header_row = true,
+			.max_field = DEFAULT_MAX_FIELD },
 		.progress = PROGRESS_AUTO,
 	};
+	struct csvconv_stats stats;
+	double seconds;
 	int rc;
 
 	tool_init(argv[0]);
 	parse_options(&cfg, argc, argv);
 	validate_config(&cfg);
 	out_init();
-	rc = run_conversion(&cfg);
+	rc = run_conversion(&cfg, &stats, &seconds);
+	rc = out_close(rc);
+	if (!cfg.quiet && rc != EXIT_IOERR)
+		print_summary(&stats, seconds);
 	free_config(&cfg);
-	return out_close(rc);
+	return rc;
 }
