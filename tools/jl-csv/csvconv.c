@@ -658,9 +658,13 @@ recover_quote(struct csvconv *c, unsigned char ch)
 	p->status = 0;
 }
 
-/* Feed libcsv one piece: bytes with one line terminator at the end, or none. */
+/*
+ * Feed libcsv one piece: bytes in which no row can end but at the last byte
+ * (so a row starts only at a piece's start); lines is the number of line
+ * terminators the piece completes.
+ */
 static void
-parse_piece(struct csvconv *c, const unsigned char *s, size_t n)
+parse_piece(struct csvconv *c, const unsigned char *s, size_t n, unsigned long lines)
 {
 	unsigned char last = s[n - 1];
 	bool terminated = last == '\n' || last == '\r';
@@ -684,9 +688,7 @@ parse_piece(struct csvconv *c, const unsigned char *s, size_t n)
 	}
 	if (c->parser.entry_pos > c->cfg.max_field)
 		drop_oversized_field(c);
-	/* A '\n' alone after a '\r' that ended the last piece completes that CRLF. */
-	if (last == '\r' || (last == '\n' && !(n == 1 && c->prev_cr)))
-		c->line++;
+	c->line += lines;
 	c->prev_cr = last == '\r';
 	c->offset += n;
 }
@@ -705,11 +707,67 @@ has_lone_cr(const unsigned char *s, size_t n)
 	return false;
 }
 
+/* The number of '\n' bytes in s[0..n). */
+static unsigned long
+count_newlines(const unsigned char *s, size_t n)
+{
+	const unsigned char *end = s + n;
+	unsigned long count = 0;
+
+	while ((s = memchr(s, '\n', (size_t)(end - s))) != NULL) {
+		count++;
+		s++;
+	}
+	return count;
+}
+
 /*
- * Split data into pieces, each ending at a line terminator: a '\n' (after
- * a '\r' or not), a '\r' not followed by '\n', or a '\r' that ends the
- * data (its '\n' may open the next feed); or at PIECE_MAX. Parse them.
+ * The next piece of s[0..n) when the data has no lone '\r' (every line ends
+ * in '\n'): up to the first '\n', or, inside a quoted field, where no row
+ * can end before the next quote, up to the first '\n' after that quote.
+ * Sets *lines to the lines the piece completes.
  */
+static size_t
+next_piece_lf(struct csvconv *c, const unsigned char *s, size_t n, unsigned long *lines)
+{
+	const unsigned char *from = s, *nl;
+	size_t len;
+
+	if (c->parser.pstate == LIBCSV_FIELD_BEGUN && c->parser.quoted) {
+		const unsigned char *quote = memchr(s, c->cfg.quote, n);
+
+		from = quote != NULL ? quote : s + n;
+	}
+	nl = memchr(from, '\n', (size_t)(s + n - from));
+	len = nl != NULL ? (size_t)(nl - s) + 1 : n;
+	*lines = count_newlines(s, (size_t)(from - s)) + (nl != NULL);
+	/* A '\n' at the start completes the CRLF whose '\r' ended the last feed. */
+	if (c->prev_cr && s[0] == '\n')
+		--*lines;
+	return len;
+}
+
+/*
+ * The next piece of s[0..n) when the data has a lone '\r': one line, up to
+ * a '\n', a '\r' not followed by '\n', or a '\r' that ends the data (its
+ * '\n' may open the next feed). Sets *lines to 0 or 1.
+ */
+static size_t
+next_piece_cr(struct csvconv *c, const unsigned char *s, size_t n, unsigned long *lines)
+{
+	const unsigned char *nl = memchr(s, '\n', n), *cr;
+	size_t len = nl != NULL ? (size_t)(nl - s) + 1 : n;
+	unsigned char last;
+
+	cr = memchr(s, '\r', len);
+	if (cr != NULL && (cr + 1 == s + n || cr[1] != '\n'))
+		len = (size_t)(cr - s) + 1;
+	last = s[len - 1];
+	*lines = last == '\r' || (last == '\n' && !(len == 1 && c->prev_cr));
+	return len;
+}
+
+/* Split data into pieces in which a row can end only at the last byte, and parse them. */
 static void
 parse_data(struct csvconv *c, const unsigned char *s, size_t n)
 {
@@ -718,13 +776,13 @@ parse_data(struct csvconv *c, const unsigned char *s, size_t n)
 	c->row_data = c->piece_end = s; /* an open row goes on here */
 	while (n > 0 && !c->stop) {
 		size_t limit = n < PIECE_MAX ? n : PIECE_MAX, len;
-		const unsigned char *nl = memchr(s, '\n', limit), *cr;
+		unsigned long lines;
 
-		len = nl != NULL ? (size_t)(nl - s) + 1 : limit;
-		if (lone_cr && (cr = memchr(s, '\r', len)) != NULL &&
-			(cr + 1 == s + n || cr[1] != '\n'))
-			len = (size_t)(cr - s) + 1;
-		parse_piece(c, s, len);
+		if (lone_cr)
+			len = next_piece_cr(c, s, limit, &lines);
+		else
+			len = next_piece_lf(c, s, limit, &lines);
+		parse_piece(c, s, len, lines);
 		s += len;
 		n -= len;
 	}
