@@ -26,9 +26,14 @@ collect_error(void *data, jv msg)
 		if (strncmp(text, "jq: error: ", 11) == 0)
 			text += 11;
 		if (strncmp(text, "jq: ", 4) != 0) { /* skip the "jq: 1 compile error" tally */
+			/* One line: jq goes on with a copy of the program after a newline. */
+			size_t len = strcspn(text, "\n");
+
+			if (len > 0 && text[len - 1] == ':')
+				len--;
 			if (q->errors->len > 0)
 				buf_puts(q->errors, "; ");
-			buf_puts(q->errors, text);
+			buf_add(q->errors, text, len);
 		}
 	}
 	jv_free(msg);

@@ -79,7 +79,7 @@ jsonl_next(struct jsonl_reader *r, jv *rec)
 		got = linereader_next(&r->lines, &line, &len, &flags);
 		if (got <= 0)
 			return got == 0 ? JSONL_EOF : JSONL_IOERR;
-	} while (is_blank(line, len));
+	} while (!(flags & LINE_TOO_LONG) && is_blank(line, len));
 	r->unterminated = (flags & LINE_UNTERMINATED) != 0;
 	if (flags & LINE_TOO_LONG) {
 		snprintf(why, sizeof(why), "line longer than %zu bytes", r->lines.max_line);

@@ -149,6 +149,8 @@ opt_next(struct opt_state *st, const char **arg)
 	case OPT_VERSION:
 		print_version(st->tool);
 	case ':':
+		if (strncmp(given, "--", 2) != 0)
+			opt_usage_error(st->tool, "option '-%c' needs an argument", optopt);
 		opt_usage_error(st->tool, "option '%s' needs an argument", given);
 	case '?':
 		if (optopt != 0 && strncmp(given, "--", 2) != 0)

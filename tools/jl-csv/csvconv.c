@@ -614,6 +614,18 @@ next_row:
 }
 
 /*
+ * The length of the field libcsv is in the middle of: its buffer, without
+ * the quote (and spaces) it keeps after what may be the closing quote.
+ */
+static size_t
+field_length(const struct csv_parser *p)
+{
+	if (p->pstate == LIBCSV_FIELD_MIGHT_HAVE_ENDED)
+		return p->entry_pos - p->spaces - 1;
+	return p->entry_pos;
+}
+
+/*
  * libcsv holds a field that grew past max_field: drop its bytes but the last
  * few that libcsv's state may still refer to (the closing-quote candidate
  * and the spaces after it), and remember that the field is too large.
@@ -686,7 +698,7 @@ parse_piece(struct csvconv *c, const unsigned char *s, size_t n, unsigned long l
 				csv_strerror(csv_error(&c->parser)));
 		recover_quote(c, s[done]);
 	}
-	if (c->parser.entry_pos > c->cfg.max_field)
+	if (field_length(&c->parser) > c->cfg.max_field)
 		drop_oversized_field(c);
 	c->line += lines;
 	c->prev_cr = last == '\r';
@@ -807,9 +819,11 @@ csvconv_feed(struct csvconv *c, const void *data, size_t n)
 		}
 		s++;
 		n--;
-		c->offset++;
-		if (++c->bom_matched == sizeof(bom))
+		if (++c->bom_matched == sizeof(bom)) {
 			c->bom_done = true;
+			c->offset +=
+				sizeof(bom); /* bytes given back on a mismatch are counted then */
+		}
 	}
 	parse_data(c, s, n);
 	return c->stop;

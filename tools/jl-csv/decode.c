@@ -55,6 +55,7 @@ int
 decoder_open(struct decoder *d, const char *encoding)
 {
 	memset(d, 0, sizeof(*d));
+	d->encoding = encoding;
 	d->cd = iconv_open("UTF-8", encoding);
 	if (d->cd == (iconv_t)-1)
 		return -1;
@@ -67,7 +68,14 @@ decoder_open(struct decoder *d, const char *encoding)
 void
 decoder_reset(struct decoder *d)
 {
-	iconv(d->cd, NULL, NULL, NULL, NULL);
+	/*
+	 * A fresh descriptor: resetting the state with iconv(cd, NULL, ...)
+	 * keeps the byte order glibc read from the last input's BOM.
+	 */
+	iconv_close(d->cd);
+	d->cd = iconv_open("UTF-8", d->encoding);
+	if (d->cd == (iconv_t)-1)
+		die(EXIT_SOFTWARE, "cannot reopen iconv for '%s':", d->encoding);
 	d->npending = 0;
 }
 

@@ -16,6 +16,7 @@
 typedef int (*decode_sink_fn)(void *arg, const char *utf8, size_t n);
 
 struct decoder {
+	const char *encoding; /* borrowed from decoder_open's caller */
 	iconv_t cd;
 	size_t unit;      /* bytes per code unit of the source: skipped on a bad sequence */
 	char pending[32]; /* an incomplete sequence from the end of the last feed */
@@ -24,7 +25,10 @@ struct decoder {
 	size_t outsize;
 };
 
-/* Open a decoder from encoding to UTF-8. Returns 0, or -1 when iconv does not know it. */
+/*
+ * Open a decoder from encoding (borrowed: it must outlive the decoder) to
+ * UTF-8. Returns 0, or -1 when iconv does not know the encoding.
+ */
 int decoder_open(struct decoder *d, const char *encoding);
 
 /* Start a new input (resets the shift state and byte order detection). */
