@@ -3,7 +3,8 @@
  * libFuzzer target for jl-csv's converter (reliability.md T7). The first two
  * bytes choose options and a chunk size; the rest is CSV fed in those chunks.
  * Checks: no crash or UB, every output line is one JSON object in valid
- * UTF-8, and the chunked output equals the output of one whole-buffer feed.
+ * UTF-8, the chunked output equals the output of one whole-buffer feed, and
+ * the fast path's output equals libcsv's alone (cfg.libcsv_only).
  */
 #include <jv.h>
 #include <stdint.h>
@@ -72,7 +73,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.max_row = 512,
 		.quiet = true,
 	};
-	struct buf whole = BUF_INIT, chunked = BUF_INIT;
+	struct buf whole = BUF_INIT, chunked = BUF_INIT, libcsv = BUF_INIT;
+	struct csvconv_config libcsv_cfg;
 	size_t chunk;
 
 	if (size < 2)
@@ -89,13 +91,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data += 2;
 	size -= 2;
 
+	libcsv_cfg = cfg;
+	libcsv_cfg.libcsv_only = true;
 	convert(&cfg, data, size, size ? size : 1, &whole);
 	convert(&cfg, data, size, chunk, &chunked);
+	convert(&libcsv_cfg, data, size, chunk, &libcsv);
 	check_lines(&whole);
 	if (whole.len != chunked.len ||
 		(whole.len > 0 && memcmp(whole.data, chunked.data, whole.len) != 0))
 		abort();
+	if (whole.len != libcsv.len ||
+		(whole.len > 0 && memcmp(whole.data, libcsv.data, whole.len) != 0))
+		abort();
 	buf_free(&whole);
 	buf_free(&chunked);
+	buf_free(&libcsv);
 	return 0;
 }

@@ -13,6 +13,9 @@
  * is the line of the piece in which it starts.
  */
 #include <csv.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +36,8 @@
 #define KEY_SLACK 16
 
 /* libcsv's parser states (libcsv.c); struct csv_parser is public, these are not. */
+#define LIBCSV_ROW_NOT_BEGUN 0
+#define LIBCSV_FIELD_NOT_BEGUN 1
 #define LIBCSV_FIELD_BEGUN 2
 #define LIBCSV_FIELD_MIGHT_HAVE_ENDED 3
 
@@ -60,11 +65,12 @@ struct csvconv {
 	/* The current input. */
 	const char *name;
 	const char *file_value;
-	unsigned long line;        /* physical line of the next byte */
-	bool prev_cr;              /* the last byte fed was '\r' */
-	size_t bom_matched;        /* bytes of a UTF-8 BOM seen at the start */
-	bool bom_done;             /* past the point where a BOM could be */
-	unsigned long long offset; /* bytes of this input consumed */
+	unsigned char special[256]; /* delimiter, quote, '\r', '\n': where plain fields stop */
+	unsigned long line;         /* physical line of the next byte */
+	bool prev_cr;               /* the last byte fed was '\r' */
+	size_t bom_matched;         /* bytes of a UTF-8 BOM seen at the start */
+	bool bom_done;              /* past the point where a BOM could be */
+	unsigned long long offset;  /* bytes of this input consumed */
 
 	/* Columns: names as JSON keys ("\"name\":"), keys[i] at key_off[i]. */
 	bool have_columns;   /* names known for this input */
@@ -212,6 +218,8 @@ csvconv_new(const struct csvconv_config *cfg, csvconv_emit_fn emit, void *arg)
 	csv_set_quote(&c->parser, cfg->quote);
 	csv_set_space_func(&c->parser, no_space);
 	csv_set_blk_size(&c->parser, 64 * 1024);
+	c->special[cfg->delimiter] = c->special[cfg->quote] = 1;
+	c->special['\r'] = c->special['\n'] = 1;
 	return c;
 }
 
@@ -670,6 +678,138 @@ recover_quote(struct csvconv *c, unsigned char ch)
 	p->status = 0;
 }
 
+/* Parse [s, end) with libcsv, recovering from stray quotes. Returns end. */
+static const unsigned char *
+parse_with_libcsv(struct csvconv *c, const unsigned char *s, const unsigned char *end)
+{
+	size_t n = (size_t)(end - s);
+
+	for (size_t done = 0; done < n; done++) {
+		done += csv_parse(&c->parser, s + done, n - done, on_field, on_row, c);
+		if (done == n)
+			break;
+		if (csv_error(&c->parser) != CSV_EPARSE)
+			die(EXIT_SOFTWARE, "%s:%lu: libcsv: %s", c->name, c->line,
+				csv_strerror(csv_error(&c->parser)));
+		recover_quote(c, s[done]);
+	}
+	return end;
+}
+
+/*
+ * The first delimiter, quote, '\r' or '\n' in [s, end), or end: where a
+ * field that starts unquoted at s stops being plain.
+ */
+static const unsigned char *
+find_special(const struct csvconv *c, const unsigned char *s, const unsigned char *end)
+{
+#ifdef __SSE2__
+	const __m128i delim = _mm_set1_epi8((char)c->cfg.delimiter);
+	const __m128i quote = _mm_set1_epi8((char)c->cfg.quote);
+	const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+
+	while (s + 16 <= end) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+		__m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, delim),
+						   _mm_cmpeq_epi8(v, quote)),
+			_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+		unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+
+		if (mask != 0)
+			return s + __builtin_ctz(mask);
+		s += 16;
+	}
+#endif
+	while (s < end && !c->special[*s])
+		s++;
+	return s;
+}
+
+/*
+ * Inside a quoted field at s: just past the byte that follows its closing
+ * quote (a quote not doubled), or end when the field goes on past end.
+ */
+static const unsigned char *
+quoted_field_end(const struct csvconv *c, const unsigned char *s, const unsigned char *end)
+{
+	const unsigned char *q;
+
+	while ((q = memchr(s, c->cfg.quote, (size_t)(end - s))) != NULL) {
+		if (q + 1 == end)
+			return end;
+		if (q[1] != c->cfg.quote)
+			return q + 2;
+		s = q + 2;
+	}
+	return end;
+}
+
+/* The field just passed on ends at *at, a delimiter or a line terminator. */
+static const unsigned char *
+end_field(struct csvconv *c, const unsigned char *at)
+{
+	if (*at == c->cfg.delimiter) {
+		c->parser.pstate = LIBCSV_FIELD_NOT_BEGUN;
+	} else {
+		on_row(*at, c);
+		c->parser.pstate = LIBCSV_ROW_NOT_BEGUN;
+	}
+	return at + 1;
+}
+
+/*
+ * Parse [s, end), the fast way: between fields, a plain field (unquoted
+ * without quotes, or quoted without doubled quotes, ending within [s, end))
+ * goes to on_field straight from the input, exactly as libcsv would pass it
+ * on; everything else (doubled or stray quotes, fields that go on past end)
+ * goes through libcsv from the field's start. libcsv's state is kept as it
+ * would be, so either way of parsing can follow the other at any field.
+ * The fuzzer checks that the output equals parse_with_libcsv's.
+ */
+static void
+parse_fields(struct csvconv *c, const unsigned char *s, const unsigned char *end)
+{
+	struct csv_parser *p = &c->parser;
+	const unsigned char quote = c->cfg.quote;
+
+	while (s < end && !c->stop) {
+		const unsigned char *stop;
+
+		if (p->pstate == LIBCSV_FIELD_BEGUN && p->quoted) {
+			/* A quoted field that began earlier: libcsv, up to its end. */
+			s = parse_with_libcsv(c, s, quoted_field_end(c, s, end));
+			continue;
+		}
+		if (p->pstate != LIBCSV_ROW_NOT_BEGUN && p->pstate != LIBCSV_FIELD_NOT_BEGUN) {
+			parse_with_libcsv(c, s,
+				end); /* an unquoted field from earlier, or a quote */
+			return;
+		}
+		if (*s == quote) {
+			stop = memchr(s + 1, quote, (size_t)(end - s - 1));
+			if (stop != NULL && stop + 1 < end && c->special[stop[1]] &&
+				stop[1] != quote) {
+				on_field((void *)(s + 1), (size_t)(stop - s - 1), c);
+				s = end_field(c, stop + 1);
+			} else {
+				s = parse_with_libcsv(c, s, quoted_field_end(c, s + 1, end));
+			}
+			continue;
+		}
+		stop = find_special(c, s, end);
+		if (stop == end || *stop == quote) {
+			parse_with_libcsv(c, s, end);
+			return;
+		}
+		if (stop == s && *stop != c->cfg.delimiter && p->pstate == LIBCSV_ROW_NOT_BEGUN) {
+			s++; /* a line end between rows: libcsv skips it too */
+			continue;
+		}
+		on_field((void *)s, (size_t)(stop - s), c);
+		s = end_field(c, stop);
+	}
+}
+
 /*
  * Feed libcsv one piece: bytes in which no row can end but at the last byte
  * (so a row starts only at a piece's start); lines is the number of line
@@ -689,15 +829,10 @@ parse_piece(struct csvconv *c, const unsigned char *s, size_t n, unsigned long l
 		buf_reset(&c->raw);
 	}
 	c->piece_end = s + n;
-	for (size_t done = 0; done < n; done++) {
-		done += csv_parse(&c->parser, s + done, n - done, on_field, on_row, c);
-		if (done == n)
-			break;
-		if (csv_error(&c->parser) != CSV_EPARSE)
-			die(EXIT_SOFTWARE, "%s:%lu: libcsv: %s", c->name, c->line,
-				csv_strerror(csv_error(&c->parser)));
-		recover_quote(c, s[done]);
-	}
+	if (c->cfg.libcsv_only)
+		parse_with_libcsv(c, s, s + n);
+	else
+		parse_fields(c, s, s + n);
 	if (field_length(&c->parser) > c->cfg.max_field)
 		drop_oversized_field(c);
 	c->line += lines;

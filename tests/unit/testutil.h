@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Helpers shared by the C unit tests (test code only): a seeded PRNG, temporary
+ * files, and running a function in a fork()ed child whose exit status, stdout
+ * and stderr are captured, for code that calls exit() (die, opt_next).
+ */
+#ifndef JL_TESTUTIL_H
+#define JL_TESTUTIL_H
+
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "buf.h"
+
+/* xorshift64*: deterministic pseudo-random numbers from a fixed seed. */
+static inline uint64_t
+rng_next(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * UINT64_C(0x2545F4914F6CDD1D);
+}
+
+/* A number in [0, n). */
+static inline size_t
+rng_below(uint64_t *state, size_t n)
+{
+	return (size_t)(rng_next(state) % n);
+}
+
+/* The exit status a child gets when the function it ran returned normally. */
+#define CHILD_RETURNED 99
+
+struct child_result {
+	int status;     /* exit status, or 128 + signal number */
+	struct buf out; /* what the child wrote on stdout */
+	struct buf err; /* what the child wrote on stderr */
+};
+
+static inline void
+child_result_free(struct child_result *r)
+{
+	buf_free(&r->out);
+	buf_free(&r->err);
+}
+
+/*
+ * Run fn(arg) in a child with stdout and stderr on pipes. The child exits with
+ * CHILD_RETURNED when fn returns. Fills r (free it with child_result_free).
+ */
+static inline void
+run_in_child(void (*fn)(void *), void *arg, struct child_result *r)
+{
+	int out[2], err[2], status;
+	pid_t pid;
+	struct pollfd pfd[2];
+	struct buf *dest[2];
+	int open_fds = 2;
+
+	memset(r, 0, sizeof(*r));
+	fflush(stdout);
+	fflush(stderr);
+	if (pipe(out) != 0 || pipe(err) != 0) {
+		perror("pipe");
+		exit(2);
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		exit(2);
+	}
+	if (pid == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		dup2(err[1], STDERR_FILENO);
+		close(out[0]);
+		close(out[1]);
+		close(err[0]);
+		close(err[1]);
+		fn(arg);
+		fflush(stdout);
+		fflush(stderr);
+		_exit(CHILD_RETURNED);
+	}
+	close(out[1]);
+	close(err[1]);
+	pfd[0].fd = out[0];
+	pfd[1].fd = err[0];
+	dest[0] = &r->out;
+	dest[1] = &r->err;
+	while (open_fds > 0) {
+		for (int i = 0; i < 2; i++)
+			pfd[i].events = pfd[i].fd >= 0 ? POLLIN : 0;
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("poll");
+			exit(2);
+		}
+		for (int i = 0; i < 2; i++) {
+			char chunk[4096];
+			ssize_t got;
+
+			if (pfd[i].fd < 0 || pfd[i].revents == 0)
+				continue;
+			got = read(pfd[i].fd, chunk, sizeof(chunk));
+			if (got > 0) {
+				buf_add(dest[i], chunk, (size_t)got);
+			} else if (got == 0 || errno != EINTR) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+				open_fds--;
+			}
+		}
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			perror("waitpid");
+			exit(2);
+		}
+	if (WIFEXITED(status))
+		r->status = WEXITSTATUS(status);
+	else
+		r->status = 128 + WTERMSIG(status);
+	buf_cstr(&r->out);
+	buf_cstr(&r->err);
+}
+
+/* Whether the n bytes at s begin with the C string prefix. */
+static inline bool
+starts_with(const char *s, size_t n, const char *prefix)
+{
+	size_t len = strlen(prefix);
+
+	return n >= len && memcmp(s, prefix, len) == 0;
+}
+
+/*
+ * Write n bytes to a new temporary file; returns its path (malloc'ed) or
+ * exits. The caller unlinks and frees it.
+ */
+static inline char *
+temp_file(const void *data, size_t n)
+{
+	const char *dir = getenv("TMPDIR");
+	struct buf path = BUF_INIT;
+	const char *p = data;
+	char *name;
+	int fd;
+
+	buf_puts(&path, dir != NULL && *dir != '\0' ? dir : "/tmp");
+	buf_puts(&path, "/jlkit-unit-XXXXXX");
+	name = (char *)buf_cstr(&path);
+	fd = mkstemp(name);
+	if (fd < 0) {
+		perror("mkstemp");
+		exit(2);
+	}
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			perror("write");
+			exit(2);
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	close(fd);
+	return name; /* the buffer's memory, now owned by the caller */
+}
+
+#endif
