@@ -99,6 +99,7 @@ test_have_prereq() {
 		case $satisfied_prereq in *" $p "*) continue ;; esac
 		case " $lazy_prereqs " in
 		*" $p "*)
+			script=
 			eval "script=\$lazy_prereq_script_$p"
 			if (eval "$script") >/dev/null 2>&1; then
 				test_set_prereq "$p"

@@ -56,7 +56,7 @@ done
 
 # Shell tests, TEST_JOBS at a time; each one's TAP goes to its .out file.
 cd "$SRCDIR/tests" || exit 1
-ls t[0-9]*.sh | xargs -P "$TEST_JOBS" -I{} sh -c '
+printf '%s\n' t[0-9]*.sh | xargs -P "$TEST_JOBS" -I{} sh -c '
 	script=$1
 	name=${script%.sh}
 	if sh "./$script" >"$TEST_RESULTS/$name.out" 2>&1; then

@@ -1,0 +1,152 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+
+test_description='man pages: options match --help, mandoc lint, examples run, install'
+
+. ./lib.sh
+
+MAN1=$SRCDIR/man/jl-csv.1
+
+# Option names in --help: long names ("delimiter") and short letters ("d").
+help_long_options() {
+	sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}--\([a-z][a-z0-9-]*\).*/\2/p' "$1" | sort -u
+}
+help_short_options() {
+	sed -n 's/^ *-\([a-zA-Z]\), --.*/\1/p' "$1" | sort -u
+}
+
+# The .It lines of the OPTIONS section of a man page.
+man_option_items() {
+	sed -n '/^\.Sh OPTIONS/,/^\.Sh /p' "$1" | grep '^\.It '
+}
+
+# Long names written as "Fl -name" or "Fl Fl name", and short "Fl x".
+man_long_options() {
+	man_option_items "$1" | grep -oE 'Fl (-|Fl )[a-z][a-z0-9-]*' |
+		sed -E 's/^Fl (-|Fl )//' | sort -u
+}
+man_short_options() {
+	man_option_items "$1" | grep -oE 'Fl [a-zA-Z]([ ,]|$)' |
+		sed -E 's/^Fl ([a-zA-Z]).*/\1/' | sort -u
+}
+
+# Write each .Bd -literal block of the EXAMPLES section to exNN.txt, with
+# the roff escapes \e and \& undone. Prints the number of blocks.
+extract_examples() {
+	awk '
+		/^\.Sh EXAMPLES/ { ex = 1; next }
+		/^\.Sh / { ex = 0 }
+		ex && /^\.Bd -literal/ { n++; blk = 1; f = sprintf("ex%02d.txt", n); next }
+		blk && /^\.Ed/ { blk = 0; close(f); next }
+		blk { gsub(/\\&/, ""); gsub(/\\e/, "\\"); print > f }
+		END { print n + 0 }
+	' "$1"
+}
+
+# The input files that the examples in jl-csv.1 name.
+make_example_inputs() {
+	mkdir -p "$1" &&
+	printf 'name,city,employees\nAnthropic,San Francisco,1000\nMistral,Paris,300\nAleph Alpha,Heidelberg,60\n' \
+		>"$1/companies.csv" &&
+	printf 'item\tprice\tcurrency\nGPU hour\t2.10\tUSD\nGPU hour\t1.95\tEUR\n' >"$1/prices.tsv" &&
+	printf 'name,city\nJos\351,Z\374rich\nFran\347ois,Besan\347on\n' >"$1/legacy.csv" &&
+	printf 'Anthropic,San Francisco,1000\nMistral,Paris,300\n' >"$1/headerless.csv" &&
+	printf 'id,name\n1,ok\n2,caf\351\n3,two,extra\n4,"open\n' >"$1/export.csv"
+}
+
+# What the latin1 example must write: the same names in UTF-8.
+expect_legacy() {
+	printf '{"name":"Jos\303\251","city":"Z\303\274rich"}\n{"name":"Fran\303\247ois","city":"Besan\303\247on"}\n'
+}
+
+# Run example block $1 in a fresh directory: a make rule goes to a Makefile
+# and is made, anything else is a shell script. Standard output goes to
+# exNN.out, standard error to exNN.err.
+run_example() {
+	dir=${1%.txt} &&
+	make_example_inputs "$dir" &&
+	if head -n 1 "$1" | grep -qE '^[A-Za-z0-9_.-]+:( |$)'; then
+		cp "$1" "$dir/Makefile" &&
+		(cd "$dir" && make) >"$dir.out" 2>"$dir.err"
+	else
+		(cd "$dir" && sh -e "../$1") >"$dir.out" 2>"$dir.err"
+	fi
+}
+
+test_expect_success '--help goes to standard output and exits 0' '
+	jl-csv --help >help 2>err &&
+	test_must_be_empty err &&
+	test_grep "^usage: jl-csv " help &&
+	test_grep "^  -h, --help" help
+'
+
+test_expect_success '--version names libcsv' '
+	jl-csv --version >version 2>err &&
+	test_must_be_empty err &&
+	test_grep "^jl-csv (jlkit) [0-9]" version &&
+	test_grep "libcsv [0-9]" version
+'
+
+test_expect_success 'every long option of --help is in the OPTIONS of jl-csv.1, and back' '
+	help_long_options help >help-long &&
+	man_long_options "$MAN1" >man-long &&
+	test_line_count -gt 10 help-long &&
+	test_cmp help-long man-long
+'
+
+test_expect_success 'every short option of --help is in the OPTIONS of jl-csv.1, and back' '
+	help_short_options help >help-short &&
+	man_short_options "$MAN1" >man-short &&
+	test_line_count -ge 3 help-short &&
+	test_cmp help-short man-short
+'
+
+test_expect_success 'long options are written Fl -name in the whole page' '
+	for name in $(cat help-long); do
+		grep -qE "Fl (-|Fl )$name([^a-z0-9-]|\$)" "$MAN1" ||
+		{ echo "--$name missing from $MAN1" >&4; return 1; }
+	done
+'
+
+test_expect_success MANDOC 'mandoc -Tlint -Wwarning is clean' '
+	mandoc -Tlint -Wwarning "$SRCDIR"/man/*.1 "$SRCDIR"/man/*.7 >lint 2>&1 &&
+	test_must_be_empty lint
+'
+
+test_expect_success JQ 'every example in jl-csv.1 runs' '
+	n=$(extract_examples "$MAN1") &&
+	test "$n" -ge 6 &&
+	for ex in ex*.txt; do
+		run_example "$ex" ||
+		{ echo "example $ex failed:" >&4; cat "$ex" "${ex%.txt}.out" "${ex%.txt}.err" >&4; return 1; }
+	done
+'
+
+test_expect_success JQ 'the examples do what they say' '
+	test_line_count = 3 ex01/companies.jsonl &&
+	test_grep "\"currency\":\"EUR\"" ex02.out &&
+	test_grep -v "USD" ex02.out &&
+	expect_legacy >expect-legacy &&
+	test_cmp expect-legacy ex03/legacy.jsonl &&
+	echo 1360 >expect-sum &&
+	test_cmp expect-sum ex04.out &&
+	test_grep "\"name\":\"Anthropic\",\"city\":\"San Francisco\"" ex05.out &&
+	test_grep "1 bad_utf8" ex06.out &&
+	test_grep "1 unterminated_quote" ex06.out &&
+	test -s ex08/companies.jsonl
+'
+
+test_expect_success 'make install and make uninstall with DESTDIR and PREFIX' '
+	dest=$PWD/dest &&
+	make -C "$SRCDIR" BUILD="$BUILD" DESTDIR="$dest" PREFIX=/usr install >install.out 2>&1 &&
+	test -x dest/usr/bin/jl-csv &&
+	test -f dest/usr/share/man/man1/jl-csv.1 &&
+	test -f dest/usr/share/man/man7/jlkit.7 &&
+	dest/usr/bin/jl-csv --version >version2 &&
+	test_cmp version version2 &&
+	make -C "$SRCDIR" BUILD="$BUILD" DESTDIR="$dest" PREFIX=/usr uninstall >uninstall.out 2>&1 &&
+	find dest -type f >left &&
+	test_must_be_empty left
+'
+
+test_done
