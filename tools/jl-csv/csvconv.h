@@ -25,7 +25,7 @@ struct csvconv_config {
 	const char *encoding; /* --encoding, for messages; NULL when UTF-8 */
 	size_t max_field;     /* longest field in bytes */
 	size_t max_row;       /* longest row of JSON output in bytes */
-	bool libcsv_only; /* every byte through libcsv, no fast path (for tests) */
+	bool libcsv_only;     /* every byte through libcsv, no fast path (for tests) */
 };
 
 /* Error codes of error records, in the order of csvconv_stats.errors[]. */

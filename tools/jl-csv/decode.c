@@ -14,6 +14,20 @@
 static const char invalid_marker = (char)0xFF;
 
 bool
+encoding_known(const char *name)
+{
+	iconv_t cd;
+
+	if (*name == '\0') /* iconv would take the locale's encoding */
+		return false;
+	cd = iconv_open("UTF-8", name);
+	if (cd == (iconv_t)-1)
+		return false;
+	iconv_close(cd);
+	return true;
+}
+
+bool
 encoding_is_utf8(const char *name)
 {
 	return strcasecmp(name, "utf-8") == 0 || strcasecmp(name, "utf8") == 0;

@@ -44,6 +44,9 @@ int decoder_feed(struct decoder *d, const char *in, size_t n, bool final, decode
 
 void decoder_close(struct decoder *d);
 
+/* Whether iconv can convert from the encoding called name to UTF-8 ("" is not a name). */
+bool encoding_known(const char *name);
+
 /* Whether name is a spelling of UTF-8 (then no decoder is needed). */
 bool encoding_is_utf8(const char *name);
 

@@ -189,6 +189,8 @@ validate_config(struct csv_config *cfg)
 		opt_usage_error(&tool, "the delimiter and quote cannot be line terminators");
 	if (!cfg->max_row_given)
 		cfg->conv.max_row = cfg->conv.max_field * 4;
+	if (cfg->encoding != NULL && !encoding_known(cfg->encoding))
+		opt_usage_error(&tool, "unknown encoding '%s' (see iconv -l)", cfg->encoding);
 	if (cfg->encoding != NULL && encoding_is_utf8(cfg->encoding))
 		cfg->encoding = NULL;
 	cfg->conv.encoding = cfg->encoding;
@@ -299,7 +301,7 @@ run_conversion(const struct csv_config *cfg, struct csvconv_stats *stats, double
 	int rc = 0;
 
 	if (cfg->encoding != NULL && decoder_open(&run.decoder, cfg->encoding) != 0)
-		opt_usage_error(&tool, "unknown encoding '%s' (see iconv -l)", cfg->encoding);
+		die(EXIT_SOFTWARE, "cannot open iconv for '%s':", cfg->encoding);
 	for (int i = 0; i < nfiles; i++) {
 		struct input in;
 
