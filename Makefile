@@ -50,6 +50,8 @@ TEST_TOOL  = $(BUILD)/test-tool
 FUZZ_REPLAY = $(BUILD)/tests/fuzz/replay_csv
 MANPAGES   = $(wildcard man/*.1 man/*.7)
 
+.SECONDARY:
+
 .PHONY: all check check-asan check-valgrind lint fuzz fuzz-run bench deps install \
 	uninstall clean help
 

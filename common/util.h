@@ -39,7 +39,7 @@ JL_PRINTF(1, 2) void warn(const char *fmt, ...);
 JL_PRINTF(1, 2) int error(const char *fmt, ...);
 
 /* The va_list form behind die, warn and error. */
-void vreport(const char *fmt, va_list ap);
+JL_PRINTF(1, 0) void vreport(const char *fmt, va_list ap);
 
 /*
  * Allocation that dies with EXIT_SOFTWARE and a message when memory runs
