@@ -157,48 +157,45 @@ test_failure_() {
 	fi
 }
 
-test_skip_() {
-	test_count=$((test_count + 1))
-	test_skipped=$((test_skipped + 1))
-	say "ok $test_count # skip $1 (missing $missing_prereq)"
-}
-
-# test_expect_success [PREREQ] 'title' 'body'
-test_expect_success() {
+# test_start_ [PREREQ] 'title' 'body': count a test, or skip it when a
+# prerequisite is missing (returns 1). Sets test_title_ and test_body_.
+test_start_() {
 	if [ $# = 3 ]; then
 		if ! test_have_prereq "$1"; then
-			test_skip_ "$2"
-			return 0
+			test_count=$((test_count + 1))
+			test_skipped=$((test_skipped + 1))
+			say "ok $test_count # skip $2 (missing $missing_prereq)"
+			return 1
 		fi
 		shift
 	fi
 	test_count=$((test_count + 1))
+	test_title_=$1
+	test_body_=$2
+}
+
+# test_expect_success [PREREQ] 'title' 'body'
+test_expect_success() {
+	test_start_ "$@" || return 0
 	if [ -n "$verbose" ]; then
-		say "expecting success: $2"
+		say "expecting success: $test_body_"
 	fi
-	if test_run_ "$2"; then
-		test_ok_ "$1"
+	if test_run_ "$test_body_"; then
+		test_ok_ "$test_title_"
 	else
-		test_failure_ "$1" "$2"
+		test_failure_ "$test_title_" "$test_body_"
 	fi
 }
 
 # test_expect_failure [PREREQ] 'title' 'body': a known breakage.
 test_expect_failure() {
-	if [ $# = 3 ]; then
-		if ! test_have_prereq "$1"; then
-			test_skip_ "$2"
-			return 0
-		fi
-		shift
-	fi
-	test_count=$((test_count + 1))
-	if test_run_ "$2"; then
+	test_start_ "$@" || return 0
+	if test_run_ "$test_body_"; then
 		test_fixed=$((test_fixed + 1))
-		say "ok $test_count - $1 # TODO known breakage vanished"
+		say "ok $test_count - $test_title_ # TODO known breakage vanished"
 	else
 		test_broken=$((test_broken + 1))
-		say "not ok $test_count - $1 # TODO known breakage"
+		say "not ok $test_count - $test_title_ # TODO known breakage"
 	fi
 }
 

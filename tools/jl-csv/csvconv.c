@@ -4,13 +4,15 @@
  *
  * libcsv parses; this file adds what it lacks (protocols.md 6.1): BOM
  * stripping, physical line numbers, kept spaces, a field size cap, detection
- * of an unterminated quote, and the record contract: every row leaves as a
- * JSON object or as an error record, and the output is valid UTF-8 JSON
- * whatever the input bytes were.
+ * of an unterminated quote, recovery from stray quotes, and the record
+ * contract: every row leaves as a JSON object or as an error record, and the
+ * output is valid UTF-8 JSON whatever the input bytes were.
  *
- * Input is fed to libcsv in pieces that end at a line terminator ('\n' or
- * '\r'), so the line number of each piece is known and a row's first line
- * is the line of the piece in which it starts.
+ * Input is parsed in pieces in which a row can end only at the last byte (a
+ * line, or more lines when they are inside a quoted field), so a row starts
+ * at a piece's start and its first line is known. Within a piece, plain
+ * fields are cut straight from the input and the rest goes through libcsv
+ * (parse_fields); the fuzzer checks the result equals libcsv's alone.
  */
 #include <csv.h>
 #ifdef __SSE2__
@@ -59,18 +61,18 @@ struct csvconv {
 	csvconv_emit_fn emit;
 	void *emit_arg;
 	struct csv_parser parser;
+	unsigned char special[256]; /* delimiter, quote, '\r', '\n': where plain fields stop */
 	struct csvconv_stats stats;
 	int stop; /* EXIT_DATAERR once --strict met malformed input */
 
 	/* The current input. */
 	const char *name;
 	const char *file_value;
-	unsigned char special[256]; /* delimiter, quote, '\r', '\n': where plain fields stop */
-	unsigned long line;         /* physical line of the next byte */
-	bool prev_cr;               /* the last byte fed was '\r' */
-	size_t bom_matched;         /* bytes of a UTF-8 BOM seen at the start */
-	bool bom_done;              /* past the point where a BOM could be */
-	unsigned long long offset;  /* bytes of this input consumed */
+	unsigned long line;        /* physical line of the next byte */
+	bool prev_cr;              /* the last byte fed was '\r' */
+	size_t bom_matched;        /* bytes of a UTF-8 BOM seen at the start */
+	bool bom_done;             /* past the point where a BOM could be */
+	unsigned long long offset; /* bytes of this input consumed */
 
 	/* Columns: names as JSON keys ("\"name\":"), keys[i] at key_off[i]. */
 	bool have_columns;   /* names known for this input */
@@ -248,7 +250,10 @@ csvconv_begin(struct csvconv *c, const char *name, const char *file_value)
 }
 
 /* Mark the current row failed; the first failure of a row is the one reported. */
-JL_PRINTF(3, 4) static void fail_row(struct csvconv *c, enum csvconv_error e, const char *fmt, ...)
+static void fail_row(struct csvconv *c, enum csvconv_error e, const char *fmt, ...) JL_PRINTF(3, 4);
+
+static void
+fail_row(struct csvconv *c, enum csvconv_error e, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -376,16 +381,16 @@ header_field(struct csvconv *c, const char *s, size_t n, size_t index, bool too_
 		return;
 	if (too_large) {
 		if (!c->cfg.quiet || c->cfg.strict)
-			warn("%s:%lu: header field %zu is larger than --max-field; naming it "
-			     "column_%zu",
+			warn("%s:%lu: header field %zu is larger than --max-field: "
+			     "naming it column_%zu",
 				c->name, c->row_line, index + 1, index + 1);
 		n = 0;
 		if (c->cfg.strict)
 			c->stop = EXIT_DATAERR;
 	} else if (valid != n) {
 		if (!c->cfg.quiet || c->cfg.strict)
-			warn("%s:%lu: header field %zu: invalid UTF-8 at byte %zu, replaced by "
-			     "U+FFFD%s",
+			warn("%s:%lu: header field %zu: invalid UTF-8 at byte %zu, "
+			     "replaced by U+FFFD%s",
 				c->name, c->row_line, index + 1, valid + 1,
 				c->cfg.encoding ? ""
 						: "; name the file's encoding with --encoding");
@@ -395,9 +400,8 @@ header_field(struct csvconv *c, const char *s, size_t n, size_t index, bool too_
 	if (c->header.len + n > c->cfg.max_row) {
 		c->header_full = true;
 		if (!c->cfg.quiet || c->cfg.strict)
-			warn("%s:%lu: header row is larger than --max-row (%zu bytes): columns "
-			     "from "
-			     "%zu on have no name and their cells go to _extra",
+			warn("%s:%lu: header row is larger than --max-row (%zu bytes): "
+			     "columns from %zu on have no name, their cells go to _extra",
 				c->name, c->row_line, c->cfg.max_row, index + 1);
 		if (c->cfg.strict)
 			c->stop = EXIT_DATAERR;
@@ -668,8 +672,8 @@ recover_quote(struct csvconv *c, unsigned char ch)
 				? "text after the closing quote"
 				: "quote inside an unquoted field");
 	if (p->pstate == LIBCSV_FIELD_MIGHT_HAVE_ENDED) {
-		p->entry_pos--; /* the closing quote, which libcsv had kept in case it was doubled
-				 */
+		/* Drop the closing quote, which libcsv kept in case it was doubled. */
+		p->entry_pos--;
 		p->quoted = 0;
 		p->pstate = LIBCSV_FIELD_BEGUN;
 	}
