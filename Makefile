@@ -41,7 +41,8 @@ LIBCOMMON  = $(BUILD)/libcommon.a
 TOOLS      = jl-csv
 TOOL_BINS  = $(TOOLS:%=$(BUILD)/%)
 
-CSV_SRC    = tools/jl-csv/main.c tools/jl-csv/csvconv.c tools/jl-csv/decode.c
+CSV_SRC    = tools/jl-csv/main.c tools/jl-csv/csvconv.c tools/jl-csv/csvrows.c \
+	     tools/jl-csv/decode.c
 CSV_OBJ    = $(CSV_SRC:%.c=$(BUILD)/%.o)
 
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
@@ -76,7 +77,8 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBCOMMON)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBCOMMON) $(JQ_LIBS)
 
 $(BUILD)/tests/unit/test_csvconv: $(BUILD)/tests/unit/test_csvconv.o \
-		$(BUILD)/tools/jl-csv/csvconv.o $(BUILD)/tools/jl-csv/decode.o $(LIBCOMMON)
+		$(BUILD)/tools/jl-csv/csvconv.o $(BUILD)/tools/jl-csv/csvrows.o \
+		$(BUILD)/tools/jl-csv/decode.o $(LIBCOMMON)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CSV_LIBS)
 
 $(BUILD)/tests/unit/test_csvconv.o: ALL_CPPFLAGS += -Itools/jl-csv
@@ -87,7 +89,7 @@ $(TEST_TOOL): $(BUILD)/tests/test-tool.o $(LIBCOMMON)
 
 # The fuzz target built with a plain main that replays a corpus, so gcc runs it too.
 $(FUZZ_REPLAY): $(BUILD)/tests/fuzz/fuzz_csv.o $(BUILD)/tests/fuzz/replay.o \
-		$(BUILD)/tools/jl-csv/csvconv.o $(LIBCOMMON)
+		$(BUILD)/tools/jl-csv/csvconv.o $(BUILD)/tools/jl-csv/csvrows.o $(LIBCOMMON)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CSV_LIBS) $(JQ_LIBS)
 
 check: all $(UNIT_BINS) $(TEST_TOOL) $(FUZZ_REPLAY)
@@ -104,7 +106,8 @@ FUZZ_BUILD = build-fuzz
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 fuzz: $(FUZZ_BUILD)/fuzz_csv
 
-$(FUZZ_BUILD)/fuzz_csv: tests/fuzz/fuzz_csv.c tools/jl-csv/csvconv.c $(COMMON_SRC)
+$(FUZZ_BUILD)/fuzz_csv: tests/fuzz/fuzz_csv.c tools/jl-csv/csvconv.c tools/jl-csv/csvrows.c \
+		$(COMMON_SRC)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(ALL_CPPFLAGS) -Itools/jl-csv -std=c17 -o $@ $^ \
 		$(CSV_LIBS) $(JQ_LIBS)
