@@ -6,7 +6,8 @@
 # doubled quotes and embedded newlines; prints MB/s and the ratios.
 # Not a timed test: run it with `make bench` on an idle machine.
 # BENCH_MB sets the input size, BENCH_RUNS the runs per tool (the best is
-# kept), BENCH_KINDS the inputs (default "mixed stress").
+# kept), BENCH_KINDS the inputs (default "mixed stress"); BENCH_CALLGRIND=1
+# adds instruction counts from callgrind, which a busy machine does not skew.
 set -eu
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$SRCDIR/build}
@@ -61,19 +62,23 @@ generate() {
 	}'
 }
 
-# best_time CMD...: the smallest wall time of BENCH_RUNS runs, in seconds.
-best_time() {
-	best=
-	run=0
-	while [ "$run" -lt "$BENCH_RUNS" ]; do
-		start=$(date +%s.%N)
-		"$@" >/dev/null 2>&1 || { echo "bench: failed: $*" >&2; exit 1; }
-		end=$(date +%s.%N)
-		t=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.4f", b - a }')
-		best=$(awk -v a="$t" -v b="${best:-$t}" 'BEGIN { print (a < b ? a : b) }')
-		run=$((run + 1))
-	done
-	echo "$best"
+# elapsed CMD...: the wall time of one run, in seconds.
+elapsed() {
+	start=$(date +%s.%N)
+	"$@" >/dev/null 2>&1 || { echo "bench: failed: $*" >&2; exit 1; }
+	end=$(date +%s.%N)
+	awk -v a="$start" -v b="$end" 'BEGIN { printf "%.4f", b - a }'
+}
+
+# min A B: the smaller of two times (A may be empty).
+min() {
+	awk -v a="${1:-$2}" -v b="$2" 'BEGIN { print (a < b ? a : b) }'
+}
+
+# instructions CMD...: the instructions one run executes, counted by callgrind.
+instructions() {
+	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+		awk '/refs:/ { gsub(",", "", $NF); print $NF }'
 }
 
 rate() {
@@ -90,13 +95,19 @@ for kind in ${BENCH_KINDS:-mixed stress}; do
 	echo
 	echo "== $kind input: $input ($(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1e6 }') MB)"
 
-	t_jl=$(best_time "$BUILD/jl-csv" -q "$input")
-	t_raw=$(best_time "$work/csvparse" --as-jl-csv "$input")
-	t_rawdef=$(best_time "$work/csvparse" "$input")
-	t_mlr=
-	if command -v mlr >/dev/null; then
-		t_mlr=$(best_time mlr --icsv --ojsonl cat "$input")
-	fi
+	# The tools take turns, so that a slow spell of the machine hits them all
+	# alike; each keeps its best time.
+	t_jl='' t_raw='' t_rawdef='' t_mlr=''
+	run=0
+	while [ "$run" -lt "$BENCH_RUNS" ]; do
+		t_jl=$(min "$t_jl" "$(elapsed "$BUILD/jl-csv" -q "$input")")
+		t_raw=$(min "$t_raw" "$(elapsed "$work/csvparse" --as-jl-csv "$input")")
+		t_rawdef=$(min "$t_rawdef" "$(elapsed "$work/csvparse" "$input")")
+		if command -v mlr >/dev/null; then
+			t_mlr=$(min "$t_mlr" "$(elapsed mlr --icsv --ojsonl cat "$input")")
+		fi
+		run=$((run + 1))
+	done
 
 	printf '%-44s %8s %10s\n' tool seconds MB/s
 	printf '%-44s %8s %10s\n' "jl-csv -q FILE >/dev/null" "$t_jl" "$(rate "$t_jl")"
@@ -111,5 +122,11 @@ for kind in ${BENCH_KINDS:-mixed stress}; do
 		awk -v a="$t_mlr" -v b="$t_jl" 'BEGIN { printf "jl-csv vs Miller:                    %.1fx faster (target >= 5x)\n", a / b }'
 	else
 		echo "jl-csv vs Miller: mlr not installed (apt-get install miller), skipped"
+	fi
+	# Wall times on a shared machine wander; instruction counts do not.
+	if [ -n "${BENCH_CALLGRIND:-}" ] && command -v valgrind >/dev/null; then
+		i_jl=$(instructions "$BUILD/jl-csv" -q "$input")
+		i_raw=$(instructions "$work/csvparse" --as-jl-csv "$input")
+		awk -v a="$i_raw" -v b="$i_jl" 'BEGIN { printf "instructions (callgrind): jl-csv %.0fM, raw libcsv %.0fM: %.2f of the parse rate\n", b / 1e6, a / 1e6, a / b }'
 	fi
 done
