@@ -23,7 +23,7 @@ replay() {
 	test_grep "^1\.\.$count\$" replay.out
 }
 
-test_expect_success 'the seed corpus holds 20 to 40 inputs' '
+test_expect_success 'the seed corpus holds at least 20 inputs' '
 	find "$CORPUS" -type f ! -name ".*" >seeds &&
 	test_line_count -ge 20 seeds &&
 	test_line_count -le 40 seeds
