@@ -45,6 +45,10 @@ CSV_SRC    = tools/jl-csv/main.c tools/jl-csv/csvconv.c tools/jl-csv/csvrows.c \
 	     tools/jl-csv/decode.c
 CSV_OBJ    = $(CSV_SRC:%.c=$(BUILD)/%.o)
 
+MOCK_SRC   = $(wildcard tests/mock/*.c)
+MOCK_OBJ   = $(MOCK_SRC:%.c=$(BUILD)/%.o)
+MOCKD      = $(BUILD)/mockd
+
 UNIT_SRC   = $(wildcard tests/unit/test_*.c)
 UNIT_BINS  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 TEST_TOOL  = $(BUILD)/test-tool
@@ -56,7 +60,7 @@ MANPAGES   = $(wildcard man/*.1 man/*.7)
 .PHONY: all check check-asan check-valgrind lint fuzz fuzz-run bench deps install \
 	uninstall clean help
 
-all: $(TOOL_BINS) $(LIBCOMMON)
+all: $(TOOL_BINS) $(LIBCOMMON) $(MOCKD)
 
 help:
 	@echo "targets: all check check-asan check-valgrind lint fuzz fuzz-run bench deps"
@@ -72,6 +76,10 @@ $(LIBCOMMON): $(COMMON_OBJ)
 
 $(BUILD)/jl-csv: $(CSV_OBJ) $(LIBCOMMON)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CSV_OBJ) $(LIBCOMMON) $(CSV_LIBS)
+
+# The mock of the LLM and search APIs (tests/mock/README): built, never installed.
+$(MOCKD): $(MOCK_OBJ) $(LIBCOMMON)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(MOCK_OBJ) $(LIBCOMMON) $(JQ_LIBS) -lm
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBCOMMON)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBCOMMON) $(JQ_LIBS)
@@ -119,14 +127,16 @@ fuzz-run: fuzz
 
 bench: all
 	@BUILD='$(abspath $(BUILD))' CC='$(CC)' sh bench/csv.sh
+	@BUILD='$(abspath $(BUILD))' sh bench/mock.sh
 
 # Debian packages: build dependencies and what the tests and lint use.
 DEB_PACKAGES = build-essential pkg-config libcurl4-openssl-dev libjq-dev libcsv-dev \
 	       libsqlite3-dev mandoc shellcheck cppcheck clang clang-format valgrind \
-	       python3 miller
+	       python3 miller curl wrk
 deps:
 	@if [ -f /usr/include/csv.h ] && [ -f /usr/include/jq.h ] && \
-	    $(PKG_CONFIG) --exists libcurl sqlite3 2>/dev/null && command -v mandoc >/dev/null; then \
+	    $(PKG_CONFIG) --exists libcurl sqlite3 2>/dev/null && command -v mandoc >/dev/null && \
+	    command -v curl >/dev/null; then \
 		echo "deps: all present"; \
 	else \
 		SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \

@@ -44,7 +44,7 @@ ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export ASAN_OPTIONS UBSAN_OPTIONS
 
-if [ ! -x "$BUILD/jl-csv" ]; then
+if [ ! -x "$BUILD/jl-csv" ] || [ ! -x "$BUILD/mockd" ]; then
 	echo "Bail out! no binaries in $BUILD: run 'make' first"
 	exit 1
 fi
@@ -123,6 +123,8 @@ test_lazy_prereq JQ 'command -v jq'
 test_lazy_prereq EXPENSIVE 'test -n "$JLKIT_TEST_EXPENSIVE"'
 test_lazy_prereq NOT_ROOT 'test "$(id -u)" -ne 0'
 test_lazy_prereq DEV_FULL 'test -c /dev/full'
+test_lazy_prereq CURL 'command -v curl'
+test_lazy_prereq WRK 'command -v wrk'
 if [ -z "$TEST_VALGRIND" ]; then
 	test_set_prereq NO_VALGRIND
 fi
@@ -282,6 +284,55 @@ json_lines_valid() {
 	test-tool json-check <"$1" >&4
 }
 
+# --- the mock server -----------------------------------------------------
+
+mock_count=0
+mock_pids=
+# mock_start [mockd options]: start build/mockd on a free loopback port, with
+# a log; sets MOCK_URL, MOCK_PORT, MOCK_LOG and MOCK_PID. Every mock started
+# is stopped by test_done (or when the script exits).
+mock_start() {
+	mock_count=$((mock_count + 1))
+	mock_dir=$TRASH_DIRECTORY/mock$mock_count
+	mkdir -p "$mock_dir" || return 1
+	MOCK_LOG=$mock_dir/log
+	mockd --port-file "$mock_dir/port" --log "$MOCK_LOG" --lifetime 300 "$@" \
+		2>"$mock_dir/stderr" &
+	MOCK_PID=$!
+	mock_pids="$mock_pids $MOCK_PID"
+	mock_wait=0
+	while [ ! -s "$mock_dir/port" ]; do
+		if ! kill -0 "$MOCK_PID" 2>/dev/null; then
+			echo >&4 "mock_start: mockd exited:"
+			cat >&4 "$mock_dir/stderr"
+			return 1
+		fi
+		mock_wait=$((mock_wait + 1))
+		if [ "$mock_wait" -gt 1000 ]; then
+			echo >&4 "mock_start: no port after 10 s"
+			return 1
+		fi
+		sleep 0.01
+	done
+	MOCK_PORT=$(cat "$mock_dir/port")
+	MOCK_URL=http://127.0.0.1:$MOCK_PORT
+}
+
+# mock_stop: stop the mock started last and wait for it.
+mock_stop() {
+	kill "$MOCK_PID" 2>/dev/null
+	wait "$MOCK_PID" 2>/dev/null
+	return 0
+}
+
+mock_stop_all_() {
+	for pid in $mock_pids; do
+		kill "$pid" 2>/dev/null
+	done
+	mock_pids=
+}
+trap 'mock_stop_all_' EXIT
+
 # --- the end -------------------------------------------------------------
 
 test_skip_all() {
@@ -298,6 +349,7 @@ test_done_() {
 }
 
 test_done() {
+	mock_stop_all_
 	say "1..$test_count"
 	test_done_
 	cd "$TEST_DIRECTORY" || exit 1

@@ -1,0 +1,1571 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The answers: each route speaks its provider's dialect (protocols.md),
+ * with its auth header, its rate-limit headers and its error bodies.
+ * Answers are a deterministic function of the request; only --latency,
+ * --fail-rate and the rate limits depend on time and the seed.
+ */
+#define _GNU_SOURCE /* strcasestr */
+#include <jv.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "json.h"
+#include "mock.h"
+#include "strset.h"
+#include "utf8.h"
+#include "util.h"
+
+/* A fixed "created" time keeps answers a function of the request alone. */
+#define CREATED 1767225600
+
+enum dialect {
+	D_OPENAI,
+	D_GROQ,
+	D_OPENROUTER,
+	D_ANTHROPIC,
+	D_TAVILY,
+	D_BRAVE,
+	D_SERPER,
+	D_SEARXNG,
+	D_EXA,
+};
+
+enum route_kind {
+	R_CHAT,
+	R_MODELS,
+	R_MESSAGES,
+	R_TAVILY_SEARCH,
+	R_TAVILY_EXTRACT,
+	R_BRAVE,
+	R_SERPER,
+	R_SEARXNG,
+	R_EXA,
+	R_STATS,
+	R_NONE,
+};
+
+struct route {
+	enum route_kind kind;
+	enum dialect dialect;
+	const char *name;   /* for the log */
+	const char *method; /* the one it answers */
+};
+
+/* What one answer needs while it is built. */
+struct call {
+	struct mock *m;
+	const struct request *req;
+	struct response *resp;
+	struct request_info *info;
+	struct route route;
+	double now_ms;
+	const char *key; /* the key presented, "" for none */
+	jv body;         /* the parsed request body, or invalid */
+};
+
+/* --- routing --------------------------------------------------------------- */
+
+static bool
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static enum dialect
+openai_dialect(const char *path)
+{
+	if (strncmp(path, "/api/", 5) == 0)
+		return D_OPENROUTER;
+	if (strncmp(path, "/openai/", 8) == 0)
+		return D_GROQ;
+	return D_OPENAI;
+}
+
+static struct route
+find_route(const char *path)
+{
+	static const struct {
+		const char *path;
+		struct route route;
+	} fixed[] = {
+		{ "/tavily/search", { R_TAVILY_SEARCH, D_TAVILY, "tavily", "POST" } },
+		{ "/tavily/extract", { R_TAVILY_EXTRACT, D_TAVILY, "tavily-extract", "POST" } },
+		{ "/brave/res/v1/web/search", { R_BRAVE, D_BRAVE, "brave", "GET" } },
+		{ "/serper/search", { R_SERPER, D_SERPER, "serper", "POST" } },
+		{ "/searxng/search", { R_SEARXNG, D_SEARXNG, "searxng", "GET" } },
+		{ "/exa/search", { R_EXA, D_EXA, "exa", "POST" } },
+		{ "/_stats", { R_STATS, D_OPENAI, "stats", "GET" } },
+	};
+	struct route none = { R_NONE, D_OPENAI, "none", NULL };
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++)
+		if (strcmp(path, fixed[i].path) == 0)
+			return fixed[i].route;
+	if (ends_with(path, "/chat/completions"))
+		return (struct route){ R_CHAT, openai_dialect(path), "chat", "POST" };
+	if (ends_with(path, "/models"))
+		return (struct route){ R_MODELS, openai_dialect(path), "models", "GET" };
+	if (ends_with(path, "/v1/messages"))
+		return (struct route){ R_MESSAGES, D_ANTHROPIC, "messages", "POST" };
+	return none;
+}
+
+/* --- small JSON helpers ------------------------------------------------------ */
+
+static void
+key(struct buf *b, const char *name)
+{
+	jw_cstring(b, name);
+	buf_putc(b, ':');
+}
+
+static void
+add_int(struct buf *b, long long v)
+{
+	if (v < 0) {
+		buf_putc(b, '-');
+		v = -v;
+	}
+	buf_add_uint(b, (unsigned long long)v);
+}
+
+static void
+add_double(struct buf *b, double v)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "%.4g", v);
+	buf_puts(b, s);
+}
+
+static void
+header_line(struct response *resp, const char *name, const char *value)
+{
+	buf_puts(&resp->headers, name);
+	buf_puts(&resp->headers, ": ");
+	buf_puts(&resp->headers, value);
+	buf_puts(&resp->headers, "\r\n");
+}
+
+static void
+header_long(struct response *resp, const char *name, long value)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "%ld", value);
+	header_line(resp, name, s);
+}
+
+/* A string member of the body, or NULL (the jv stays owned by the body). */
+static const char *
+body_string(const struct call *c, const char *name)
+{
+	jv v;
+	const char *s;
+
+	if (!jv_is_valid(c->body) || jv_get_kind(c->body) != JV_KIND_OBJECT)
+		return NULL;
+	v = jv_object_get(jv_copy(c->body), jv_string(name));
+	s = jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : NULL;
+	jv_free(v); /* the object still holds the string */
+	return s;
+}
+
+/* A number member of the body, or dflt. */
+static double
+body_number(const struct call *c, const char *name, double dflt)
+{
+	jv v;
+	double d = dflt;
+
+	if (!jv_is_valid(c->body) || jv_get_kind(c->body) != JV_KIND_OBJECT)
+		return dflt;
+	v = jv_object_get(jv_copy(c->body), jv_string(name));
+	if (jv_get_kind(v) == JV_KIND_NUMBER)
+		d = jv_number_value(v);
+	jv_free(v);
+	return d;
+}
+
+/* A member that is true, or a non-empty string other than "false". */
+static bool
+body_flag(const struct call *c, const char *name)
+{
+	jv v;
+	bool on = false;
+
+	if (!jv_is_valid(c->body) || jv_get_kind(c->body) != JV_KIND_OBJECT)
+		return false;
+	v = jv_object_get(jv_copy(c->body), jv_string(name));
+	on = jv_get_kind(v) == JV_KIND_TRUE ||
+		(jv_get_kind(v) == JV_KIND_STRING && strcmp(jv_string_value(v), "false") != 0);
+	jv_free(v);
+	return on;
+}
+
+/* --- errors ------------------------------------------------------------------ */
+
+struct error_kind {
+	const char *name;
+	int status;
+	const char *openai_type, *openai_code; /* code NULL: JSON null */
+	const char *anthropic_type;
+	const char *message;
+};
+
+static const struct error_kind error_kinds[] = {
+	{ "invalid_key", 401, "invalid_request_error", "invalid_api_key", "authentication_error",
+		"Incorrect API key provided." },
+	{ "forbidden", 403, "invalid_request_error", "permission_denied", "permission_error",
+		"You are not allowed to sample from this model." },
+	{ "model_not_found", 404, "invalid_request_error", "model_not_found", "not_found_error",
+		"The model does not exist or you do not have access to it." },
+	{ "context_length", 400, "invalid_request_error", "context_length_exceeded",
+		"invalid_request_error", "This model's maximum context length is exceeded." },
+	{ "bad_request", 400, "invalid_request_error", NULL, "invalid_request_error",
+		"Invalid request." },
+	{ "rate_limit", 429, "requests", "rate_limit_exceeded", "rate_limit_error",
+		"Rate limit reached for requests. Please try again in 1s." },
+	{ "request_too_large", 429, "tokens", "rate_limit_exceeded", "rate_limit_error",
+		"Request too large for mock-model in organization org-mock on tokens per min "
+		"(TPM): Limit 1000, Requested 2000. The input or output tokens must be reduced "
+		"in order to run successfully." },
+	{ "insufficient_quota", 429, "insufficient_quota", "insufficient_quota", "billing_error",
+		"You exceeded your current quota, please check your plan and billing details." },
+	{ "credits", 402, "insufficient_quota", "insufficient_quota", "billing_error",
+		"Insufficient credits. Add more using https://openrouter.ai/credits" },
+	{ "server", 500, "server_error", NULL, "api_error",
+		"The server had an error while processing your request." },
+	{ "bad_gateway", 502, "server_error", NULL, "api_error", "Bad gateway." },
+	{ "unavailable", 503, "server_error", NULL, "api_error",
+		"The engine is currently overloaded, please try again later." },
+	{ "timeout", 504, "server_error", NULL, "api_error", "Gateway timeout." },
+	{ "overloaded", 529, "server_error", NULL, "overloaded_error", "Overloaded" },
+	{ "plan_limit", 432, "insufficient_quota", "insufficient_quota", "billing_error",
+		"This request exceeds your plan's set usage limit. Please upgrade your plan or "
+		"contact support@tavily.com" },
+	{ "payg_limit", 433, "insufficient_quota", "insufficient_quota", "billing_error",
+		"This request exceeds the pay-as-you-go limit. You can increase your limit on "
+		"the Tavily dashboard." },
+	{ "error_in_200", 200, "server_error", NULL, "api_error", "Provider returned error" },
+};
+
+static const struct error_kind *
+kind_by_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(error_kinds) / sizeof(*error_kinds); i++)
+		if (strcmp(error_kinds[i].name, name) == 0)
+			return &error_kinds[i];
+	return NULL;
+}
+
+/* The kind a bare status stands for, or NULL for a status with none. */
+static const struct error_kind *
+kind_by_status(int status)
+{
+	for (size_t i = 0; i < sizeof(error_kinds) / sizeof(*error_kinds); i++)
+		if (error_kinds[i].status == status && status != 200)
+			return &error_kinds[i];
+	return NULL;
+}
+
+static const char *
+brave_code(int status)
+{
+	switch (status) {
+	case 401:
+		return "SUBSCRIPTION_TOKEN_INVALID";
+	case 422:
+		return "VALIDATION";
+	case 429:
+		return "RATE_LIMITED";
+	default:
+		return "ERROR";
+	}
+}
+
+/*
+ * Answer with the provider's error body: status (0: the kind's own), the
+ * kind (NULL: a generic error for the status), and a message (NULL: the
+ * kind's own).
+ */
+static void
+send_error(struct call *c, int status, const struct error_kind *kind, const char *message)
+{
+	struct response *resp = c->resp;
+	struct buf *b = &resp->body;
+	char id[32];
+
+	if (status == 0)
+		status = kind != NULL ? kind->status : 500;
+	if (message == NULL)
+		message = kind != NULL ? kind->message : http_reason(status);
+	resp->status = status;
+	buf_reset(b);
+	snprintf(id, sizeof(id), "req_mock_%lu", c->info->n);
+	switch (c->route.dialect) {
+	case D_OPENAI:
+	case D_GROQ:
+		buf_puts(b, "{\"error\":{");
+		key(b, "message");
+		jw_cstring(b, message);
+		buf_putc(b, ',');
+		key(b, "type");
+		jw_cstring(b, kind != NULL ? kind->openai_type : "invalid_request_error");
+		buf_puts(b, ",\"param\":null,");
+		key(b, "code");
+		if (kind != NULL && kind->openai_code != NULL)
+			jw_cstring(b, kind->openai_code);
+		else
+			buf_puts(b, "null");
+		buf_puts(b, "}}");
+		break;
+	case D_OPENROUTER:
+		buf_puts(b, "{\"error\":{");
+		key(b, "code");
+		add_int(b, status == 200 ? 502 : status);
+		buf_putc(b, ',');
+		key(b, "message");
+		jw_cstring(b, message);
+		if (kind != NULL && strcmp(kind->name, "credits") == 0)
+			buf_puts(b, ",\"metadata\":{\"limit_source\":\"openrouter_credits\"}");
+		else if (status == 200 || status >= 500)
+			buf_puts(b,
+				",\"metadata\":{\"provider_name\":\"Mock\","
+				"\"raw\":\"upstream failure\"}");
+		buf_puts(b, "}");
+		if (status == 200)
+			buf_puts(b, ",\"id\":\"gen-mock\",\"object\":\"chat.completion\"");
+		buf_puts(b, "}");
+		break;
+	case D_ANTHROPIC:
+		buf_puts(b, "{\"type\":\"error\",\"error\":{");
+		key(b, "type");
+		jw_cstring(b,
+			kind != NULL            ? kind->anthropic_type
+				: status >= 500 ? "api_error"
+						: "invalid_request_error");
+		buf_putc(b, ',');
+		key(b, "message");
+		jw_cstring(b, message);
+		buf_puts(b, "},");
+		key(b, "request_id");
+		jw_cstring(b, id);
+		buf_putc(b, '}');
+		header_line(resp, "request-id", id);
+		break;
+	case D_TAVILY:
+		buf_puts(b, "{\"detail\":{");
+		key(b, "error");
+		jw_cstring(b, message);
+		buf_puts(b, "}}");
+		break;
+	case D_BRAVE:
+		buf_puts(b, "{\"type\":\"ErrorResponse\",\"error\":{");
+		key(b, "id");
+		jw_cstring(b, id);
+		buf_putc(b, ',');
+		key(b, "status");
+		add_int(b, status);
+		buf_putc(b, ',');
+		key(b, "code");
+		jw_cstring(b, brave_code(status));
+		buf_putc(b, ',');
+		key(b, "detail");
+		jw_cstring(b, message);
+		buf_puts(b, "},\"time\":");
+		add_int(b, CREATED);
+		buf_putc(b, '}');
+		break;
+	case D_SERPER:
+		buf_puts(b, "{");
+		key(b, "message");
+		jw_cstring(b, message);
+		buf_putc(b, ',');
+		key(b, "statusCode");
+		add_int(b, status);
+		buf_putc(b, '}');
+		break;
+	case D_SEARXNG:
+		resp->content_type = "text/html; charset=utf-8";
+		buf_puts(b, "<!DOCTYPE html><html><head><title>");
+		buf_puts(b, http_reason(status));
+		buf_puts(b, "</title></head><body><h1>");
+		buf_puts(b, http_reason(status));
+		buf_puts(b, "</h1></body></html>\n");
+		break;
+	case D_EXA:
+		buf_puts(b, "{");
+		key(b, "requestId");
+		jw_cstring(b, id);
+		buf_putc(b, ',');
+		key(b, "error");
+		jw_cstring(b, message);
+		buf_puts(b, ",\"tag\":\"MOCK_ERROR\"}");
+		break;
+	}
+}
+
+/* --- auth -------------------------------------------------------------------- */
+
+/* The key presented in the route's own header, or NULL when there is none. */
+static const char *
+presented_key(const struct call *c)
+{
+	const char *v;
+
+	switch (c->route.dialect) {
+	case D_ANTHROPIC:
+	case D_EXA:
+		return request_header(c->req, "x-api-key");
+	case D_BRAVE:
+		return request_header(c->req, "X-Subscription-Token");
+	case D_SERPER:
+		return request_header(c->req, "X-API-KEY");
+	case D_SEARXNG:
+		return NULL;
+	default:
+		v = request_header(c->req, "Authorization");
+		if (v != NULL && strncasecmp(v, "Bearer ", 7) == 0)
+			return v + 7;
+		return v;
+	}
+}
+
+/* "sk-t****************1234", as OpenAI shows a key it refused. */
+static void
+masked_key(char *out, size_t size, const char *k)
+{
+	size_t n = strlen(k), i, o = 0;
+
+	for (i = 0; i < n && o + 1 < size && i < 64; i++)
+		out[o++] = (n >= 12 && (i < 3 || i >= n - 4)) ? k[i] : '*';
+	out[o] = '\0';
+}
+
+/* Check the key; answers 401 and returns false when it is missing or wrong. */
+static bool
+check_auth(struct call *c)
+{
+	const char *k = presented_key(c);
+	char message[256], masked[80];
+
+	c->info->auth = k != NULL;
+	c->key = k != NULL ? k : "";
+	if (c->route.dialect == D_SEARXNG || c->m->cfg.nkeys == 0)
+		return true;
+	for (size_t i = 0; k != NULL && i < c->m->cfg.nkeys; i++)
+		if (strcmp(k, c->m->cfg.keys[i]) == 0) {
+			c->info->key = (int)i + 1;
+			return true;
+		}
+	if (k == NULL) {
+		send_error(c, 401, kind_by_name("invalid_key"),
+			c->route.dialect == D_ANTHROPIC ? "x-api-key header is required"
+				: c->route.dialect == D_OPENROUTER
+				? "No auth credentials found"
+				: "You didn't provide an API key. You need to provide your API key "
+				  "in "
+				  "an Authorization header using Bearer auth.");
+		return false;
+	}
+	masked_key(masked, sizeof(masked), k);
+	snprintf(message, sizeof(message),
+		c->route.dialect == D_ANTHROPIC        ? "invalid x-api-key"
+			: c->route.dialect == D_TAVILY ? "Unauthorized: missing or invalid API key."
+			: c->route.dialect == D_BRAVE
+			? "The provided subscription token is invalid."
+			: c->route.dialect == D_SERPER ? "Unauthorized."
+			: c->route.dialect == D_EXA
+			? "Invalid API key"
+			: "Incorrect API key provided: %s. You can find your "
+			  "API key at https://platform.openai.com/account/api-keys.",
+		masked);
+	send_error(c, 401, kind_by_name("invalid_key"), message);
+	return false;
+}
+
+/* --- rate limits and failures ------------------------------------------------ */
+
+static void
+openai_limit_headers(struct call *c, const struct limit_state *st)
+{
+	char d[32];
+
+	if (st->limit_requests > 0) {
+		header_long(c->resp, "x-ratelimit-limit-requests", st->limit_requests);
+		header_long(c->resp, "x-ratelimit-remaining-requests", st->remaining_requests);
+		go_duration(d, sizeof(d), st->reset_requests_ms);
+		header_line(c->resp, "x-ratelimit-reset-requests", d);
+	}
+	if (st->limit_tokens > 0) {
+		header_long(c->resp, "x-ratelimit-limit-tokens", st->limit_tokens);
+		header_long(c->resp, "x-ratelimit-remaining-tokens", st->remaining_tokens);
+		go_duration(d, sizeof(d), st->reset_tokens_ms);
+		header_line(c->resp, "x-ratelimit-reset-tokens", d);
+	}
+}
+
+/* An RFC 3339 UTC time ms after now. */
+static void
+rfc3339_after(char *out, size_t size, double ms)
+{
+	time_t t = time(NULL) + (time_t)ceil(ms / 1000.0);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void
+anthropic_limit_headers(struct call *c, const struct limit_state *st)
+{
+	char when[40];
+
+	if (st->limit_requests > 0) {
+		header_long(c->resp, "anthropic-ratelimit-requests-limit", st->limit_requests);
+		header_long(c->resp, "anthropic-ratelimit-requests-remaining",
+			st->remaining_requests);
+		rfc3339_after(when, sizeof(when), st->reset_requests_ms);
+		header_line(c->resp, "anthropic-ratelimit-requests-reset", when);
+	}
+	if (st->limit_tokens > 0) {
+		header_long(c->resp, "anthropic-ratelimit-tokens-limit", st->limit_tokens);
+		header_long(c->resp, "anthropic-ratelimit-tokens-remaining", st->remaining_tokens);
+		rfc3339_after(when, sizeof(when), st->reset_tokens_ms);
+		header_line(c->resp, "anthropic-ratelimit-tokens-reset", when);
+	}
+}
+
+/*
+ * Take tokens (and one request) from the key's buckets; answers 429 with
+ * the provider's headers and returns false when the limits say no.
+ */
+static bool
+check_limits(struct call *c, long tokens)
+{
+	struct limit_state st;
+	struct error_kind kind;
+	enum limit_result r;
+	long retry_after;
+	char message[512], wait[32];
+	const char *model = c->info->model[0] ? c->info->model : "mock-model";
+
+	if (c->m->cfg.rpm <= 0 && c->m->cfg.tpm <= 0)
+		return true;
+	r = limiter_take(c->m->limiter, c->key, tokens, c->now_ms, &st);
+	if (c->route.dialect == D_ANTHROPIC)
+		anthropic_limit_headers(c, &st);
+	else if (c->route.kind == R_CHAT || c->route.kind == R_MODELS)
+		openai_limit_headers(c, &st);
+	if (r == LIMIT_OK)
+		return true;
+	if (r == LIMIT_TOO_LARGE) {
+		snprintf(message, sizeof(message),
+			"Request too large for %s in organization org-mock on tokens per min "
+			"(TPM): "
+			"Limit %ld, Requested %ld. The input or output tokens must be reduced in "
+			"order to run successfully.",
+			model, st.limit_tokens, tokens);
+		send_error(c, 429, kind_by_name("request_too_large"), message);
+		return false;
+	}
+	snprintf(wait, sizeof(wait), "%.3fs", st.retry_ms / 1000.0);
+	snprintf(message, sizeof(message),
+		"Rate limit reached for %s in organization org-mock on %s: Limit %ld, Used %ld, "
+		"Requested %ld. Please try again in %s. Visit "
+		"https://platform.openai.com/account/rate-limits to learn more.",
+		model, r == LIMIT_REQUESTS ? "requests per min (RPM)" : "tokens per min (TPM)",
+		r == LIMIT_REQUESTS ? st.limit_requests : st.limit_tokens,
+		r == LIMIT_REQUESTS ? st.limit_requests - st.remaining_requests
+				    : st.limit_tokens - st.remaining_tokens,
+		r == LIMIT_REQUESTS ? 1L : tokens, wait);
+	kind = *kind_by_name("rate_limit");
+	if (r == LIMIT_TOKENS)
+		kind.openai_type = "tokens";
+	send_error(c, 429, &kind, message);
+	retry_after = (long)ceil(st.retry_ms / 1000.0);
+	header_long(c->resp, "retry-after", retry_after < 1 ? 1 : retry_after);
+	return false;
+}
+
+/* --fail-rate: a transient server error. Returns false when one was sent. */
+static bool
+check_failure(struct call *c)
+{
+	static const int statuses[] = { 500, 502, 503 };
+
+	if (c->m->cfg.fail_rate <= 0 || mock_random(c->m) >= c->m->cfg.fail_rate)
+		return true;
+	if (c->route.dialect == D_ANTHROPIC)
+		send_error(c, 529, kind_by_name("overloaded"), NULL);
+	else
+		send_error(c, 0, kind_by_status(statuses[(int)(mock_random(c->m) * 3) % 3]), NULL);
+	return false;
+}
+
+/* --- chat answers -------------------------------------------------------------- */
+
+static const char *const vocabulary[] = {
+	"builds",
+	"GPU",
+	"clusters",
+	"for",
+	"training",
+	"and",
+	"inference",
+	"of",
+	"large",
+	"models",
+	"with",
+	"enterprise",
+	"customers",
+	"in",
+	"the",
+	"cloud",
+	"on",
+	"premise",
+	"regulated",
+	"industries",
+	"across",
+	"three",
+	"regions",
+	"growing",
+	"fast",
+};
+
+/* The prompt as the mock counts it: bytes of text, a hash, the last user message. */
+struct prompt {
+	size_t bytes;
+	unsigned long long hash;
+	struct buf text;      /* every message's text, for the hash */
+	struct buf last_user; /* the last user message's text */
+};
+
+/* Append a message content's text: a string, or an array of text parts. */
+static void
+content_text(jv content, struct buf *out)
+{
+	if (jv_get_kind(content) == JV_KIND_STRING) {
+		buf_add(out, jv_string_value(content),
+			(size_t)jv_string_length_bytes(jv_copy(content)));
+	} else if (jv_get_kind(content) == JV_KIND_ARRAY) {
+		jv_array_foreach(content, i, part)
+		{
+			jv text = jv_object_get(jv_copy(part), jv_string("text"));
+
+			(void)i;
+			if (jv_get_kind(text) == JV_KIND_STRING)
+				content_text(text, out);
+			jv_free(text);
+			jv_free(part);
+		}
+	}
+	jv_free(content);
+}
+
+/*
+ * Read the messages (consumed) and the system prompt (Anthropic's, or
+ * jv_null). Returns false when messages is not a non-empty array.
+ */
+static bool
+read_prompt(const char *model, jv messages, jv system, struct prompt *p)
+{
+	bool ok = jv_get_kind(messages) == JV_KIND_ARRAY && jv_array_length(jv_copy(messages)) > 0;
+
+	buf_puts(&p->text, model);
+	buf_putc(&p->text, '\n');
+	if (jv_get_kind(system) != JV_KIND_NULL && jv_get_kind(system) != JV_KIND_INVALID)
+		content_text(jv_copy(system), &p->text);
+	jv_free(system);
+	if (ok) {
+		jv_array_foreach(messages, i, msg)
+		{
+			jv role = jv_object_get(jv_copy(msg), jv_string("role"));
+			size_t before = p->text.len;
+
+			(void)i;
+			buf_putc(&p->text, '\n');
+			content_text(jv_object_get(jv_copy(msg), jv_string("content")), &p->text);
+			if (jv_get_kind(role) == JV_KIND_STRING &&
+				strcmp(jv_string_value(role), "user") == 0) {
+				buf_reset(&p->last_user);
+				buf_add(&p->last_user, p->text.data + before + 1,
+					p->text.len - before - 1);
+			}
+			jv_free(role);
+			jv_free(msg);
+		}
+	}
+	jv_free(messages);
+	p->bytes = p->text.len - strlen(model) - 1;
+	p->hash = hash_fnv1a(p->text.data, p->text.len);
+	return ok;
+}
+
+static long
+tokens_of(size_t bytes)
+{
+	return (long)((bytes + 3) / 4);
+}
+
+/*
+ * The reply to a prompt: in JSON mode an object with tier, score and
+ * reason, else a sentence; both depend only on the hash and the subject.
+ */
+static void
+make_reply(struct buf *out, unsigned long long h, bool json, const struct buf *subject)
+{
+	char head[64];
+	size_t cut = subject->len > 60 ? utf8_cut(subject->data, 60) : subject->len;
+
+	if (json) {
+		int score = (int)(h % 101);
+
+		buf_puts(out, "{\"tier\":");
+		jw_cstring(out, score >= 70 ? "HOT" : score >= 40 ? "WATCH" : "COLD");
+		buf_puts(out, ",\"score\":");
+		add_int(out, score);
+		snprintf(head, sizeof(head), "Mock assessment %08llx of: ", h & 0xffffffffULL);
+		buf_puts(out, ",\"reason\":");
+		{
+			struct buf reason = BUF_INIT;
+
+			buf_puts(&reason, head);
+			utf8_sanitize(&reason, subject->data, cut);
+			jw_string(out, reason.data, reason.len);
+			buf_free(&reason);
+		}
+		buf_putc(out, '}');
+		return;
+	}
+	snprintf(head, sizeof(head), "Mock summary %08llx:", h & 0xffffffffULL);
+	buf_puts(out, head);
+	for (unsigned long long k = 8 + h % 17, x = h; k > 0; k--) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		buf_putc(out, ' ');
+		buf_puts(out, vocabulary[(x >> 33) % (sizeof(vocabulary) / sizeof(*vocabulary))]);
+	}
+	buf_putc(out, '.');
+}
+
+/* Whether the model is served (--model), answering the provider's 404 if not. */
+static bool
+check_model(struct call *c, const char *model)
+{
+	char message[300];
+
+	if (c->m->cfg.nmodels == 0)
+		return true;
+	for (size_t i = 0; i < c->m->cfg.nmodels; i++)
+		if (strcmp(model, c->m->cfg.models[i]) == 0)
+			return true;
+	snprintf(message, sizeof(message),
+		c->route.dialect == D_ANTHROPIC
+			? "model: %.200s"
+			: "The model `%.200s` does not exist or you do not have access to it.",
+		model);
+	send_error(c, 404, kind_by_name("model_not_found"), message);
+	return false;
+}
+
+static bool
+check_context(struct call *c, long prompt_tokens)
+{
+	char message[300];
+
+	if (prompt_tokens <= c->m->cfg.context)
+		return true;
+	snprintf(message, sizeof(message),
+		c->route.dialect == D_ANTHROPIC
+			? "prompt is too long: %ld tokens > %ld maximum"
+			: "This model's maximum context length is %ld tokens. However, your "
+			  "messages "
+			  "resulted in %ld tokens. Please reduce the length of the messages.",
+		c->route.dialect == D_ANTHROPIC ? prompt_tokens : c->m->cfg.context,
+		c->route.dialect == D_ANTHROPIC ? c->m->cfg.context : prompt_tokens);
+	send_error(c, 400, kind_by_name("context_length"), message);
+	return false;
+}
+
+/* The reply, cut to max_tokens (-1: no cap); returns whether it was cut. */
+static bool
+cap_reply(struct buf *reply, long max_tokens)
+{
+	size_t max_bytes;
+
+	if (max_tokens < 0 || tokens_of(reply->len) <= max_tokens)
+		return false;
+	max_bytes = (size_t)max_tokens * 4;
+	reply->len = utf8_cut(reply->data, max_bytes < reply->len ? max_bytes : reply->len);
+	return true;
+}
+
+static bool
+wants_json(const struct call *c)
+{
+	jv format, type;
+	bool json = false;
+
+	if (jv_get_kind(c->body) != JV_KIND_OBJECT)
+		return false;
+	format = jv_object_get(jv_copy(c->body), jv_string("response_format"));
+	if (jv_get_kind(format) == JV_KIND_OBJECT) {
+		type = jv_object_get(jv_copy(format), jv_string("type"));
+		json = jv_get_kind(type) == JV_KIND_STRING &&
+			(strcmp(jv_string_value(type), "json_object") == 0 ||
+				strcmp(jv_string_value(type), "json_schema") == 0);
+		jv_free(type);
+	}
+	jv_free(format);
+	return json;
+}
+
+static void
+answer_chat(struct call *c)
+{
+	struct prompt p = { 0 };
+	struct buf reply = BUF_INIT, *b = &c->resp->body;
+	const char *model = body_string(c, "model");
+	long max_tokens, prompt_tokens, completion_tokens;
+	bool cut;
+
+	if (jv_get_kind(c->body) != JV_KIND_OBJECT) {
+		send_error(c, 400, kind_by_name("bad_request"),
+			"We could not parse the JSON body of your request. (HINT: This likely "
+			"means "
+			"you aren't using your HTTP library correctly.)");
+		return;
+	}
+	if (model == NULL) {
+		send_error(c, 400, kind_by_name("bad_request"),
+			"you must provide a model parameter");
+		return;
+	}
+	if (!read_prompt(model, jv_object_get(jv_copy(c->body), jv_string("messages")), jv_null(),
+		    &p)) {
+		send_error(c, 400, kind_by_name("bad_request"),
+			"'messages' must be a non-empty array");
+		goto out;
+	}
+	prompt_tokens = tokens_of(p.bytes);
+	max_tokens =
+		(long)body_number(c, "max_completion_tokens", body_number(c, "max_tokens", -1));
+	make_reply(&reply, p.hash, wants_json(c), &p.last_user);
+	cut = cap_reply(&reply, max_tokens);
+	completion_tokens = tokens_of(reply.len);
+	if (!check_model(c, model) || !check_context(c, prompt_tokens) ||
+		!check_limits(c,
+			prompt_tokens + (max_tokens >= 0 ? max_tokens : completion_tokens)) ||
+		!check_failure(c))
+		goto out;
+	c->resp->status = 200;
+	buf_puts(b, "{\"id\":\"chatcmpl-mock");
+	buf_add_uint(b, p.hash & 0xffffffffffULL);
+	buf_puts(b, "\",\"object\":\"chat.completion\",\"created\":");
+	add_int(b, CREATED);
+	buf_puts(b, ",\"model\":");
+	jw_cstring(b, model);
+	buf_puts(b, ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
+	jw_string(b, reply.data, reply.len);
+	buf_puts(b, "},\"logprobs\":null,\"finish_reason\":");
+	jw_cstring(b, cut ? "length" : "stop");
+	buf_puts(b, "}],\"usage\":{\"prompt_tokens\":");
+	add_int(b, prompt_tokens);
+	buf_puts(b, ",\"completion_tokens\":");
+	add_int(b, completion_tokens);
+	buf_puts(b, ",\"total_tokens\":");
+	add_int(b, prompt_tokens + completion_tokens);
+	buf_puts(b,
+		",\"prompt_tokens_details\":{\"cached_tokens\":0},"
+		"\"completion_tokens_details\":{\"reasoning_tokens\":0}");
+	if (c->route.dialect == D_OPENROUTER) {
+		/* gpt-4o-mini's prices, in credits (dollars). */
+		buf_puts(b, ",\"cost\":");
+		add_double(b, (double)prompt_tokens * 1.5e-7 + (double)completion_tokens * 6e-7);
+	}
+	buf_puts(b, "}");
+	if (c->route.dialect == D_OPENROUTER)
+		buf_puts(b, ",\"provider\":\"Mock\"");
+	buf_puts(b, "}");
+out:
+	buf_free(&p.text);
+	buf_free(&p.last_user);
+	buf_free(&reply);
+}
+
+static void
+answer_messages(struct call *c)
+{
+	struct prompt p = { 0 };
+	struct buf reply = BUF_INIT, *b = &c->resp->body;
+	const char *model = body_string(c, "model");
+	long max_tokens, prompt_tokens, completion_tokens;
+	bool cut, json;
+
+	if (request_header(c->req, "anthropic-version") == NULL) {
+		send_error(c, 400, kind_by_name("bad_request"),
+			"anthropic-version: header is required");
+		return;
+	}
+	if (jv_get_kind(c->body) != JV_KIND_OBJECT) {
+		send_error(c, 400, kind_by_name("bad_request"),
+			"There was an error parsing the body.");
+		return;
+	}
+	if (model == NULL || (max_tokens = (long)body_number(c, "max_tokens", -1)) < 0) {
+		send_error(c, 400, kind_by_name("bad_request"),
+			model == NULL ? "model: Field required" : "max_tokens: Field required");
+		return;
+	}
+	if (!read_prompt(model, jv_object_get(jv_copy(c->body), jv_string("messages")),
+		    jv_object_get(jv_copy(c->body), jv_string("system")), &p)) {
+		send_error(c, 400, kind_by_name("bad_request"), "messages: Field required");
+		goto out;
+	}
+	/* No response_format: a system prompt that asks for JSON gets JSON. */
+	json = body_string(c, "system") != NULL && strcasestr(body_string(c, "system"), "json");
+	prompt_tokens = tokens_of(p.bytes);
+	make_reply(&reply, p.hash, json, &p.last_user);
+	cut = cap_reply(&reply, max_tokens);
+	completion_tokens = tokens_of(reply.len);
+	if (!check_model(c, model) || !check_context(c, prompt_tokens) ||
+		!check_limits(c, prompt_tokens + max_tokens) || !check_failure(c))
+		goto out;
+	c->resp->status = 200;
+	buf_puts(b, "{\"id\":\"msg_mock");
+	buf_add_uint(b, p.hash & 0xffffffffffULL);
+	buf_puts(b, "\",\"type\":\"message\",\"role\":\"assistant\",\"model\":");
+	jw_cstring(b, model);
+	buf_puts(b, ",\"content\":[{\"type\":\"text\",\"text\":");
+	jw_string(b, reply.data, reply.len);
+	buf_puts(b, "}],\"stop_reason\":");
+	jw_cstring(b, cut ? "max_tokens" : "end_turn");
+	buf_puts(b, ",\"stop_sequence\":null,\"usage\":{\"input_tokens\":");
+	add_int(b, prompt_tokens);
+	buf_puts(b, ",\"output_tokens\":");
+	add_int(b, completion_tokens);
+	buf_puts(b, ",\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0}}");
+out:
+	buf_free(&p.text);
+	buf_free(&p.last_user);
+	buf_free(&reply);
+}
+
+static void
+answer_models(struct call *c)
+{
+	struct buf *b = &c->resp->body;
+	size_t n = c->m->cfg.nmodels;
+
+	if (!check_limits(c, 0) || !check_failure(c))
+		return;
+	c->resp->status = 200;
+	buf_puts(b, "{\"object\":\"list\",\"data\":[");
+	for (size_t i = 0; i < (n > 0 ? n : 1); i++) {
+		if (i > 0)
+			buf_putc(b, ',');
+		buf_puts(b, "{\"id\":");
+		jw_cstring(b, n > 0 ? c->m->cfg.models[i] : "mock-model");
+		buf_puts(b, ",\"object\":\"model\",\"created\":");
+		add_int(b, CREATED);
+		buf_puts(b, ",\"owned_by\":\"mock\"}");
+	}
+	buf_puts(b, "]}");
+}
+
+/* --- search answers ------------------------------------------------------------ */
+
+/* A search as the mock answers it: n results derived from the query. */
+struct search {
+	const char *query;
+	unsigned long long hash;
+	long n;
+};
+
+/* "GPU Cluster Vendors" → "gpu-cluster-vendors", at most 40 characters. */
+static void
+slug(struct buf *b, const char *query)
+{
+	size_t start = b->len;
+	bool dash = false;
+
+	for (const char *q = query; *q != '\0' && b->len - start < 40; q++) {
+		char ch = *q;
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
+			if (dash && b->len > start)
+				buf_putc(b, '-');
+			buf_putc(b, ch);
+			dash = false;
+		} else if (ch >= 'A' && ch <= 'Z') {
+			if (dash && b->len > start)
+				buf_putc(b, '-');
+			buf_putc(b, (char)(ch - 'A' + 'a'));
+			dash = false;
+		} else {
+			dash = true;
+		}
+	}
+	if (b->len == start)
+		buf_puts(b, "result");
+}
+
+static void
+result_title(struct buf *b, const struct search *s, long i)
+{
+	struct buf t = BUF_INIT;
+	char tail[48];
+
+	utf8_sanitize(&t, s->query,
+		strlen(s->query) > 80 ? utf8_cut(s->query, 80) : strlen(s->query));
+	snprintf(tail, sizeof(tail), " - mock result %ld", i + 1);
+	buf_puts(&t, tail);
+	jw_string(b, t.data, t.len);
+	buf_free(&t);
+}
+
+static void
+result_url(struct buf *b, const struct search *s, long i)
+{
+	struct buf u = BUF_INIT;
+	char host[64];
+
+	snprintf(host, sizeof(host), "https://site%04llx.example.com/",
+		(s->hash >> (i % 48)) & 0xffff);
+	buf_puts(&u, host);
+	slug(&u, s->query);
+	snprintf(host, sizeof(host), "/%ld", i + 1);
+	buf_puts(&u, host);
+	jw_string(b, u.data, u.len);
+	buf_free(&u);
+}
+
+/* A snippet that mentions the query; long=true gives a page's worth. */
+static void
+result_text(struct buf *b, const struct search *s, long i, bool longer)
+{
+	struct buf t = BUF_INIT;
+	char head[64];
+	int sentences = longer ? 6 : 1;
+
+	for (int k = 0; k < sentences; k++) {
+		snprintf(head, sizeof(head), "%sMock page %ld (%04llx) about ", k ? " " : "", i + 1,
+			(s->hash >> ((i + k) % 48)) & 0xffff);
+		buf_puts(&t, head);
+		utf8_sanitize(&t, s->query, strlen(s->query));
+		buf_puts(&t, ": the company builds GPU clusters for training and inference.");
+	}
+	jw_string(b, t.data, t.len);
+	buf_free(&t);
+}
+
+/* Relevance in 0..1, descending with i, spread over the range. */
+static double
+result_score(const struct search *s, long i)
+{
+	double step = s->n > 1 ? 0.96 / (double)(s->n - 1) : 0;
+	double jitter = (double)((s->hash >> (i % 56)) & 0xff) / 255.0 * 0.004;
+
+	return 0.98 - step * (double)i + jitter;
+}
+
+static void
+published(struct buf *b, long i, bool iso)
+{
+	char d[40];
+
+	snprintf(d, sizeof(d), iso ? "2026-11-%02ldT00:00:00.000Z" : "2026-11-%02ld", 20 - i % 19);
+	jw_cstring(b, d);
+}
+
+/* Read a result count: absent → dflt; out of [min, max] → a 400 in the dialect. */
+static bool
+result_count(struct call *c, double v, long min, long max, long *n, const char *name)
+{
+	char message[96];
+
+	if (v < (double)min || v > (double)max || v != floor(v)) {
+		snprintf(message, sizeof(message), "%s must be between %ld and %ld", name, min,
+			max);
+		send_error(c, c->route.dialect == D_BRAVE ? 422 : 400, kind_by_name("bad_request"),
+			message);
+		return false;
+	}
+	*n = (long)v;
+	return true;
+}
+
+/* The query is required and, as Tavily and Brave check, at most 400 characters. */
+static bool
+check_query(struct call *c, const char *q)
+{
+	if (q == NULL || *q == '\0') {
+		send_error(c, c->route.dialect == D_BRAVE ? 422 : 400, kind_by_name("bad_request"),
+			c->route.dialect == D_TAVILY ? "Query is missing." : "query is required");
+		return false;
+	}
+	if ((c->route.dialect == D_TAVILY || c->route.dialect == D_BRAVE) && strlen(q) > 400) {
+		send_error(c, c->route.dialect == D_BRAVE ? 422 : 400, kind_by_name("bad_request"),
+			"Query is too long. Max query length is 400 characters.");
+		return false;
+	}
+	return true;
+}
+
+static void
+answer_tavily(struct call *c)
+{
+	struct search s = { body_string(c, "query"), 0, 5 };
+	struct buf *b = &c->resp->body;
+	const char *depth = body_string(c, "search_depth"), *topic = body_string(c, "topic");
+	bool answer = body_flag(c, "include_answer"), raw = body_flag(c, "include_raw_content");
+	bool news = topic != NULL && strcmp(topic, "news") == 0;
+
+	if (!check_query(c, s.query) ||
+		!result_count(c, body_number(c, "max_results", 5), 0, 20, &s.n, "max_results") ||
+		!check_limits(c, 0) || !check_failure(c))
+		return;
+	s.hash = hash_fnv1a(s.query, strlen(s.query));
+	c->resp->status = 200;
+	buf_puts(b, "{\"query\":");
+	jw_cstring(b, s.query);
+	buf_puts(b, ",\"follow_up_questions\":null,\"answer\":");
+	if (answer) {
+		struct buf a = BUF_INIT;
+
+		buf_puts(&a, "Mock answer: ");
+		utf8_sanitize(&a, s.query, strlen(s.query));
+		buf_puts(&a, " is covered by the mock results below.");
+		jw_string(b, a.data, a.len);
+		buf_free(&a);
+	} else {
+		buf_puts(b, "null");
+	}
+	buf_puts(b, ",\"images\":[],\"results\":[");
+	for (long i = 0; i < s.n; i++) {
+		buf_puts(b, i ? ",{\"title\":" : "{\"title\":");
+		result_title(b, &s, i);
+		buf_puts(b, ",\"url\":");
+		result_url(b, &s, i);
+		buf_puts(b, ",\"content\":");
+		result_text(b, &s, i, false);
+		buf_puts(b, ",\"score\":");
+		add_double(b, result_score(&s, i));
+		buf_puts(b, ",\"raw_content\":");
+		if (raw)
+			result_text(b, &s, i, true);
+		else
+			buf_puts(b, "null");
+		if (news) {
+			buf_puts(b, ",\"published_date\":");
+			published(b, i, false);
+		}
+		buf_putc(b, '}');
+	}
+	buf_puts(b, "],\"response_time\":0.01");
+	if (body_flag(c, "include_usage")) {
+		buf_puts(b, ",\"usage\":{\"credits\":");
+		add_int(b, depth != NULL && strcmp(depth, "advanced") == 0 ? 2 : 1);
+		buf_putc(b, '}');
+	}
+	buf_puts(b, ",\"request_id\":\"mock-");
+	buf_add_uint(b, c->info->n);
+	buf_puts(b, "\"}");
+}
+
+static void
+answer_tavily_extract(struct call *c)
+{
+	struct buf *b = &c->resp->body, failed = BUF_INIT;
+	jv urls = jv_get_kind(c->body) == JV_KIND_OBJECT
+		? jv_object_get(jv_copy(c->body), jv_string("urls"))
+		: jv_invalid();
+	const char *depth = body_string(c, "extract_depth");
+	long ok = 0, nfailed = 0;
+
+	if (jv_get_kind(urls) == JV_KIND_STRING)
+		urls = jv_array_append(jv_array(), urls);
+	if (jv_get_kind(urls) != JV_KIND_ARRAY || jv_array_length(jv_copy(urls)) == 0 ||
+		jv_array_length(jv_copy(urls)) > 20) {
+		jv_free(urls);
+		send_error(c, 400, kind_by_name("bad_request"), "urls must hold 1 to 20 URLs");
+		return;
+	}
+	if (!check_limits(c, 0) || !check_failure(c)) {
+		jv_free(urls);
+		return;
+	}
+	c->resp->status = 200;
+	buf_puts(b, "{\"results\":[");
+	jv_array_foreach(urls, i, url)
+	{
+		const char *u = jv_get_kind(url) == JV_KIND_STRING ? jv_string_value(url) : "";
+		struct search s = { u, hash_fnv1a(u, strlen(u)), 1 };
+		struct buf *to = strstr(u, "fail") != NULL ? &failed : b;
+
+		(void)i;
+		if (to == &failed) {
+			buf_puts(to, nfailed++ ? ",{\"url\":" : "{\"url\":");
+			jw_cstring(to, u);
+			buf_puts(to, ",\"error\":\"Failed to fetch url\"}");
+		} else {
+			buf_puts(to, ok++ ? ",{\"url\":" : "{\"url\":");
+			jw_cstring(to, u);
+			buf_puts(to, ",\"raw_content\":");
+			result_text(to, &s, 0, true);
+			buf_puts(to, ",\"images\":[]}");
+		}
+		jv_free(url);
+	}
+	jv_free(urls);
+	buf_puts(b, "],\"failed_results\":[");
+	buf_add(b, failed.data, failed.len);
+	buf_puts(b, "],\"response_time\":0.02");
+	if (body_flag(c, "include_usage")) {
+		buf_puts(b, ",\"usage\":{\"credits\":");
+		add_int(b,
+			(ok + 4) / 5 * (depth != NULL && strcmp(depth, "advanced") == 0 ? 2 : 1));
+		buf_putc(b, '}');
+	}
+	buf_puts(b, ",\"request_id\":\"mock-");
+	buf_add_uint(b, c->info->n);
+	buf_puts(b, "\"}");
+	buf_free(&failed);
+}
+
+static void
+answer_brave(struct call *c, struct buf *scratch)
+{
+	const char *count = query_param(c->req, "count", scratch);
+	double want = count != NULL ? strtod(count, NULL) : 10;
+	struct buf *b = &c->resp->body;
+	struct search s = { query_param(c->req, "q", scratch), 0, 10 };
+
+	/* scratch holds q from here on: read count first. */
+	if (!check_query(c, s.query) || !result_count(c, want, 1, 20, &s.n, "count") ||
+		!check_limits(c, 0) || !check_failure(c))
+		return;
+	s.hash = hash_fnv1a(s.query, strlen(s.query));
+	c->resp->status = 200;
+	header_line(c->resp, "X-RateLimit-Limit", "1, 15000");
+	buf_puts(b, "{\"type\":\"search\",\"query\":{\"original\":");
+	jw_cstring(b, s.query);
+	buf_puts(b,
+		",\"more_results_available\":false},\"web\":{\"type\":\"search\","
+		"\"family_friendly\":true,\"results\":[");
+	for (long i = 0; i < s.n; i++) {
+		buf_puts(b,
+			i ? ",{\"type\":\"search_result\",\"title\":"
+			  : "{\"type\":\"search_result\",\"title\":");
+		result_title(b, &s, i);
+		buf_puts(b, ",\"url\":");
+		result_url(b, &s, i);
+		buf_puts(b, ",\"description\":");
+		result_text(b, &s, i, false);
+		buf_puts(b, ",\"age\":\"November 20, 2026\",\"page_age\":");
+		published(b, i, true);
+		buf_puts(b, ",\"extra_snippets\":[");
+		result_text(b, &s, i + 1, false);
+		buf_puts(b, "]}");
+	}
+	buf_puts(b, "]}}");
+}
+
+static void
+answer_serper(struct call *c)
+{
+	struct search s = { body_string(c, "q"), 0, 10 };
+	struct buf *b = &c->resp->body;
+
+	if (!check_query(c, s.query) ||
+		!result_count(c, body_number(c, "num", 10), 1, 100, &s.n, "num") ||
+		!check_limits(c, 0) || !check_failure(c))
+		return;
+	s.hash = hash_fnv1a(s.query, strlen(s.query));
+	c->resp->status = 200;
+	buf_puts(b, "{\"searchParameters\":{\"q\":");
+	jw_cstring(b, s.query);
+	buf_puts(b, ",\"type\":\"search\",\"num\":");
+	add_int(b, s.n);
+	buf_puts(b, ",\"engine\":\"google\"},\"organic\":[");
+	for (long i = 0; i < s.n; i++) {
+		buf_puts(b, i ? ",{\"title\":" : "{\"title\":");
+		result_title(b, &s, i);
+		buf_puts(b, ",\"link\":");
+		result_url(b, &s, i);
+		buf_puts(b, ",\"snippet\":");
+		result_text(b, &s, i, false);
+		buf_puts(b, ",\"position\":");
+		add_int(b, i + 1);
+		buf_puts(b, ",\"date\":\"Nov 20, 2026\"}");
+	}
+	buf_puts(b, "],\"credits\":1}");
+}
+
+static void
+answer_searxng(struct call *c, struct buf *scratch)
+{
+	const char *format = query_param(c->req, "format", scratch);
+	bool json = format != NULL && strcmp(format, "json") == 0;
+	struct search s = { query_param(c->req, "q", scratch), 0, 10 };
+	struct buf *b = &c->resp->body;
+
+	if (!json) {
+		send_error(c, 403, NULL, "Forbidden");
+		return;
+	}
+	if (!check_query(c, s.query) || !check_limits(c, 0) || !check_failure(c))
+		return;
+	s.hash = hash_fnv1a(s.query, strlen(s.query));
+	c->resp->status = 200;
+	buf_puts(b, "{\"query\":");
+	jw_cstring(b, s.query);
+	buf_puts(b, ",\"number_of_results\":");
+	add_int(b, s.n);
+	buf_puts(b, ",\"results\":[");
+	for (long i = 0; i < s.n; i++) {
+		buf_puts(b, i ? ",{\"url\":" : "{\"url\":");
+		result_url(b, &s, i);
+		buf_puts(b, ",\"title\":");
+		result_title(b, &s, i);
+		buf_puts(b, ",\"content\":");
+		result_text(b, &s, i, false);
+		buf_puts(b, ",\"engine\":\"mock\",\"engines\":[\"mock\"],\"score\":");
+		add_double(b, 3.0 - 0.25 * (double)i);
+		buf_puts(b, ",\"category\":\"general\",\"publishedDate\":null}");
+	}
+	buf_puts(b, "],\"answers\":[],\"suggestions\":[],\"unresponsive_engines\":[]}");
+}
+
+static void
+answer_exa(struct call *c)
+{
+	struct search s = { body_string(c, "query"), 0, 10 };
+	struct buf *b = &c->resp->body;
+	jv contents = jv_get_kind(c->body) == JV_KIND_OBJECT
+		? jv_object_get(jv_copy(c->body), jv_string("contents"))
+		: jv_invalid();
+	bool text = false, highlights = false, summary = false;
+
+	if (jv_get_kind(contents) == JV_KIND_OBJECT) {
+		jv v;
+
+		v = jv_object_get(jv_copy(contents), jv_string("text"));
+		text = jv_get_kind(v) != JV_KIND_NULL && jv_get_kind(v) != JV_KIND_INVALID &&
+			jv_get_kind(v) != JV_KIND_FALSE;
+		jv_free(v);
+		v = jv_object_get(jv_copy(contents), jv_string("highlights"));
+		highlights = jv_get_kind(v) != JV_KIND_NULL && jv_get_kind(v) != JV_KIND_INVALID &&
+			jv_get_kind(v) != JV_KIND_FALSE;
+		jv_free(v);
+		v = jv_object_get(jv_copy(contents), jv_string("summary"));
+		summary = jv_get_kind(v) != JV_KIND_NULL && jv_get_kind(v) != JV_KIND_INVALID &&
+			jv_get_kind(v) != JV_KIND_FALSE;
+		jv_free(v);
+	}
+	jv_free(contents);
+	if (!check_query(c, s.query) ||
+		!result_count(c, body_number(c, "numResults", 10), 1, 100, &s.n, "numResults") ||
+		!check_limits(c, 0) || !check_failure(c))
+		return;
+	s.hash = hash_fnv1a(s.query, strlen(s.query));
+	c->resp->status = 200;
+	buf_puts(b, "{\"requestId\":\"mock-");
+	buf_add_uint(b, c->info->n);
+	buf_puts(b, "\",\"resolvedSearchType\":\"neural\",\"results\":[");
+	for (long i = 0; i < s.n; i++) {
+		buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
+		result_url(b, &s, i);
+		buf_puts(b, ",\"url\":");
+		result_url(b, &s, i);
+		buf_puts(b, ",\"title\":");
+		result_title(b, &s, i);
+		buf_puts(b, ",\"score\":");
+		add_double(b, result_score(&s, i));
+		buf_puts(b, ",\"publishedDate\":");
+		published(b, i, true);
+		buf_puts(b, ",\"author\":null");
+		if (text) {
+			buf_puts(b, ",\"text\":");
+			result_text(b, &s, i, true);
+		}
+		if (highlights) {
+			buf_puts(b, ",\"highlights\":[");
+			result_text(b, &s, i, false);
+			buf_putc(b, ']');
+		}
+		if (summary) {
+			buf_puts(b, ",\"summary\":");
+			result_text(b, &s, i, false);
+		}
+		buf_putc(b, '}');
+	}
+	buf_puts(b, "],\"costDollars\":{\"total\":0.005}}");
+}
+
+/* --- the mock's own route ----------------------------------------------------- */
+
+static void
+answer_stats(struct mock *m, struct response *resp)
+{
+	struct buf *b = &resp->body;
+	bool first = true;
+
+	resp->status = 200;
+	buf_puts(b, "{\"requests\":");
+	buf_add_uint(b, m->stats.requests);
+	buf_puts(b, ",\"in_flight\":");
+	add_int(b, m->stats.in_flight);
+	buf_puts(b, ",\"by_status\":{");
+	for (int s = 0; s < 600; s++) {
+		char code[8];
+
+		if (m->stats.by_status[s] == 0)
+			continue;
+		snprintf(code, sizeof(code), "%d", s);
+		if (!first)
+			buf_putc(b, ',');
+		first = false;
+		key(b, code);
+		buf_add_uint(b, m->stats.by_status[s]);
+	}
+	buf_puts(b, "},\"rate_limited\":");
+	buf_add_uint(b, m->stats.rate_limited);
+	buf_puts(b, ",\"connections\":");
+	add_int(b, m->stats.connections);
+	buf_puts(b, "}");
+}
+
+/* --- putting it together ------------------------------------------------------- */
+
+static long
+latency(struct mock *m)
+{
+	double u;
+
+	if (m->cfg.latency_max <= m->cfg.latency_min)
+		return m->cfg.latency_min;
+	u = mock_random(m);
+	if (m->cfg.latency_tail)
+		u = u * u * u * u; /* most answers near the minimum, a few near the maximum */
+	return m->cfg.latency_min + (long)((double)(m->cfg.latency_max - m->cfg.latency_min) * u);
+}
+
+/*
+ * A scenario rule decides the answer, or only adds faults. Returns true
+ * when the answer is complete.
+ */
+static bool
+apply_scenario(struct call *c, const struct rule *r)
+{
+	const char *error_kind;
+	bool has_body, garbage;
+	bool fixed = scenario_apply(r, c->resp, &error_kind, &has_body, &garbage);
+
+	c->info->auth = presented_key(c) != NULL;
+	if (has_body) {
+		if (!fixed)
+			c->resp->status = error_kind ? kind_by_name(error_kind)->status : 200;
+		return true;
+	}
+	if (error_kind != NULL) {
+		send_error(c, fixed ? c->resp->status : 0, kind_by_name(error_kind), NULL);
+		return true;
+	}
+	if (garbage) {
+		if (!fixed)
+			c->resp->status = 200;
+		buf_puts(&c->resp->body, "{\"id\":\"chatcmpl-garbage\",\"choices\":[{\"message\":");
+		return true;
+	}
+	if (fixed && c->resp->status != 200) {
+		send_error(c, c->resp->status, kind_by_status(c->resp->status), NULL);
+		return true;
+	}
+	return false;
+}
+
+void
+answer_request(struct mock *m, const struct request *req, double now_ms, struct response *resp,
+	struct request_info *info)
+{
+	struct buf scratch = BUF_INIT;
+	struct call c = { m, req, resp, info, find_route(req->path), now_ms, "", jv_invalid() };
+	const char *model;
+	const struct rule *rule;
+
+	info->route = c.route.name;
+	if (c.route.kind == R_STATS) {
+		answer_stats(m, resp);
+		return;
+	}
+	info->counted = true;
+	info->n = ++m->next_n;
+	m->stats.requests++;
+	if (req->body_len > 0 && req->body_len <= 0x7fffffff)
+		c.body = jv_parse_sized(req->body, (int)req->body_len);
+	if ((model = body_string(&c, "model")) != NULL)
+		snprintf(info->model, sizeof(info->model), "%s", model);
+	resp->delay_ms = latency(m);
+	rule = m->scenario != NULL ? scenario_match(m->scenario, req->path) : NULL;
+	if (rule != NULL && apply_scenario(&c, rule))
+		goto done;
+	if (c.route.kind == R_NONE) {
+		char message[300];
+
+		snprintf(message, sizeof(message), "Unknown request URL: %s %.200s", req->method,
+			req->path);
+		send_error(&c, 404, NULL, message);
+		goto done;
+	}
+	if (strcmp(req->method, c.route.method) != 0) {
+		send_error(&c, 405, NULL, "Method not allowed");
+		goto done;
+	}
+	if (!check_auth(&c))
+		goto done;
+	switch (c.route.kind) {
+	case R_CHAT:
+		answer_chat(&c);
+		break;
+	case R_MODELS:
+		answer_models(&c);
+		break;
+	case R_MESSAGES:
+		answer_messages(&c);
+		break;
+	case R_TAVILY_SEARCH:
+		answer_tavily(&c);
+		break;
+	case R_TAVILY_EXTRACT:
+		answer_tavily_extract(&c);
+		break;
+	case R_BRAVE:
+		answer_brave(&c, &scratch);
+		break;
+	case R_SERPER:
+		answer_serper(&c);
+		break;
+	case R_SEARXNG:
+		answer_searxng(&c, &scratch);
+		break;
+	case R_EXA:
+		answer_exa(&c);
+		break;
+	default:
+		break;
+	}
+done:
+	if (resp->status == 429)
+		m->stats.rate_limited++;
+	jv_free(c.body);
+	buf_free(&scratch);
+}
