@@ -31,7 +31,7 @@ fi
 if command -v cppcheck >/dev/null; then
 	# shellcheck disable=SC2086
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability \
-		--inline-suppr --suppress=missingIncludeSystem -Icommon -Itools/jl-csv \
+		--inline-suppr --suppress=missingIncludeSystem -Icommon -Itools/jl-csv -Itools/jl-llm \
 		common tools tests/mock || fail "cppcheck"
 else
 	echo "lint: cppcheck not installed, skipped"

@@ -432,10 +432,11 @@ presented_key(const struct call *c)
 	case D_SEARXNG:
 		return NULL;
 	default:
+		/* Only the Bearer scheme carries a key; anything else is a wrong one. */
 		v = request_header(c->req, "Authorization");
 		if (v != NULL && strncasecmp(v, "Bearer ", 7) == 0)
 			return v + 7;
-		return v;
+		return v != NULL ? "" : NULL;
 	}
 }
 
@@ -448,6 +449,29 @@ masked_key(char *out, size_t size, const char *k)
 	for (i = 0; i < n && o + 1 < size && i < 64; i++)
 		out[o++] = (n >= 12 && (i < 3 || i >= n - 4)) ? k[i] : '*';
 	out[o] = '\0';
+}
+
+/* What each provider says when no key came. */
+static const char *
+missing_key_message(enum dialect d)
+{
+	switch (d) {
+	case D_ANTHROPIC:
+		return "x-api-key header is required";
+	case D_OPENROUTER:
+		return "No auth credentials found";
+	case D_TAVILY:
+		return "Unauthorized: missing or invalid API key.";
+	case D_BRAVE:
+		return "The X-Subscription-Token header is required.";
+	case D_SERPER:
+		return "Unauthorized: the X-API-KEY header is required.";
+	case D_EXA:
+		return "Missing x-api-key header";
+	default:
+		return "You didn't provide an API key. You need to provide your API key in an "
+		       "Authorization header using Bearer auth.";
+	}
 }
 
 /* Check the key; answers 401 and returns false when it is missing or wrong. */
@@ -468,12 +492,7 @@ check_auth(struct call *c)
 		}
 	if (k == NULL) {
 		send_error(c, 401, kind_by_name("invalid_key"),
-			c->route.dialect == D_ANTHROPIC ? "x-api-key header is required"
-				: c->route.dialect == D_OPENROUTER
-				? "No auth credentials found"
-				: "You didn't provide an API key. You need to provide your API key "
-				  "in "
-				  "an Authorization header using Bearer auth.");
+			missing_key_message(c->route.dialect));
 		return false;
 	}
 	masked_key(masked, sizeof(masked), k);
@@ -965,20 +984,28 @@ answer_models(struct call *c)
 	struct buf *b = &c->resp->body;
 	size_t n = c->m->cfg.nmodels;
 
+	bool anthropic = c->route.dialect == D_ANTHROPIC;
+
 	if (!check_limits(c, 0) || !check_failure(c))
 		return;
 	c->resp->status = 200;
-	buf_puts(b, "{\"object\":\"list\",\"data\":[");
+	buf_puts(b, anthropic ? "{\"data\":[" : "{\"object\":\"list\",\"data\":[");
 	for (size_t i = 0; i < (n > 0 ? n : 1); i++) {
 		if (i > 0)
 			buf_putc(b, ',');
-		buf_puts(b, "{\"id\":");
+		buf_puts(b, anthropic ? "{\"type\":\"model\",\"id\":" : "{\"id\":");
 		jw_cstring(b, n > 0 ? c->m->cfg.models[i] : "mock-model");
+		if (anthropic) {
+			buf_puts(b,
+				",\"display_name\":\"Mock\",\"created_at\":\"2026-01-01T00:00:"
+				"00Z\"}");
+			continue;
+		}
 		buf_puts(b, ",\"object\":\"model\",\"created\":");
 		add_int(b, CREATED);
 		buf_puts(b, ",\"owned_by\":\"mock\"}");
 	}
-	buf_puts(b, "]}");
+	buf_puts(b, anthropic ? "],\"has_more\":false}" : "]}");
 }
 
 /* --- search answers ------------------------------------------------------------ */
@@ -1502,6 +1529,9 @@ answer_request(struct mock *m, const struct request *req, double now_ms, struct 
 	const char *model;
 	const struct rule *rule;
 
+	/* Anthropic lists its models at /v1/models too, with its own headers and shape. */
+	if (c.route.kind == R_MODELS && request_header(req, "anthropic-version") != NULL)
+		c.route.dialect = D_ANTHROPIC;
 	info->route = c.route.name;
 	if (c.route.kind == R_STATS) {
 		answer_stats(m, resp);

@@ -282,17 +282,25 @@ parse_line(struct scenario *s, char *line, const struct where *w)
 {
 	struct rule r = { .line = w->line, .filter = -1 };
 	char *token = next_token(&line);
+	int actions = 0;
 
 	if (token == NULL || token[0] == '#')
 		return 0;
 	if (parse_range(&r, token, w) != 0)
 		return -1;
-	while ((token = next_token(&line)) != NULL)
+	while ((token = next_token(&line)) != NULL) {
 		if (parse_action(s, &r, token, w) != 0) {
 			free(r.body);
 			buf_free(&r.headers);
 			return -1;
 		}
+		actions++;
+	}
+	if (actions == 0 || (actions == 1 && r.filter >= 0)) {
+		warn("%s:%d: a rule needs an action (status=, error=, body=, header=, or a fault)",
+			w->path, w->line);
+		return -1;
+	}
 	s->rules = xreallocarray(s->rules, s->nrules + 1, sizeof(*s->rules));
 	s->rules[s->nrules++] = r;
 	return 0;
