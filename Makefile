@@ -25,12 +25,16 @@ PKG_CONFIG ?= pkg-config
 JQ_CFLAGS  := $(shell $(PKG_CONFIG) --cflags libjq 2>/dev/null)
 JQ_LIBS    := $(shell $(PKG_CONFIG) --libs libjq 2>/dev/null || echo -ljq)
 CSV_LIBS   := -lcsv
+CURL_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
+CURL_LIBS  := $(shell $(PKG_CONFIG) --libs libcurl 2>/dev/null || echo -lcurl)
+SQLITE_CFLAGS := $(shell $(PKG_CONFIG) --cflags sqlite3 2>/dev/null)
+SQLITE_LIBS := $(shell $(PKG_CONFIG) --libs sqlite3 2>/dev/null || echo -lsqlite3)
 JQ_VERSION := $(shell $(PKG_CONFIG) --modversion libjq 2>/dev/null || \
 		dpkg-query -W -f='$${source:Upstream-Version}' libjq-dev 2>/dev/null || echo unknown)
 
 ALL_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Icommon \
 	       -DJLKIT_VERSION='"$(VERSION)"' -DJQ_BUILD_VERSION='"$(JQ_VERSION)"' \
-	       $(JQ_CFLAGS) $(CPPFLAGS)
+	       $(JQ_CFLAGS) $(CURL_CFLAGS) $(SQLITE_CFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   = -std=c17 $(WARNINGS) $(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS  = $(SANFLAGS) $(LDFLAGS)
 
@@ -38,12 +42,15 @@ COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LIBCOMMON  = $(BUILD)/libcommon.a
 
-TOOLS      = jl-csv
+TOOLS      = jl-csv jl-llm
 TOOL_BINS  = $(TOOLS:%=$(BUILD)/%)
 
 CSV_SRC    = tools/jl-csv/main.c tools/jl-csv/csvconv.c tools/jl-csv/csvrows.c \
 	     tools/jl-csv/decode.c
 CSV_OBJ    = $(CSV_SRC:%.c=$(BUILD)/%.o)
+
+LLM_SRC    = $(wildcard tools/jl-llm/*.c)
+LLM_OBJ    = $(LLM_SRC:%.c=$(BUILD)/%.o)
 
 MOCK_SRC   = $(wildcard tests/mock/*.c)
 MOCK_OBJ   = $(MOCK_SRC:%.c=$(BUILD)/%.o)
@@ -77,12 +84,17 @@ $(LIBCOMMON): $(COMMON_OBJ)
 $(BUILD)/jl-csv: $(CSV_OBJ) $(LIBCOMMON)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CSV_OBJ) $(LIBCOMMON) $(CSV_LIBS)
 
+$(BUILD)/jl-llm: $(LLM_OBJ) $(LIBCOMMON)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(LLM_OBJ) $(LIBCOMMON) $(CURL_LIBS) $(SQLITE_LIBS) $(JQ_LIBS) -lm
+
 # The mock of the LLM and search APIs (tests/mock/README): built, never installed.
 $(MOCKD): $(MOCK_OBJ) $(LIBCOMMON)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(MOCK_OBJ) $(LIBCOMMON) $(JQ_LIBS) -lm
 
+# Unit tests link everything common/ may need; the linker keeps what they use.
+UNIT_LIBS  = $(JQ_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) -lm
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBCOMMON)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBCOMMON) $(JQ_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBCOMMON) $(UNIT_LIBS)
 
 $(BUILD)/tests/unit/test_csvconv: $(BUILD)/tests/unit/test_csvconv.o \
 		$(BUILD)/tools/jl-csv/csvconv.o $(BUILD)/tools/jl-csv/csvrows.o \
@@ -93,7 +105,7 @@ $(BUILD)/tests/unit/test_csvconv.o: ALL_CPPFLAGS += -Itools/jl-csv
 $(BUILD)/tests/fuzz/%.o: ALL_CPPFLAGS += -Itools/jl-csv
 
 $(TEST_TOOL): $(BUILD)/tests/test-tool.o $(LIBCOMMON)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBCOMMON) $(JQ_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBCOMMON) $(UNIT_LIBS)
 
 # The fuzz target built with a plain main that replays a corpus, so gcc runs it too.
 $(FUZZ_REPLAY): $(BUILD)/tests/fuzz/fuzz_csv.o $(BUILD)/tests/fuzz/replay.o \

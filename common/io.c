@@ -2,6 +2,7 @@
 /* Input files, flush-before-blocking reads, and a bounded line splitter. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,11 +75,22 @@ linereader_init(struct linereader *lr, struct input *in, size_t bufsize, size_t 
 	lr->max_line = max_line < 1 ? 1 : max_line;
 }
 
-/* Read more input into buf[end..size), compacting or growing first. */
+/*
+ * Read more input into buf[end..size), compacting or growing first.
+ * Returns 0, -1 on a read error, or LINEREADER_AGAIN in non-blocking mode
+ * when nothing can be read now.
+ */
 static int
 fill(struct linereader *lr)
 {
 	ssize_t r;
+
+	if (lr->nonblocking) {
+		struct pollfd pfd = { .fd = lr->in->fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 0) == 0)
+			return LINEREADER_AGAIN;
+	}
 
 	if (lr->start > 0) {
 		memmove(lr->buf, lr->buf + lr->start, lr->end - lr->start);
@@ -100,11 +112,13 @@ fill(struct linereader *lr)
 
 /*
  * Drop the rest of a line that was cut at max_line: everything up to and
- * including the next '\n'. Returns 0, or -1 on a read error.
+ * including the next '\n'. Returns 0, -1 on a read error, or LINEREADER_AGAIN.
  */
 static int
 skip_rest_of_line(struct linereader *lr)
 {
+	int r;
+
 	for (;;) {
 		char *nl = memchr(lr->buf + lr->start, '\n', lr->end - lr->start);
 
@@ -118,8 +132,8 @@ skip_rest_of_line(struct linereader *lr)
 			lr->skipping = false;
 			return 0;
 		}
-		if (fill(lr) != 0)
-			return -1;
+		if ((r = fill(lr)) != 0)
+			return r;
 	}
 }
 
@@ -149,10 +163,11 @@ int
 linereader_next(struct linereader *lr, const char **line, size_t *len, int *flags)
 {
 	size_t scanned = 0;
+	int r;
 
 	*flags = 0;
-	if (lr->skipping && skip_rest_of_line(lr) != 0)
-		return -1;
+	if (lr->skipping && (r = skip_rest_of_line(lr)) != 0)
+		return r;
 	for (;;) {
 		size_t avail = lr->end - lr->start;
 		char *nl = memchr(lr->buf + lr->start + scanned, '\n', avail - scanned);
@@ -171,9 +186,15 @@ linereader_next(struct linereader *lr, const char **line, size_t *len, int *flag
 			*flags |= LINE_UNTERMINATED;
 			return give_line(lr, avail, avail, false, line, len, flags);
 		}
-		if (fill(lr) != 0) /* may move the unread bytes; scanned stays valid */
-			return -1;
+		if ((r = fill(lr)) != 0) /* may move the unread bytes; scanned stays valid */
+			return r;
 	}
+}
+
+void
+linereader_set_nonblocking(struct linereader *lr, bool on)
+{
+	lr->nonblocking = on;
 }
 
 void

@@ -54,7 +54,8 @@ struct linereader {
 	size_t max_line;      /* longer lines are cut and flagged */
 	unsigned long lineno; /* physical line number of the last line returned */
 	bool eof;
-	bool skipping; /* inside a line cut at max_line */
+	bool nonblocking; /* read only what the fd has now (linereader_set_nonblocking) */
+	bool skipping;    /* inside a line cut at max_line */
 };
 
 /*
@@ -63,11 +64,22 @@ struct linereader {
  */
 void linereader_init(struct linereader *lr, struct input *in, size_t bufsize, size_t max_line);
 
+/* What linereader_next returns in non-blocking mode when no line is complete yet. */
+#define LINEREADER_AGAIN 2
+
+/*
+ * Non-blocking mode, for event loops: linereader_next reads only when the
+ * input is readable now (poll), and returns LINEREADER_AGAIN instead of
+ * waiting for more. The file descriptor itself stays as it is.
+ */
+void linereader_set_nonblocking(struct linereader *lr, bool on);
+
 /*
  * Next line, without its '\n' (a '\r' before it is kept), followed by a NUL
  * (so libraries that print it as a C string stop there). *line points into
  * the reader's buffer and is valid until the next call. Returns 1 with a
- * line, 0 at end of input, -1 on a read error (errno set).
+ * line, 0 at end of input, -1 on a read error (errno set), or
+ * LINEREADER_AGAIN (non-blocking mode only).
  */
 int linereader_next(struct linereader *lr, const char **line, size_t *len, int *flags);
 

@@ -77,6 +77,8 @@ jsonl_next(struct jsonl_reader *r, jv *rec)
 
 	do {
 		got = linereader_next(&r->lines, &line, &len, &flags);
+		if (got == LINEREADER_AGAIN)
+			return JSONL_AGAIN;
 		if (got <= 0)
 			return got == 0 ? JSONL_EOF : JSONL_IOERR;
 	} while (!(flags & LINE_TOO_LONG) && is_blank(line, len));
@@ -107,6 +109,12 @@ jsonl_next(struct jsonl_reader *r, jv *rec)
 	}
 	*rec = v;
 	return JSONL_RECORD;
+}
+
+void
+jsonl_set_nonblocking(struct jsonl_reader *r, bool on)
+{
+	linereader_set_nonblocking(&r->lines, on);
 }
 
 unsigned long

@@ -21,6 +21,7 @@ enum jsonl_status {
 	JSONL_EOF = 0,    /* no more records */
 	JSONL_RECORD = 1, /* *rec is the record, a JSON object */
 	JSONL_BAD = 2,    /* *rec is an error record to emit in the record's place */
+	JSONL_AGAIN = 3,  /* non-blocking: no complete line yet (jsonl_set_nonblocking) */
 	JSONL_IOERR = -1, /* read error, errno set */
 };
 
@@ -39,6 +40,9 @@ void jsonl_init(struct jsonl_reader *r, struct input *in, size_t max_line);
  * object, invalid UTF-8, longer than max_line).
  */
 enum jsonl_status jsonl_next(struct jsonl_reader *r, jv *rec);
+
+/* Non-blocking mode: jsonl_next returns JSONL_AGAIN instead of waiting for input. */
+void jsonl_set_nonblocking(struct jsonl_reader *r, bool on);
 
 /* The physical line number of the record just returned. */
 unsigned long jsonl_lineno(const struct jsonl_reader *r);

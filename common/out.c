@@ -15,7 +15,9 @@
 
 static char *out_buf;
 static size_t out_len;
-static bool out_closed; /* closed, or failed: nothing more is written */
+static bool out_closed;         /* closed, or failed: nothing more is written */
+static bool out_epipe_deferred; /* out_defer_epipe: EPIPE ends the process at out_close */
+static bool out_epipe_seen;
 
 int
 write_full(int fd, const void *s, size_t n)
@@ -64,6 +66,10 @@ out_drain(void)
 
 		out_closed = true;
 		out_len = 0;
+		if (saved == EPIPE && out_epipe_deferred) {
+			out_epipe_seen = true;
+			return 0;
+		}
 		if (saved == EPIPE)
 			die_of_sigpipe();
 		errno = saved;
@@ -107,6 +113,10 @@ out_write(const void *s, size_t n)
 		out_flush();
 		if (n >= OUT_BUFSIZE) {
 			if (write_full(STDOUT_FILENO, s, n) != 0) {
+				if (errno == EPIPE && out_epipe_deferred) {
+					out_closed = out_epipe_seen = true;
+					return;
+				}
 				if (errno == EPIPE)
 					die_of_sigpipe();
 				out_closed = true;
@@ -119,9 +129,23 @@ out_write(const void *s, size_t n)
 	out_len += n;
 }
 
+void
+out_defer_epipe(void)
+{
+	out_epipe_deferred = true;
+}
+
+bool
+out_broken(void)
+{
+	return out_epipe_seen;
+}
+
 int
 out_close(int rc)
 {
+	if (out_epipe_seen)
+		die_of_sigpipe();
 	if (out_closed)
 		return rc;
 	if (out_drain() != 0) {

@@ -14,6 +14,7 @@
 #ifndef JL_OUT_H
 #define JL_OUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Buffer stdout; registers an exit handler that flushes on die(). */
@@ -30,6 +31,15 @@ void out_flush(void);
  * prints a message and returns EXIT_IOERR. Use as "return out_close(rc);".
  */
 int out_close(int rc);
+
+/*
+ * For network tools, which ignore SIGPIPE: when the reader goes away
+ * (EPIPE), writing stops but the process goes on, so it can finish and
+ * commit the requests it paid for; out_broken() tells it so, and out_close()
+ * then ends the process by SIGPIPE.
+ */
+void out_defer_epipe(void);
+bool out_broken(void);
 
 /*
  * write(2) all n bytes to fd, retrying short writes, EINTR and EAGAIN (a

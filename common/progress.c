@@ -84,3 +84,25 @@ progress_end(struct progress *p)
 	}
 	p->drawn = false;
 }
+
+bool
+progress_due(struct progress *p)
+{
+	struct timespec now;
+
+	if (!p->enabled)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (ns_between(&p->last, &now) < REDRAW_NS)
+		return false;
+	p->last = now;
+	return true;
+}
+
+void
+progress_show(struct progress *p, const char *text)
+{
+	fprintf(stderr, "\r%s: %s\033[K", progname, text);
+	fflush(stderr);
+	p->drawn = true;
+}

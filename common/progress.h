@@ -30,6 +30,13 @@ void progress_init(struct progress *p, enum progress_mode mode);
 void progress_update(struct progress *p, unsigned long long done, unsigned long long failed,
 	unsigned long long bytes, unsigned long long total_bytes);
 
+/*
+ * For a tool's own progress text: progress_due says whether a redraw is
+ * due (enabled, and a quarter second has passed), progress_show draws text.
+ */
+bool progress_due(struct progress *p);
+void progress_show(struct progress *p, const char *text);
+
 /* Remove the line, so the summary that follows stands alone. */
 void progress_end(struct progress *p);
 
