@@ -52,6 +52,9 @@ struct job {
 	unsigned char key[SHA256_SIZE];
 	int attempts;
 	bool json_retried;
+	char last_code[48]; /* the last failed attempt, for a record the run stops before */
+	long last_status;
+	struct buf last_message;
 	double not_before; /* clock_ms() before which it is not sent */
 	long estimate;     /* tokens taken from the limiter */
 	struct http_transfer *t;
@@ -158,6 +161,7 @@ job_free(struct job *j)
 	buf_free(&j->prompt);
 	buf_free(&j->body);
 	buf_free(&j->line);
+	buf_free(&j->last_message);
 	http_transfer_free(j->t);
 	free(j);
 }
@@ -398,10 +402,14 @@ read_input(struct engine *e)
 			stop_run(e, EXIT_IOERR, NULL);
 			return;
 		}
-		if (st == JSONL_BAD)
+		if (st == JSONL_BAD) {
 			add_bad_line(e, rec);
-		else
+			if (e->cfg->strict)
+				stop_run(e, EXIT_DATAERR,
+					"stopping at a malformed input line (--strict)");
+		} else {
 			add_record(e, rec);
+		}
 	}
 }
 
@@ -613,6 +621,19 @@ try_again_in(const char *message)
 	return parse_go_duration(word, &ms) == 0 ? ms : -1;
 }
 
+/* Remember why the last attempt failed, and say so with -v. */
+static void
+note_attempt_failed(struct engine *e, struct job *j, const struct failure *f)
+{
+	snprintf(j->last_code, sizeof(j->last_code), "%s", f->code);
+	j->last_status = j->t->status;
+	buf_reset(&j->last_message);
+	buf_add(&j->last_message, f->message.data, f->message.len);
+	if (e->cfg->verbose)
+		warn("record %lu, attempt %d (%s): %s", j->seq + 1, j->attempts,
+			e->cfg->models[j->model].id, buf_cstr(&j->last_message));
+}
+
 /* Put j back in the queue, to be sent again after wait ms. */
 static void
 retry_later(struct engine *e, struct job *j, double wait)
@@ -719,12 +740,14 @@ handle_failure(struct engine *e, struct job *j, struct failure *f)
 {
 	struct model_state *ms = &e->models[j->model];
 	const char *message = buf_cstr(&f->message);
+	const char *key_env = e->cfg->models[j->model].provider->key_env;
 	bool retries_left = j->attempts <= e->cfg->retries;
 	double wait;
 	char why[600];
 
 	if (f->overload)
 		note_overload(e, j);
+	note_attempt_failed(e, j, f);
 	switch (f->step) {
 	case STEP_RATE:
 		e->counts.rate_limited++;
@@ -760,9 +783,9 @@ handle_failure(struct engine *e, struct job *j, struct failure *f)
 		note_server_failure(e, f->server);
 		return;
 	case STEP_CONTEXT:
-		if (e->cfg->truncate && j->longest > 16) {
-			/* Shrink the longest value: to the share the server allows, or by 40%. */
-			j->cap = j->longest * 6 / 10;
+		if (e->cfg->truncate && (j->cap == SIZE_MAX ? j->longest : j->cap) > 16) {
+			/* Cut the values to 60% of their longest, again at each refusal. */
+			j->cap = (j->cap == SIZE_MAX ? j->longest : j->cap) * 6 / 10;
 			if (render(e, j) != 0)
 				return;
 			build_request(e, j, j->model);
@@ -791,11 +814,9 @@ handle_failure(struct engine *e, struct job *j, struct failure *f)
 		return;
 	case STEP_STOP_AUTH:
 		finish_error(e, j, f->code, message, j->t->status);
-		snprintf(why, sizeof(why), "stopping: the key in %s was refused (%s)",
-			e->cfg->models[j->model].provider->key_env
-				? e->cfg->models[j->model].provider->key_env
-				: "the key file",
-			message);
+		snprintf(why, sizeof(why), "stopping: the server refused the key (%s)%s%s", message,
+			key_env != NULL && !e->cfg->key_from_file ? "; check " : "",
+			key_env != NULL && !e->cfg->key_from_file ? key_env : "");
 		stop_run(e, EXIT_NOPERM, why);
 		return;
 	case STEP_STOP_QUOTA:
@@ -854,7 +875,7 @@ handle_done(struct engine *e, struct http_transfer *t)
 		buf_puts(&f.message, "HTTP 200: ");
 		buf_add(&f.message, message.data, message.len > 300 ? 300 : message.len);
 	} else {
-		classify_failure(e->cfg->models[j->model].provider->dialect, t, &f);
+		classify_failure(e->cfg->models[j->model].provider, t, &f);
 		log_attempt(e, j, f.code, NULL);
 	}
 	handle_failure(e, j, &f);
@@ -928,8 +949,19 @@ abandon_pending(struct engine *e, const char *code, const char *message)
 	for (size_t i = 0; i < e->njobs; i++) {
 		struct job *j = e->jobs[i];
 
-		if (j->state == JOB_PENDING)
+		if (j->state != JOB_PENDING)
+			continue;
+		if (j->attempts == 0) {
 			finish_error(e, j, code, message, 0);
+		} else {
+			/* Tried already: it leaves with what its last attempt met. */
+			struct buf m = BUF_INIT;
+
+			buf_add(&m, j->last_message.data, j->last_message.len);
+			buf_puts(&m, " (the run stopped before the next retry)");
+			finish_error(e, j, j->last_code, buf_cstr(&m), j->last_status);
+			buf_free(&m);
+		}
 	}
 }
 
@@ -986,10 +1018,18 @@ check_keys(struct engine *e)
 		} else if (t->status == 401 || t->status == 403) {
 			struct failure f = { 0 };
 
-			classify_failure(p->dialect, t, &f);
-			warn("the key in %s was refused by %s (%s)",
-				p->key_env ? p->key_env : "the key file", p->name,
-				buf_cstr(&f.message));
+			classify_failure(p, t, &f);
+			if (cfg->keys[i] == NULL)
+				warn("%s wants a key and none was given (%s): set %s or give "
+				     "--api-key-file",
+					p->name, buf_cstr(&f.message),
+					p->key_env ? p->key_env : "one");
+			else
+				warn("the key %s was refused by %s (%s)",
+					cfg->key_from_file   ? "in the key file"
+						: p->key_env ? p->key_env
+							     : "given",
+					p->name, buf_cstr(&f.message));
 			buf_free(&f.message);
 			rc = EXIT_NOPERM;
 		}
@@ -1030,8 +1070,6 @@ setup(struct engine *e)
 		if (cfg->check && (code = check_keys(e)) != 0)
 			return code;
 		for (size_t i = 0; i < cfg->nmodels; i++) {
-			if (cfg->rpm <= 0 && cfg->tpm <= 0)
-				continue;
 			e->models[i].limiter = ratelimit_open(NULL,
 				cfg->limiter_key ? cfg->limiter_key : cfg->models[i].id, cfg->rpm,
 				cfg->tpm);
@@ -1142,6 +1180,7 @@ engine_run(const struct llm_config *cfg)
 			handle_done(&e, t);
 	}
 	emit(&e);
+	progress_end(&e.progress);
 	if (!cfg->quiet)
 		print_summary(&e);
 	rc = e.stop_code != 0                        ? e.stop_code

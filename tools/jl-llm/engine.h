@@ -42,12 +42,15 @@ struct llm_config {
 	bool check;
 	bool quiet;
 	bool strict;
+	bool verbose;       /* -v: a line per failed attempt */
+	bool key_from_file; /* --api-key-file, for messages */
 	enum progress_mode progress;
 	unsigned long long total;
 	const char *db_path;
 	const char *log_path;
 	const char *cacert;
 	unsigned long long seed; /* of the backoff jitter */
+	bool seeded;             /* --seed given; else the seed differs per process */
 };
 
 /*

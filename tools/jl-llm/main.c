@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -97,6 +98,7 @@ static const struct opt_spec options[] = {
 	{ OPT_TOTAL, "total", 0, "N", "the number of records, for the ETA" },
 	{ OPT_STRICT, "strict", 0, NULL, "exit 1 when a record carries _error" },
 	{ 'q', "quiet", 'q', NULL, "no warnings or summary on stderr" },
+	{ 'v', "verbose", 'v', NULL, "a line on stderr for each failed attempt" },
 	{ OPT_PROGRESS, "progress", 0, NULL, "show progress even when stderr is not a terminal" },
 	{ OPT_NO_PROGRESS, "no-progress", 0, NULL, "never show progress" },
 	{ 0, NULL, 0, NULL, NULL },
@@ -213,6 +215,7 @@ parse_options(struct llm_config *cfg, struct llm_args *a, int argc, char **argv)
 			cfg->params.has_seed = true;
 			cfg->params.seed = (long long)opt_uint("seed", arg, 0, 1ULL << 62);
 			cfg->seed = (unsigned long long)cfg->params.seed;
+			cfg->seeded = true;
 			break;
 		case 'o':
 			add_option(cfg, arg);
@@ -289,6 +292,9 @@ parse_options(struct llm_config *cfg, struct llm_args *a, int argc, char **argv)
 			break;
 		case 'q':
 			cfg->quiet = true;
+			break;
+		case 'v':
+			cfg->verbose = true;
 			break;
 		case OPT_PROGRESS:
 			cfg->progress = PROGRESS_ON;
@@ -429,6 +435,10 @@ validate_config(struct llm_config *cfg, struct llm_args *a)
 		cfg->db_path = getenv("JL_DB");
 	for (size_t i = 0; i < cfg->nmodels; i++)
 		cfg->keys[i] = find_key(cfg->models[i].provider, a->key_file, !cfg->dry_run);
+	cfg->key_from_file = a->key_file != NULL;
+	if (!cfg->seeded) /* the retries of parallel processes must not move in step */
+		cfg->seed = (unsigned long long)getpid() * 2654435761ULL ^
+			(unsigned long long)time(NULL);
 	buf_free(&err);
 }
 

@@ -413,8 +413,10 @@ set_failure(struct failure *f, enum next_step step, const char *code)
 }
 
 void
-classify_failure(enum dialect d, const struct http_transfer *t, struct failure *f)
+classify_failure(const struct provider *p, const struct http_transfer *t, struct failure *f)
 {
+	enum dialect d = p->dialect;
+	bool openrouter = strcmp(p->name, "openrouter") == 0;
 	char code[64] = "", http_code[16];
 	struct buf provider_message = BUF_INIT, value = BUF_INIT;
 	const char *should_retry;
@@ -457,8 +459,14 @@ classify_failure(enum dialect d, const struct http_transfer *t, struct failure *
 
 		set_failure(f, context ? STEP_CONTEXT : STEP_RECORD,
 			context ? "context_length" : http_code);
+	} else if (s == 403 && openrouter) {
+		set_failure(f, STEP_RECORD,
+			http_code); /* OpenRouter: moderation refused this prompt */
 	} else if (s == 401 || s == 403) {
 		set_failure(f, STEP_STOP_AUTH, http_code);
+	} else if (s == 402 && openrouter && http_retry_after_ms(t) >= 0) {
+		set_failure(f, STEP_RETRY,
+			http_code); /* a budget in flight: it says when to retry */
 	} else if (s == 402 || s == 432 || s == 433) {
 		set_failure(f, STEP_STOP_QUOTA, http_code);
 	} else if (s == 404) {

@@ -108,7 +108,7 @@ struct failure {
 	struct buf message; /* for people: status, the provider's message */
 };
 
-/* Classify a finished attempt that did not succeed (t->result or t->status). */
-void classify_failure(enum dialect d, const struct http_transfer *t, struct failure *f);
+/* Classify a finished attempt of provider p that did not succeed (t->result or t->status). */
+void classify_failure(const struct provider *p, const struct http_transfer *t, struct failure *f);
 
 #endif
