@@ -140,11 +140,12 @@ fuzz-run: fuzz
 bench: all
 	@BUILD='$(abspath $(BUILD))' CC='$(CC)' sh bench/csv.sh
 	@BUILD='$(abspath $(BUILD))' sh bench/mock.sh
+	@BUILD='$(abspath $(BUILD))' sh bench/llm.sh
 
 # Debian packages: build dependencies and what the tests and lint use.
 DEB_PACKAGES = build-essential pkg-config libcurl4-openssl-dev libjq-dev libcsv-dev \
 	       libsqlite3-dev mandoc shellcheck cppcheck clang clang-format valgrind \
-	       python3 miller curl wrk
+	       python3 python3-aiohttp miller curl wrk
 deps:
 	@if [ -f /usr/include/csv.h ] && [ -f /usr/include/jq.h ] && \
 	    $(PKG_CONFIG) --exists libcurl sqlite3 2>/dev/null && command -v mandoc >/dev/null && \

@@ -1,0 +1,303 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+# Benchmark jl-llm against build/mockd and its peers, in one run:
+#  1. rate-limit fidelity: the mock limits to 600 requests a minute and
+#     answers after 200 ms; jl-llm --rpm 600 sends BENCH_RECORDS requests.
+#     From the mock's log: the rate achieved as a share of the limit
+#     (target >= 95%) and the share of requests that got a 429 (target < 1%);
+#  2. raw speed: the mock unlimited, latency 0 and 50 ms: requests/s with
+#     -j 64 (target >= 3,000/s at 50 ms) and -j 256, and the user+sys CPU
+#     time per request;
+#  3. peers, on the same requests at the same latencies: a Python asyncio +
+#     aiohttp client with a semaphore of 64 (the pattern of the OpenAI
+#     cookbook's api_request_parallel_processor.py; Debian's python3-aiohttp)
+#     and `xargs -P 64 curl`: jl-llm's speed-up over each (target >= 3x the
+#     Python client).
+# Not a timed test: run it with `make bench` on an idle machine; it takes
+# about 4 minutes (5 on a busy machine), most of it part 1 (2,000 requests
+# at 600 a minute).
+# BENCH_RECORDS sets the number of requests (default 2000), BENCH_RPM the
+# limit of part 1 (default 600), BENCH_RUNS the runs of parts 2 and 3 (the
+# best is kept; default 3; curl runs once), BENCH_PARTS which parts run
+# (default "1 2 3"; parts 2 and 3 run together).
+set -eu
+SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-$SRCDIR/build}
+BENCH_RECORDS=${BENCH_RECORDS:-2000}
+BENCH_RPM=${BENCH_RPM:-600}
+BENCH_RUNS=${BENCH_RUNS:-3}
+BENCH_PARTS=${BENCH_PARTS:-1 2 3}
+PYTHON=${PYTHON:-/usr/bin/python3}
+work=${BENCH_DIR:-$BUILD/bench}
+mkdir -p "$work"
+
+# The mock takes this key; jl-llm and the peers send it.
+OPENAI_API_KEY=bench-key
+# A limiter state of our own, fresh for each run.
+XDG_RUNTIME_DIR=$work/xdg
+export OPENAI_API_KEY XDG_RUNTIME_DIR
+unset JL_DB JL_MODEL
+
+MODEL=mock-model
+n=$BENCH_RECORDS
+records=$work/llm-records-$n.jsonl
+awk -v n="$n" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"id\":%d,\"name\":\"Company %d\"}\n", i, i }' \
+	>"$records"
+
+mock_pids=
+stop_all() {
+	for pid in $mock_pids; do
+		kill "$pid" 2>/dev/null || true
+	done
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+# start_mock NAME LIFETIME [mockd options]: start build/mockd; sets url, mock_pid.
+start_mock() {
+	name=$1 lifetime=$2
+	shift 2
+	rm -f "$work/$name.port"
+	"$BUILD/mockd" -q --port-file "$work/$name.port" --key "$OPENAI_API_KEY" \
+		--lifetime "$lifetime" "$@" &
+	mock_pid=$!
+	mock_pids="$mock_pids $mock_pid"
+	while [ ! -s "$work/$name.port" ]; do
+		kill -0 "$mock_pid" 2>/dev/null || { echo "bench: mockd did not start" >&2; exit 1; }
+		sleep 0.05
+	done
+	url=http://127.0.0.1:$(cat "$work/$name.port")
+}
+
+stop_mock() {
+	kill "$mock_pid" 2>/dev/null || true
+	wait "$mock_pid" 2>/dev/null || true
+}
+
+# run OUT CMD...: run CMD (a command or a function of this script) in a
+# subshell, standard output to OUT and standard error to OUT.err; prints
+# "wall user+sys" in seconds: the CPU time of CMD and all its children, from
+# the subshell's `times` (a forked subshell starts from zero).
+run() {
+	out=$1
+	shift
+	start=$(date +%s.%N)
+	cpu=$( ("$@" >"$out" 2>"$out.err"; rc=$?; times; exit "$rc")) ||
+		{ echo "bench: failed: $*" >&2; cat "$out.err" >&2; exit 1; }
+	end=$(date +%s.%N)
+	# times prints two lines of "0m0.120000s 0m0.010000s" (user, system): the
+	# shell's own, then its children's.
+	echo "$cpu" | awk -v a="$start" -v b="$end" '
+		{ for (i = 1; i <= NF; i++) { split($i, v, /[ms]/); cpu += v[1] * 60 + v[2] } }
+		END { printf "%.4f %.4f\n", b - a, cpu }'
+}
+
+# best "WALL CPU" "WALL CPU": the run with the smaller wall time (the first may be empty).
+best() {
+	if [ -z "$1" ]; then
+		echo "$2"
+	else
+		printf '%s\n%s\n' "$1" "$2" | sort -n | head -n 1
+	fi
+}
+
+# verdict VALUE OP TARGET: "met" or "NOT met".
+verdict() {
+	awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
+		ok = op == ">=" ? v >= t : v < t
+		print ok ? "met" : "NOT met"
+	}'
+}
+
+# count_ok FILE PATTERN: how many times PATTERN occurs in FILE (the curls
+# share one output file, so their answers may share lines).
+count_ok() {
+	grep -o -e "$2" "$1" | wc -l | tr -d ' '
+}
+
+jl_llm() {
+	"$BUILD/jl-llm" -q -m "openai/$MODEL" --base-url "$url/v1" -p 'Summarise {{.name}}' "$@" \
+		<"$records"
+}
+
+# --- part 1: rate-limit fidelity ---------------------------------------------
+
+part1() {
+	echo "== 1. rate-limit fidelity: mock --rpm $BENCH_RPM --latency 200, jl-llm --rpm $BENCH_RPM, $n requests"
+	rm -rf "$XDG_RUNTIME_DIR"
+	mkdir -m 700 "$XDG_RUNTIME_DIR"
+	log=$work/llm-rate.log
+	rm -f "$log"
+	start_mock rate $((n * 60 / BENCH_RPM + 120)) --rpm "$BENCH_RPM" --latency 200 --log "$log"
+	expect_s=$(awk -v n="$n" -v r="$BENCH_RPM" 'BEGIN { printf "%.0f", n * 60 / r }')
+	echo "(about $expect_s s)"
+	m=$(run "$work/llm-rate.out" jl_llm --rpm "$BENCH_RPM" -j 8)
+	stop_mock
+	ok=$(count_ok "$work/llm-rate.out" '"llm":{"content"')
+	# The answered chat requests, from the mock's log: their rate over the span
+	# from the first to the last (n - 1 intervals), and the share of 429s.
+	awk -v rpm="$BENCH_RPM" -v ok="$ok" -v n="$n" -v m="$m" '
+		/"route":"chat"/ {
+			match($0, /"t":[0-9.]+/); t = substr($0, RSTART + 4, RLENGTH - 4) + 0
+			all++
+			if ($0 ~ /"status":429/) { limited++; next }
+			if ($0 ~ /"status":200/) {
+				if (good == 0) first = t
+				last = t; good++
+			}
+		}
+		END {
+			split(m, w, " ")
+			rate = good > 1 ? (good - 1) * 60000 / (last - first) : 0
+			share = rate / rpm * 100
+			lim = all > 0 ? limited / all * 100 : 0
+			printf "jl-llm: %d of %d records answered in %.1f s (%.0f records/min end to end)\n", ok, n, w[1], ok / w[1] * 60
+			printf "mock:   %d chat requests, %d answered 200, %d got 429\n", all, good, limited + 0
+			printf "achieved rate:     %.1f requests/min = %.1f%% of %d (target >= 95%%: %s)\n", rate, share, rpm, (share >= 95 ? "met" : "NOT met")
+			printf "429s:              %.2f%% of the requests (target < 1%%: %s)\n", lim, (lim < 1 ? "met" : "NOT met")
+		}' "$log"
+	echo
+}
+
+# --- parts 2 and 3: raw speed and the peers -----------------------------------
+
+# The Python peer: asyncio + aiohttp, one ClientSession, a task per request
+# behind a semaphore of 64, the JSON answer parsed, results written as JSON
+# Lines, failures retried up to 5 attempts, as the OpenAI cookbook's
+# api_request_parallel_processor.py does (without its token counting).
+write_python_peer() {
+	cat >"$work/aiohttp_peer.py" <<'PY'
+import asyncio, json, os, sys, time
+
+import aiohttp
+
+
+async def main(url, path, out, limit):
+    key = os.environ["OPENAI_API_KEY"]
+    headers = {"Authorization": "Bearer " + key}
+    with open(path) as f:
+        records = [json.loads(line) for line in f]
+    sem = asyncio.Semaphore(limit)
+    counts = {"ok": 0, "failed": 0}
+
+    async def call(session, record):
+        body = {"model": "mock-model",
+                "messages": [{"role": "user", "content": "Summarise " + record["name"]}]}
+        async with sem:
+            for attempt in range(5):
+                try:
+                    async with session.post(url, headers=headers, json=body) as resp:
+                        answer = await resp.json()
+                    if "error" in answer:
+                        continue
+                    record["llm"] = answer["choices"][0]["message"]["content"]
+                    out.write(json.dumps(record) + "\n")
+                    counts["ok"] += 1
+                    return
+                except Exception:
+                    continue
+            counts["failed"] += 1
+
+    start = time.monotonic()
+    async with aiohttp.ClientSession() as session:
+        await asyncio.gather(*(call(session, r) for r in records))
+    print("%d ok, %d failed, %.3f s in the event loop"
+          % (counts["ok"], counts["failed"], time.monotonic() - start), file=sys.stderr)
+
+
+asyncio.run(main(sys.argv[1], sys.argv[2], sys.stdout, int(sys.argv[3])))
+PY
+}
+
+# The request bodies for curl, one per line.
+write_bodies() {
+	awk -v model="$MODEL" '{
+		match($0, /"name":"[^"]*"/); name = substr($0, RSTART + 8, RLENGTH - 9)
+		printf "{\"model\":\"%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Summarise %s\"}]}\n", model, name
+	}' "$records" >"$work/llm-bodies.jsonl"
+}
+
+python_peer() {
+	"$PYTHON" "$work/aiohttp_peer.py" "$url/v1/chat/completions" "$records" 64
+}
+
+curl_peer() {
+	tr '\n' '\0' <"$work/llm-bodies.jsonl" |
+		xargs -0 -P 64 -I '{}' curl -s -w '\n' -H "Authorization: Bearer $OPENAI_API_KEY" \
+			-H 'Content-Type: application/json' -d '{}' "$url/v1/chat/completions"
+}
+
+# report NAME "WALL CPU" OK: one line of the table; sets rate.
+report() {
+	rate=$(echo "$2" | awk -v n="$n" '{ printf "%.0f", n / $1 }')
+	echo "$2" | awk -v name="$1" -v n="$n" -v ok="$3" '{
+		printf "%-34s %7.3f s %8.0f req/s %8.3f ms CPU/req  (%d/%d ok)\n", name, $1, n / $1, $2 / n * 1000, ok, n
+	}'
+}
+
+part23() {
+	have_python=
+	if "$PYTHON" -c 'import aiohttp' 2>/dev/null; then
+		have_python=t
+		write_python_peer
+		py_start=$(run "$work/llm-py-start.out" "$PYTHON" -c 'import asyncio, aiohttp')
+	fi
+	write_bodies
+	for latency in 0 50; do
+		echo "== 2./3. mock unlimited, latency $latency ms, $n requests (best of $BENCH_RUNS; wall time of the whole command)"
+		start_mock speed 600 --latency "$latency"
+		j64='' j256='' py=''
+		i=0
+		while [ "$i" -lt "$BENCH_RUNS" ]; do
+			j64=$(best "$j64" "$(run "$work/llm-j64.out" jl_llm -j 64)")
+			j256=$(best "$j256" "$(run "$work/llm-j256.out" jl_llm -j 256)")
+			if [ -n "$have_python" ]; then
+				py=$(best "$py" "$(run "$work/llm-py.out" python_peer)")
+			fi
+			i=$((i + 1))
+		done
+		cu=$(run "$work/llm-curl.out" curl_peer)
+		stop_mock
+
+		report "jl-llm -j 64" "$j64" "$(count_ok "$work/llm-j64.out" '"llm":{"content"')"
+		r64=$rate
+		report "jl-llm -j 256" "$j256" "$(count_ok "$work/llm-j256.out" '"llm":{"content"')"
+		r256=$rate
+		if [ -n "$have_python" ]; then
+			report "python3 asyncio+aiohttp, sem 64" "$py" "$(count_ok "$work/llm-py.out" '"llm"')"
+			rpy=$rate
+			echo "$py_start" | awk '{ printf "    (of which %.3f s is starting python3 and importing aiohttp)\n", $1 }'
+		fi
+		report "xargs -P 64 curl" "$cu" "$(count_ok "$work/llm-curl.out" '"choices"')"
+		rcu=$rate
+
+		if [ "$latency" = 50 ]; then
+			echo "raw speed at 50 ms, -j 64:  $r64 req/s (target >= 3000: $(verdict "$r64" ">=" 3000))"
+			echo "  64 requests in flight that each take 50 ms allow at most 64 / 0.05 = 1280 req/s,"
+			echo "  so -j 64 cannot meet 3,000 req/s at this latency, whatever the client."
+			echo "raw speed at 50 ms, -j 256: $r256 req/s (target >= 3000: $(verdict "$r256" ">=" 3000); ceiling 5120)"
+		else
+			echo "raw speed at 0 ms, -j 64:   $r64 req/s"
+		fi
+		if [ -n "$have_python" ]; then
+			awk -v a="$r64" -v b="$rpy" -v lat="$latency" 'BEGIN {
+				x = a / b
+				printf "jl-llm -j 64 vs Python aiohttp (64): %.2fx (target >= 3x: %s)%s\n", x, (x >= 3 ? "met" : "NOT met"), \
+					(lat == 50 ? "; both are capped at 1280 req/s here" : "")
+			}'
+		else
+			echo "jl-llm vs Python aiohttp: $PYTHON cannot import aiohttp (apt-get install python3-aiohttp): skipped"
+		fi
+		awk -v a="$r64" -v b="$rcu" 'BEGIN { printf "jl-llm -j 64 vs xargs -P 64 curl:   %.2fx\n", a / b }'
+		echo
+	done
+}
+
+speed=
+for part in $BENCH_PARTS; do
+	case $part in
+	1) part1 ;;
+	2 | 3) [ -n "$speed" ] || part23; speed=t ;;
+	*) echo "bench: unknown part '$part'" >&2; exit 64 ;;
+	esac
+done
