@@ -26,6 +26,7 @@
 #include "jsonl.h"
 #include "out.h"
 #include "ratelimit.h"
+#include "redact.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -149,6 +150,14 @@ count_code(struct counts *c, const char *code)
 	}
 	buf_puts(&c->codes, code);
 	buf_puts(&c->codes, " 1\n");
+}
+
+/* Text from a server may echo a request's headers: take every key out of it. */
+static void
+redact_keys(const struct llm_config *cfg, struct buf *text)
+{
+	for (size_t i = 0; i < cfg->nmodels; i++)
+		redact_secret(text, cfg->keys[i]);
 }
 
 /* --- jobs ---------------------------------------------------------------------- */
@@ -544,6 +553,7 @@ log_attempt(struct engine *e, const struct job *j, const char *code, const struc
 	else
 		buf_puts(&line, "null");
 	buf_puts(&line, "}\n");
+	redact_keys(e->cfg, &line);
 	if (fwrite(line.data, 1, line.len, e->log) != line.len || fflush(e->log) != 0)
 		die(EXIT_IOERR, "cannot write the log '%s':", e->cfg->log_path);
 	buf_free(&line);
@@ -878,6 +888,7 @@ handle_done(struct engine *e, struct http_transfer *t)
 		classify_failure(e->cfg->models[j->model].provider, t, &f);
 		log_attempt(e, j, f.code, NULL);
 	}
+	redact_keys(e->cfg, &f.message);
 	handle_failure(e, j, &f);
 out:
 	buf_free(&f.message);
@@ -1019,6 +1030,7 @@ check_keys(struct engine *e)
 			struct failure f = { 0 };
 
 			classify_failure(p, t, &f);
+			redact_keys(cfg, &f.message);
 			if (cfg->keys[i] == NULL)
 				warn("%s wants a key and none was given (%s): set %s or give "
 				     "--api-key-file",
