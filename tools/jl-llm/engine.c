@@ -688,7 +688,7 @@ static void
 accept_answer(struct engine *e, struct job *j, struct llm_answer *a)
 {
 	const struct model_ref *m = &e->cfg->models[j->model];
-	jv llm = jv_object(), usage = jv_object(), content;
+	jv llm, usage, content;
 	jv s;
 
 	if (e->cfg->params.json) {
@@ -711,7 +711,8 @@ accept_answer(struct engine *e, struct job *j, struct llm_answer *a)
 		content = jv_string_sized(a->content.data ? a->content.data : "",
 			(int)a->content.len);
 	}
-	usage = jv_object_set(usage, jv_string("prompt_tokens"),
+	llm = jv_object();
+	usage = jv_object_set(jv_object(), jv_string("prompt_tokens"),
 		jv_number((double)a->prompt_tokens));
 	usage = jv_object_set(usage, jv_string("completion_tokens"),
 		jv_number((double)a->completion_tokens));
@@ -1142,8 +1143,10 @@ engine_run(const struct llm_config *cfg)
 	struct engine e = { .cfg = cfg };
 	int rc = setup(&e);
 
-	if (rc != 0)
+	if (rc != 0) {
+		teardown(&e);
 		return rc;
+	}
 	for (;;) {
 		double wait;
 		bool stdin_ready = false;

@@ -451,11 +451,10 @@ classify_failure(const struct provider *p, const struct http_transfer *t, struct
 	jv_free(body);
 	snprintf(http_code, sizeof(http_code), "http_%ld", s);
 	if (s == 400 || s == 413 || s == 422) {
+		const char *text = buf_cstr(&provider_message);
 		bool context = strcmp(code, "context_length_exceeded") == 0 ||
-			(provider_message.data != NULL &&
-				(strcasestr(provider_message.data, "context length") ||
-					strcasestr(provider_message.data, "prompt is too long") ||
-					strcasestr(provider_message.data, "maximum context")));
+			strcasestr(text, "context length") || strcasestr(text, "prompt is too long") ||
+			strcasestr(text, "maximum context");
 
 		set_failure(f, context ? STEP_CONTEXT : STEP_RECORD,
 			context ? "context_length" : http_code);
@@ -474,8 +473,7 @@ classify_failure(const struct provider *p, const struct http_transfer *t, struct
 	} else if (s == 429) {
 		if (is_quota_code(code)) {
 			set_failure(f, STEP_STOP_QUOTA, "insufficient_quota");
-		} else if (provider_message.data != NULL &&
-			strncmp(provider_message.data, "Request too large", 17) == 0) {
+		} else if (strncmp(buf_cstr(&provider_message), "Request too large", 17) == 0) {
 			set_failure(f, STEP_RECORD, "request_too_large");
 		} else {
 			set_failure(f, STEP_RATE, http_code);
