@@ -453,7 +453,8 @@ classify_failure(const struct provider *p, const struct http_transfer *t, struct
 	if (s == 400 || s == 413 || s == 422) {
 		const char *text = buf_cstr(&provider_message);
 		bool context = strcmp(code, "context_length_exceeded") == 0 ||
-			strcasestr(text, "context length") || strcasestr(text, "prompt is too long") ||
+			strcasestr(text, "context length") ||
+			strcasestr(text, "prompt is too long") ||
 			strcasestr(text, "maximum context");
 
 		set_failure(f, context ? STEP_CONTEXT : STEP_RECORD,
