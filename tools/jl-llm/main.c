@@ -214,7 +214,7 @@ parse_options(struct llm_config *cfg, struct llm_args *a, int argc, char **argv)
 		case OPT_SEED:
 			cfg->params.has_seed = true;
 			cfg->params.seed = (long long)opt_uint("seed", arg, 0, 1ULL << 62);
-			cfg->seed = (unsigned long long)cfg->params.seed;
+			cfg->loop.seed = (unsigned long long)cfg->params.seed;
 			cfg->seeded = true;
 			break;
 		case 'o':
@@ -223,7 +223,7 @@ parse_options(struct llm_config *cfg, struct llm_args *a, int argc, char **argv)
 		case OPT_INTO:
 			if (*arg == '\0')
 				opt_usage_error(&tool, "--into needs a name");
-			cfg->into = arg;
+			cfg->loop.into = arg;
 			break;
 		case OPT_DRY_RUN:
 			cfg->dry_run = true;
@@ -232,28 +232,28 @@ parse_options(struct llm_config *cfg, struct llm_args *a, int argc, char **argv)
 			cfg->truncate = true;
 			break;
 		case 'j':
-			cfg->jobs = (long)opt_uint("parallel", arg, 1, 1024);
+			cfg->loop.jobs = (long)opt_uint("parallel", arg, 1, 1024);
 			break;
 		case OPT_RPM:
-			cfg->rpm = parse_number("rpm", arg, 0, 1e7);
+			cfg->loop.rpm = parse_number("rpm", arg, 0, 1e7);
 			break;
 		case OPT_TPM:
-			cfg->tpm = parse_number("tpm", arg, 0, 1e10);
+			cfg->loop.tpm = parse_number("tpm", arg, 0, 1e10);
 			break;
 		case OPT_LIMITER_KEY:
-			cfg->limiter_key = arg;
+			cfg->loop.limiter_key = arg;
 			break;
 		case OPT_RETRIES:
-			cfg->retries = (int)opt_uint("retries", arg, 0, 100);
+			cfg->loop.retries = (int)opt_uint("retries", arg, 0, 100);
 			break;
 		case OPT_TIMEOUT:
 			cfg->timeout_ms = (long)(parse_number("timeout", arg, 0.001, 86400) * 1000);
 			break;
 		case OPT_RETRY_BASE:
-			cfg->retry_base_ms = (long)opt_uint("retry-base-ms", arg, 1, 600000);
+			cfg->loop.retry_base_ms = (long)opt_uint("retry-base-ms", arg, 1, 600000);
 			break;
 		case OPT_MAX_RETRY_AFTER:
-			cfg->max_retry_after_ms =
+			cfg->loop.max_retry_after_ms =
 				(long)(parse_number("max-retry-after", arg, 0, 86400) * 1000);
 			break;
 		case OPT_FALLBACK:
@@ -263,44 +263,45 @@ parse_options(struct llm_config *cfg, struct llm_args *a, int argc, char **argv)
 			a->fallbacks[a->nfallbacks++] = arg;
 			break;
 		case OPT_COOLDOWN:
-			cfg->cooldown_ms = (long)(parse_number("cooldown", arg, 0, 86400) * 1000);
+			cfg->loop.cooldown_ms =
+				(long)(parse_number("cooldown", arg, 0, 86400) * 1000);
 			break;
 		case OPT_MAX_FAILURES:
-			cfg->max_consecutive_failures =
+			cfg->loop.max_consecutive_failures =
 				(int)opt_uint("max-consecutive-failures", arg, 1, 1000000);
 			break;
 		case OPT_NO_CHECK:
-			cfg->check = false;
+			cfg->loop.check = false;
 			break;
 		case OPT_DB:
-			cfg->db_path = arg;
+			cfg->loop.db_path = arg;
 			break;
 		case OPT_LOG:
-			cfg->log_path = arg;
+			cfg->loop.log_path = arg;
 			break;
 		case OPT_CACERT:
-			cfg->cacert = arg;
+			cfg->loop.cacert = arg;
 			break;
 		case 'k':
-			cfg->keep_order = true;
+			cfg->loop.keep_order = true;
 			break;
 		case OPT_TOTAL:
-			cfg->total = opt_uint("total", arg, 1, ~0ULL);
+			cfg->loop.total = opt_uint("total", arg, 1, ~0ULL);
 			break;
 		case OPT_STRICT:
-			cfg->strict = true;
+			cfg->loop.strict = true;
 			break;
 		case 'q':
-			cfg->quiet = true;
+			cfg->loop.quiet = true;
 			break;
 		case 'v':
-			cfg->verbose = true;
+			cfg->loop.verbose = true;
 			break;
 		case OPT_PROGRESS:
-			cfg->progress = PROGRESS_ON;
+			cfg->loop.progress = PROGRESS_ON;
 			break;
 		case OPT_NO_PROGRESS:
-			cfg->progress = PROGRESS_OFF;
+			cfg->loop.progress = PROGRESS_OFF;
 			break;
 		}
 	}
@@ -431,13 +432,13 @@ validate_config(struct llm_config *cfg, struct llm_args *a)
 		if (jv_get_kind(cfg->params.schema) != JV_KIND_OBJECT)
 			die(EXIT_CONFIG, "the schema '%s' is not a JSON object", a->schema_file);
 	}
-	if (cfg->db_path == NULL && getenv("JL_DB") != NULL && *getenv("JL_DB") != '\0')
-		cfg->db_path = getenv("JL_DB");
+	if (cfg->loop.db_path == NULL && getenv("JL_DB") != NULL && *getenv("JL_DB") != '\0')
+		cfg->loop.db_path = getenv("JL_DB");
 	for (size_t i = 0; i < cfg->nmodels; i++)
 		cfg->keys[i] = find_key(cfg->models[i].provider, a->key_file, !cfg->dry_run);
 	cfg->key_from_file = a->key_file != NULL;
 	if (!cfg->seeded) /* the retries of parallel processes must not move in step */
-		cfg->seed = (unsigned long long)getpid() * 2654435761ULL ^
+		cfg->loop.seed = (unsigned long long)getpid() * 2654435761ULL ^
 			(unsigned long long)time(NULL);
 	buf_free(&err);
 }
@@ -446,7 +447,7 @@ static void
 on_stop_signal(int sig)
 {
 	(void)sig;
-	engine_request_stop();
+	netloop_request_stop();
 }
 
 static void
@@ -469,20 +470,22 @@ int
 main(int argc, char *argv[])
 {
 	struct llm_config cfg = {
+		.loop = {
+			.into = "llm",
+			.jobs = 8,
+			.retries = 6,
+			.retry_base_ms = 1000,
+			.max_retry_after_ms = 120000,
+			.cooldown_ms = 60000,
+			.fallback_after = 3,
+			.max_consecutive_failures = 20,
+			.grace_ms = 10000,
+			.check = true,
+			.progress = PROGRESS_AUTO,
+			.seed = 1,
+		},
 		.params = { .max_tokens = -1 },
-		.into = "llm",
-		.jobs = 8,
-		.retries = 6,
 		.timeout_ms = 120000,
-		.retry_base_ms = 1000,
-		.max_retry_after_ms = 120000,
-		.cooldown_ms = 60000,
-		.fallback_after = 3,
-		.max_consecutive_failures = 20,
-		.grace_ms = 10000,
-		.check = true,
-		.progress = PROGRESS_AUTO,
-		.seed = 1,
 	};
 	struct llm_args args = { 0 };
 	struct sigaction sa = { .sa_handler = on_stop_signal };

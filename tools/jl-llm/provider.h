@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "http.h"
+#include "netloop.h"
 
 enum dialect { DIALECT_OPENAI, DIALECT_ANTHROPIC };
 
@@ -88,25 +89,6 @@ enum answer_status {
  */
 enum answer_status parse_answer(enum dialect d, const char *body, size_t len, struct llm_answer *a,
 	char *code, size_t code_size, struct buf *message);
-
-/* What to do after a failed attempt. */
-enum next_step {
-	STEP_RETRY,      /* transient: retry with backoff (network, 408, 409, 5xx, 529) */
-	STEP_RATE,       /* 429 rate limit: wait as the server says, pause the sharers */
-	STEP_RECORD,     /* this record fails: 400, 422, too large, ... */
-	STEP_CONTEXT,    /* the prompt is too long for the model (--truncate may help) */
-	STEP_FALLBACK,   /* the model is unknown (404): next model, or stop with 78 */
-	STEP_STOP_AUTH,  /* key rejected: stop, 77 */
-	STEP_STOP_QUOTA, /* quota or credits gone: stop, 77 */
-};
-
-struct failure {
-	enum next_step step;
-	bool overload;      /* 429/503/529: counts towards moving to a fallback */
-	bool server;        /* a server-side failure, for the circuit breaker */
-	char code[48];      /* the stable _error code */
-	struct buf message; /* for people: status, the provider's message */
-};
 
 /* Classify a finished attempt of provider p that did not succeed (t->result or t->status). */
 void classify_failure(const struct provider *p, const struct http_transfer *t, struct failure *f);
