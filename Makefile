@@ -42,15 +42,18 @@ COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LIBCOMMON  = $(BUILD)/libcommon.a
 
-TOOLS      = jl-csv jl-llm
+# Every directory tools/jl-NAME with a main.c is a tool.
+TOOLS      = $(patsubst tools/%/main.c,%,$(wildcard tools/jl-*/main.c))
 TOOL_BINS  = $(TOOLS:%=$(BUILD)/%)
 
-CSV_SRC    = tools/jl-csv/main.c tools/jl-csv/csvconv.c tools/jl-csv/csvrows.c \
-	     tools/jl-csv/decode.c
-CSV_OBJ    = $(CSV_SRC:%.c=$(BUILD)/%.o)
-
-LLM_SRC    = $(wildcard tools/jl-llm/*.c)
-LLM_OBJ    = $(LLM_SRC:%.c=$(BUILD)/%.o)
+# Each tool is the .c files of tools/NAME; all but main.c also go into an
+# archive the unit tests link, so they test a tool's pieces without its main.
+tool_src   = $(wildcard tools/$(1)/*.c)
+tool_obj   = $(patsubst %.c,$(BUILD)/%.o,$(call tool_src,$(1)))
+tool_lib   = $(BUILD)/tools/$(1)/lib$(1).a
+TOOL_LIBS  = $(foreach t,$(TOOLS),$(call tool_lib,$(t)))
+TOOL_INCS  = $(TOOLS:%=-Itools/%)
+LIBS       = $(CSV_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) $(JQ_LIBS) -lm
 
 MOCK_SRC   = $(wildcard tests/mock/*.c)
 MOCK_OBJ   = $(MOCK_SRC:%.c=$(BUILD)/%.o)
@@ -81,31 +84,30 @@ $(LIBCOMMON): $(COMMON_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/jl-csv: $(CSV_OBJ) $(LIBCOMMON)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CSV_OBJ) $(LIBCOMMON) $(CSV_LIBS)
+define tool_rules
+$(BUILD)/$(1): $(call tool_obj,$(1)) $(LIBCOMMON)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $(call tool_obj,$(1)) $$(LIBCOMMON) $$(LIBS)
 
-$(BUILD)/jl-llm: $(LLM_OBJ) $(LIBCOMMON)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(LLM_OBJ) $(LIBCOMMON) $(CURL_LIBS) $(SQLITE_LIBS) $(JQ_LIBS) -lm
+$(call tool_lib,$(1)): $(filter-out %/main.o,$(call tool_obj,$(1)))
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
 
 # The mock of the LLM and search APIs (tests/mock/README): built, never installed.
 $(MOCKD): $(MOCK_OBJ) $(LIBCOMMON)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(MOCK_OBJ) $(LIBCOMMON) $(JQ_LIBS) -lm
 
-# Unit tests link everything common/ may need; the linker keeps what they use.
-UNIT_LIBS  = $(JQ_LIBS) $(CURL_LIBS) $(SQLITE_LIBS) -lm
-$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIBCOMMON)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBCOMMON) $(UNIT_LIBS)
+# Unit tests link every tool's pieces and everything common/ may need; the
+# linker keeps what they use.
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(TOOL_LIBS) $(LIBCOMMON)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(TOOL_LIBS) $(LIBCOMMON) $(LIBS)
 
-$(BUILD)/tests/unit/test_csvconv: $(BUILD)/tests/unit/test_csvconv.o \
-		$(BUILD)/tools/jl-csv/csvconv.o $(BUILD)/tools/jl-csv/csvrows.o \
-		$(BUILD)/tools/jl-csv/decode.o $(LIBCOMMON)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CSV_LIBS)
-
-$(BUILD)/tests/unit/test_csvconv.o: ALL_CPPFLAGS += -Itools/jl-csv
+$(BUILD)/tests/unit/%.o: ALL_CPPFLAGS += $(TOOL_INCS)
 $(BUILD)/tests/fuzz/%.o: ALL_CPPFLAGS += -Itools/jl-csv
 
 $(TEST_TOOL): $(BUILD)/tests/test-tool.o $(LIBCOMMON)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBCOMMON) $(UNIT_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBCOMMON) $(LIBS)
 
 # The fuzz target built with a plain main that replays a corpus, so gcc runs it too.
 $(FUZZ_REPLAY): $(BUILD)/tests/fuzz/fuzz_csv.o $(BUILD)/tests/fuzz/replay.o \
@@ -138,9 +140,9 @@ fuzz-run: fuzz
 		$(FUZZ_BUILD)/corpus-csv tests/fuzz/corpus/csv
 
 bench: all
-	@BUILD='$(abspath $(BUILD))' CC='$(CC)' sh bench/csv.sh
-	@BUILD='$(abspath $(BUILD))' sh bench/mock.sh
-	@BUILD='$(abspath $(BUILD))' sh bench/llm.sh
+	@for b in bench/*.sh; do \
+		BUILD='$(abspath $(BUILD))' CC='$(CC)' sh "$$b" || exit 1; \
+	done
 
 # Debian packages: build dependencies and what the tests and lint use.
 DEB_PACKAGES = build-essential pkg-config libcurl4-openssl-dev libjq-dev libcsv-dev \

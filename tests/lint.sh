@@ -29,9 +29,13 @@ else
 fi
 
 if command -v cppcheck >/dev/null; then
+	tool_incs=
+	for t in tools/*/; do
+		tool_incs="$tool_incs -I${t%/}"
+	done
 	# shellcheck disable=SC2086
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability \
-		--inline-suppr --suppress=missingIncludeSystem -Icommon -Itools/jl-csv -Itools/jl-llm \
+		--inline-suppr --suppress=missingIncludeSystem -Icommon $tool_incs \
 		common tools tests/mock || fail "cppcheck"
 else
 	echo "lint: cppcheck not installed, skipped"
