@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "failure.h"
 #include "provider.h"
 #include "util.h"
 
@@ -249,29 +250,15 @@ copy_string(jv v, char *out, size_t size)
 	jv_free(v);
 }
 
-/* The provider's error object in a body: code and message. Returns whether there is one. */
+/* The provider's error object in a 200 body: code and message. Returns whether there is one. */
 static bool
 error_in_body(jv body, char *code, size_t code_size, struct buf *message)
 {
-	jv err = jv_object_get(jv_copy(body), jv_string("error")), v;
+	jv err = jv_object_get(jv_copy(body), jv_string("error"));
+	bool is_error = jv_get_kind(err) == JV_KIND_OBJECT;
 
-	if (jv_get_kind(err) != JV_KIND_OBJECT) {
-		jv_free(err);
-		return false;
-	}
-	v = jv_object_get(jv_copy(err), jv_string("code"));
-	if (jv_get_kind(v) == JV_KIND_NUMBER)
-		snprintf(code, code_size, "http_%d", (int)jv_number_value(v));
-	else if (jv_get_kind(v) == JV_KIND_STRING)
-		snprintf(code, code_size, "%s", jv_string_value(v));
-	else
-		copy_string(jv_object_get(jv_copy(err), jv_string("type")), code, code_size);
-	jv_free(v);
-	v = jv_object_get(err, jv_string("message"));
-	if (jv_get_kind(v) == JV_KIND_STRING)
-		buf_puts(message, jv_string_value(v));
-	jv_free(v);
-	return true;
+	jv_free(err);
+	return is_error && failure_server_error(body, code, code_size, message);
 }
 
 static enum answer_status
@@ -391,120 +378,34 @@ parse_answer(enum dialect d, const char *text, size_t len, struct llm_answer *a,
 	return rc;
 }
 
-/* The codes of an exhausted account (protocols.md 1.5), beside a 402. */
-static bool
-is_quota_code(const char *code)
-{
-	static const char *const quota[] = { "insufficient_quota", "credit_balance_exhausted",
-		"organization_spend_limit_exceeded", "project_spend_limit_exceeded",
-		"organization_usage_limit_exceeded", "billing_error" };
-
-	for (size_t i = 0; i < sizeof(quota) / sizeof(*quota); i++)
-		if (strcmp(code, quota[i]) == 0)
-			return true;
-	return false;
-}
-
-static void
-set_failure(struct failure *f, enum next_step step, const char *code)
-{
-	f->step = step;
-	snprintf(f->code, sizeof(f->code), "%s", code);
-}
-
 void
 classify_failure(const struct provider *p, const struct http_transfer *t, struct failure *f)
 {
-	enum dialect d = p->dialect;
 	bool openrouter = strcmp(p->name, "openrouter") == 0;
-	char code[64] = "", http_code[16];
-	struct buf provider_message = BUF_INIT, value = BUF_INIT;
-	const char *should_retry;
-	jv body;
+	char code[64] = "";
+	struct buf message = BUF_INIT;
+	const char *text;
 	long s = t->status;
 
-	f->overload = f->server = false;
-	buf_reset(&f->message);
-	if (t->result != CURLE_OK) {
-		if (t->too_large) {
-			set_failure(f, STEP_RECORD, "response_too_large");
-			buf_puts(&f->message, "the answer is larger than the cap");
-		} else {
-			set_failure(f, STEP_RETRY,
-				t->result == CURLE_OPERATION_TIMEDOUT ? "timeout" : "network");
-			f->server = true;
-			buf_puts(&f->message,
-				t->error[0] ? t->error : curl_easy_strerror(t->result));
-		}
+	if (failure_transport(t, f))
 		return;
-	}
-	body = t->response.len > 0 && t->response.len <= 0x7fffffff
-		? jv_parse_sized(t->response.data, (int)t->response.len)
-		: jv_invalid();
-	if (jv_get_kind(body) == JV_KIND_OBJECT) {
-		error_in_body(body, code, sizeof(code), &provider_message);
-		if (d == DIALECT_ANTHROPIC && code[0] == '\0')
-			copy_string(jv_object_get(jv_object_get(jv_copy(body), jv_string("error")),
-					    jv_string("type")),
-				code, sizeof(code));
-	}
-	jv_free(body);
-	snprintf(http_code, sizeof(http_code), "http_%ld", s);
-	if (s == 400 || s == 413 || s == 422) {
-		const char *text = buf_cstr(&provider_message);
-		bool context = strcmp(code, "context_length_exceeded") == 0 ||
+	failure_server_text(t, code, sizeof(code), &message);
+	text = buf_cstr(&message);
+	if ((s == 400 || s == 413 || s == 422) &&
+		(strcmp(code, "context_length_exceeded") == 0 ||
 			strcasestr(text, "context length") ||
 			strcasestr(text, "prompt is too long") ||
-			strcasestr(text, "maximum context");
-
-		set_failure(f, context ? STEP_CONTEXT : STEP_RECORD,
-			context ? "context_length" : http_code);
+			strcasestr(text, "maximum context"))) {
+		failure_set(f, STEP_CONTEXT, "context_length");
 	} else if (s == 403 && openrouter) {
-		set_failure(f, STEP_RECORD,
-			http_code); /* OpenRouter: moderation refused this prompt */
-	} else if (s == 401 || s == 403) {
-		set_failure(f, STEP_STOP_AUTH, http_code);
+		failure_set(f, STEP_RECORD, "http_403"); /* moderation refused this prompt */
 	} else if (s == 402 && openrouter && http_retry_after_ms(t) >= 0) {
-		set_failure(f, STEP_RETRY,
-			http_code); /* a budget in flight: it says when to retry */
-	} else if (s == 402 || s == 432 || s == 433) {
-		set_failure(f, STEP_STOP_QUOTA, http_code);
+		failure_set(f, STEP_RETRY, "http_402"); /* a budget in flight: it says when */
 	} else if (s == 404) {
-		set_failure(f, STEP_FALLBACK, "model_not_found");
-	} else if (s == 429) {
-		if (is_quota_code(code)) {
-			set_failure(f, STEP_STOP_QUOTA, "insufficient_quota");
-		} else if (strncmp(buf_cstr(&provider_message), "Request too large", 17) == 0) {
-			set_failure(f, STEP_RECORD, "request_too_large");
-		} else {
-			set_failure(f, STEP_RATE, http_code);
-			f->overload = true;
-		}
-	} else if (s == 408 || s == 409) {
-		set_failure(f, STEP_RETRY, http_code);
-	} else if (s >= 500) {
-		set_failure(f, STEP_RETRY, http_code);
-		f->server = true;
-		f->overload = s == 503 || s == 529;
+		failure_set(f, STEP_FALLBACK, "model_not_found");
 	} else {
-		set_failure(f, STEP_RECORD, http_code);
+		failure_by_status(s, code, text, f);
 	}
-	/* The OpenAI SDK's rule: the server may say whether to retry. */
-	should_retry = http_response_header(t, "x-should-retry", &value);
-	if (should_retry != NULL && f->step != STEP_STOP_AUTH && f->step != STEP_STOP_QUOTA) {
-		if (strcmp(should_retry, "true") == 0 && f->step == STEP_RECORD)
-			f->step = STEP_RETRY;
-		else if (strcmp(should_retry, "false") == 0 &&
-			(f->step == STEP_RETRY || f->step == STEP_RATE))
-			f->step = STEP_RECORD;
-	}
-	buf_puts(&f->message, "HTTP ");
-	buf_add_uint(&f->message, (unsigned long long)s);
-	if (provider_message.len > 0) {
-		buf_puts(&f->message, ": ");
-		buf_add(&f->message, provider_message.data,
-			provider_message.len > 300 ? 300 : provider_message.len);
-	}
-	buf_free(&provider_message);
-	buf_free(&value);
+	failure_finish(t, text, f);
+	buf_free(&message);
 }
