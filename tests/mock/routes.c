@@ -41,6 +41,7 @@ enum route_kind {
 	R_MESSAGES,
 	R_TAVILY_SEARCH,
 	R_TAVILY_EXTRACT,
+	R_TAVILY_USAGE,
 	R_BRAVE,
 	R_SERPER,
 	R_SEARXNG,
@@ -97,6 +98,7 @@ find_route(const char *path)
 	} fixed[] = {
 		{ "/tavily/search", { R_TAVILY_SEARCH, D_TAVILY, "tavily", "POST" } },
 		{ "/tavily/extract", { R_TAVILY_EXTRACT, D_TAVILY, "tavily-extract", "POST" } },
+		{ "/tavily/usage", { R_TAVILY_USAGE, D_TAVILY, "tavily-usage", "GET" } },
 		{ "/brave/res/v1/web/search", { R_BRAVE, D_BRAVE, "brave", "GET" } },
 		{ "/serper/search", { R_SERPER, D_SERPER, "serper", "POST" } },
 		{ "/searxng/search", { R_SEARXNG, D_SEARXNG, "searxng", "GET" } },
@@ -1268,6 +1270,22 @@ answer_tavily_extract(struct call *c)
 	buf_free(&failed);
 }
 
+/* Tavily's GET /usage: the key's and the plan's credits (free, for the key check). */
+static void
+answer_tavily_usage(struct call *c)
+{
+	struct buf *b = &c->resp->body;
+
+	if (!check_limits(c, 0) || !check_failure(c))
+		return;
+	c->resp->status = 200;
+	buf_puts(b, "{\"key\":{\"usage\":");
+	add_int(b, (long long)c->m->stats.requests);
+	buf_puts(b, ",\"limit\":null},\"account\":{\"current_plan\":\"Mock\",\"plan_usage\":");
+	add_int(b, (long long)c->m->stats.requests);
+	buf_puts(b, ",\"plan_limit\":null}}");
+}
+
 static void
 answer_brave(struct call *c, struct buf *scratch)
 {
@@ -1577,6 +1595,9 @@ answer_request(struct mock *m, const struct request *req, double now_ms, struct 
 		break;
 	case R_TAVILY_EXTRACT:
 		answer_tavily_extract(&c);
+		break;
+	case R_TAVILY_USAGE:
+		answer_tavily_usage(&c);
 		break;
 	case R_BRAVE:
 		answer_brave(&c, &scratch);
