@@ -101,6 +101,7 @@ netloop_redact(const struct netloop *nl, struct buf *text)
 {
 	for (size_t i = 0; i < nl->cfg->ntargets; i++)
 		redact_secret(text, nl->cfg->targets[i].key);
+	redact_secret(text, nl->cfg->other_secret);
 }
 
 static double

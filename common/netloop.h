@@ -61,10 +61,11 @@ struct netloop_target {
 struct netloop_config {
 	struct netloop_target targets[NETLOOP_MAX_TARGETS]; /* the first, then fallbacks */
 	size_t ntargets;
-	const char *into;        /* the field the tool adds */
-	long jobs;               /* requests in flight, at most */
-	double rpm, tpm;         /* shared limits, 0 for none */
-	const char *limiter_key; /* or NULL: each target's name */
+	const char *other_secret; /* another key the hooks send (redacted too), or NULL */
+	const char *into;         /* the field the tool adds */
+	long jobs;                /* requests in flight, at most */
+	double rpm, tpm;          /* shared limits, 0 for none */
+	const char *limiter_key;  /* or NULL: each target's name */
 	int retries;
 	long retry_base_ms;
 	long max_retry_after_ms;
