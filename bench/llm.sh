@@ -35,6 +35,7 @@ mkdir -p "$work"
 OPENAI_API_KEY=bench-key
 # A limiter state of our own, fresh for each run.
 XDG_RUNTIME_DIR=$work/xdg
+MOCK_KEY=$OPENAI_API_KEY
 export OPENAI_API_KEY XDG_RUNTIME_DIR
 unset JL_DB JL_MODEL
 
@@ -44,70 +45,8 @@ records=$work/llm-records-$n.jsonl
 awk -v n="$n" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"id\":%d,\"name\":\"Company %d\"}\n", i, i }' \
 	>"$records"
 
-mock_pids=
-stop_all() {
-	for pid in $mock_pids; do
-		kill "$pid" 2>/dev/null || true
-	done
-}
-trap stop_all EXIT
-trap 'exit 130' INT TERM
-
-# start_mock NAME LIFETIME [mockd options]: start build/mockd; sets url, mock_pid.
-start_mock() {
-	name=$1 lifetime=$2
-	shift 2
-	rm -f "$work/$name.port"
-	"$BUILD/mockd" -q --port-file "$work/$name.port" --key "$OPENAI_API_KEY" \
-		--lifetime "$lifetime" "$@" &
-	mock_pid=$!
-	mock_pids="$mock_pids $mock_pid"
-	while [ ! -s "$work/$name.port" ]; do
-		kill -0 "$mock_pid" 2>/dev/null || { echo "bench: mockd did not start" >&2; exit 1; }
-		sleep 0.05
-	done
-	url=http://127.0.0.1:$(cat "$work/$name.port")
-}
-
-stop_mock() {
-	kill "$mock_pid" 2>/dev/null || true
-	wait "$mock_pid" 2>/dev/null || true
-}
-
-# run OUT CMD...: run CMD (a command or a function of this script) in a
-# subshell, standard output to OUT and standard error to OUT.err; prints
-# "wall user+sys" in seconds: the CPU time of CMD and all its children, from
-# the subshell's `times` (a forked subshell starts from zero).
-run() {
-	out=$1
-	shift
-	start=$(date +%s.%N)
-	cpu=$( ("$@" >"$out" 2>"$out.err"; rc=$?; times; exit "$rc")) ||
-		{ echo "bench: failed: $*" >&2; cat "$out.err" >&2; exit 1; }
-	end=$(date +%s.%N)
-	# times prints two lines of "0m0.120000s 0m0.010000s" (user, system): the
-	# shell's own, then its children's.
-	echo "$cpu" | awk -v a="$start" -v b="$end" '
-		{ for (i = 1; i <= NF; i++) { split($i, v, /[ms]/); cpu += v[1] * 60 + v[2] } }
-		END { printf "%.4f %.4f\n", b - a, cpu }'
-}
-
-# best "WALL CPU" "WALL CPU": the run with the smaller wall time (the first may be empty).
-best() {
-	if [ -z "$1" ]; then
-		echo "$2"
-	else
-		printf '%s\n%s\n' "$1" "$2" | sort -n | head -n 1
-	fi
-}
-
-# verdict VALUE OP TARGET: "met" or "NOT met".
-verdict() {
-	awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
-		ok = op == ">=" ? v >= t : v < t
-		print ok ? "met" : "NOT met"
-	}'
-}
+# shellcheck source=bench/lib.sh
+. "$SRCDIR/bench/lib.sh"
 
 # count_ok FILE PATTERN: how many times PATTERN occurs in FILE (the curls
 # share one output file, so their answers may share lines).
