@@ -274,21 +274,21 @@ string_at(jv obj, const char *name, struct buf *scratch)
 	return buf_cstr(scratch);
 }
 
-/* Brave marks matches with <strong>: keep the text, drop the tags. */
+/* Brave marks matches with <strong>: keep the text, drop the tags (a '<' that closes no tag stays).
+ */
 static const char *
 strip_tags(const char *s, struct buf *out)
 {
-	bool in_tag = false;
+	const char *end;
 
 	if (s == NULL)
 		return NULL;
 	buf_reset(out);
 	for (; *s != '\0'; s++) {
-		if (*s == '<' && (isalpha((unsigned char)s[1]) || s[1] == '/'))
-			in_tag = true;
-		else if (in_tag && *s == '>')
-			in_tag = false;
-		else if (!in_tag)
+		if (*s == '<' && (isalpha((unsigned char)s[1]) || s[1] == '/') &&
+			(end = strchr(s, '>')) != NULL)
+			s = end;
+		else
 			buf_putc(out, *s);
 	}
 	return buf_cstr(out);
@@ -393,12 +393,33 @@ backend_parse(const struct backend *b, const char *body, size_t len, struct buf 
 		items = jv_object_get(jv_copy(doc),
 			jv_string(b->kind == BACKEND_SERPER ? "organic" : "results"));
 	}
+	if (!jv_is_valid(items)) { /* absent */
+		jv_free(items);
+		items = jv_null();
+	}
 	if (jv_get_kind(items) != JV_KIND_ARRAY && jv_get_kind(items) != JV_KIND_NULL) {
 		jv_free(items);
 		jv_free(doc);
 		jv_free(results);
 		buf_puts(err, "the answer's results are not an array");
 		return jv_invalid();
+	}
+	if (b->kind == BACKEND_SEARXNG && jv_get_kind(items) == JV_KIND_ARRAY &&
+		jv_array_length(jv_copy(items)) == 0) {
+		/* Every engine failing still gives a 200 with no results. */
+		jv down = jv_object_get(jv_copy(doc), jv_string("unresponsive_engines"));
+		bool failed = jv_get_kind(down) == JV_KIND_ARRAY && jv_array_length(down) > 0;
+
+		if (jv_get_kind(down) != JV_KIND_ARRAY)
+			jv_free(down);
+		if (failed) {
+			jv_free(items);
+			jv_free(doc);
+			jv_free(results);
+			buf_puts(err,
+				"no results: every SearxNG engine failed (unresponsive_engines)");
+			return jv_invalid();
+		}
 	}
 	if (jv_get_kind(items) == JV_KIND_ARRAY) { /* a missing list means none */
 		jv_array_foreach(items, i, item)
