@@ -72,6 +72,12 @@ verdict() {
 	}'
 }
 
+# count_ok FILE PATTERN: how many times PATTERN occurs in FILE (the curls
+# share one output file, so their answers may share lines).
+count_ok() {
+	grep -o -e "$2" "$1" | wc -l | tr -d ' '
+}
+
 # summary TOOL FIGURE VALUE PEER PEER_VALUE RATIO TARGET: one line of `make
 # bench`'s table, appended to $BENCH_SUMMARY when it is set.
 summary() {

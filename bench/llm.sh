@@ -48,11 +48,6 @@ awk -v n="$n" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"id\":%d,\"name\":\"Co
 # shellcheck source=bench/lib.sh
 . "$SRCDIR/bench/lib.sh"
 
-# count_ok FILE PATTERN: how many times PATTERN occurs in FILE (the curls
-# share one output file, so their answers may share lines).
-count_ok() {
-	grep -o -e "$2" "$1" | wc -l | tr -d ' '
-}
 
 jl_llm() {
 	"$BUILD/jl-llm" -q -m "openai/$MODEL" --base-url "$url/v1" -p 'Summarise {{.name}}' "$@" \
