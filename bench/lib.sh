@@ -78,6 +78,37 @@ count_ok() {
 	grep -o -e "$2" "$1" | wc -l | tr -d ' '
 }
 
+# rate_fidelity LOG ROUTE RPM OK N "WALL CPU" TOOL: from the mock's log, the
+# answered requests of ROUTE: their rate over the span from the first to the
+# last (n - 1 intervals) as a share of RPM (target >= 95%), and the share of
+# 429s (target < 1%). Prints the report; sets share and limited (percent).
+rate_fidelity() {
+	figures=$(awk -v route="\"route\":\"$2\"" -v rpm="$3" -v ok="$4" -v n="$5" -v m="$6" -v tool="$7" '
+		index($0, route) {
+			match($0, /"t":[0-9.]+/); t = substr($0, RSTART + 4, RLENGTH - 4) + 0
+			all++
+			if ($0 ~ /"status":429/) { limited++; next }
+			if ($0 ~ /"status":200/) {
+				if (good == 0) first = t
+				last = t; good++
+			}
+		}
+		END {
+			split(m, w, " ")
+			rate = good > 1 ? (good - 1) * 60000 / (last - first) : 0
+			share = rate / rpm * 100
+			lim = all > 0 ? limited / all * 100 : 0
+			printf "%s: %d of %d records answered in %.1f s (%.0f records/min end to end)\n", tool, ok, n, w[1], ok / w[1] * 60
+			printf "mock: %d requests, %d answered 200, %d got 429\n", all, good, limited + 0
+			printf "achieved rate: %.1f requests/min = %.1f%% of %d (target >= 95%%: %s)\n", rate, share, rpm, (share >= 95 ? "met" : "NOT met")
+			printf "429s:          %.2f%% of the requests (target < 1%%: %s)\n", lim, (lim < 1 ? "met" : "NOT met")
+			printf "%.1f %.2f\n", share, lim
+		}' "$1")
+	echo "$figures" | sed '$d'
+	share=$(echo "$figures" | tail -n 1 | cut -d' ' -f1)
+	limited=$(echo "$figures" | tail -n 1 | cut -d' ' -f2)
+}
+
 # summary TOOL FIGURE VALUE PEER PEER_VALUE RATIO TARGET: one line of `make
 # bench`'s table, appended to $BENCH_SUMMARY when it is set.
 summary() {

@@ -68,28 +68,8 @@ part1() {
 	m=$(run "$work/llm-rate.out" jl_llm --rpm "$BENCH_RPM" -j 8)
 	stop_mock
 	ok=$(count_ok "$work/llm-rate.out" '"llm":{"content"')
-	# The answered chat requests, from the mock's log: their rate over the span
-	# from the first to the last (n - 1 intervals), and the share of 429s.
-	awk -v rpm="$BENCH_RPM" -v ok="$ok" -v n="$n" -v m="$m" '
-		/"route":"chat"/ {
-			match($0, /"t":[0-9.]+/); t = substr($0, RSTART + 4, RLENGTH - 4) + 0
-			all++
-			if ($0 ~ /"status":429/) { limited++; next }
-			if ($0 ~ /"status":200/) {
-				if (good == 0) first = t
-				last = t; good++
-			}
-		}
-		END {
-			split(m, w, " ")
-			rate = good > 1 ? (good - 1) * 60000 / (last - first) : 0
-			share = rate / rpm * 100
-			lim = all > 0 ? limited / all * 100 : 0
-			printf "jl-llm: %d of %d records answered in %.1f s (%.0f records/min end to end)\n", ok, n, w[1], ok / w[1] * 60
-			printf "mock:   %d chat requests, %d answered 200, %d got 429\n", all, good, limited + 0
-			printf "achieved rate:     %.1f requests/min = %.1f%% of %d (target >= 95%%: %s)\n", rate, share, rpm, (share >= 95 ? "met" : "NOT met")
-			printf "429s:              %.2f%% of the requests (target < 1%%: %s)\n", lim, (lim < 1 ? "met" : "NOT met")
-		}' "$log"
+	rate_fidelity "$log" chat "$BENCH_RPM" "$ok" "$n" "$m" jl-llm
+	summary jl-llm "share of $BENCH_RPM rpm at 200 ms, -j 8" "$share %" - - - ">= 95 %, < 1 % 429s ($limited %)"
 	echo
 }
 

@@ -46,28 +46,7 @@ part1() {
 		-q '"\(.name) GPU training inference"' --rpm "$BENCH_RPM" -j 50 <"$records")
 	stop_mock
 	ok=$(count_ok "$work/search-rate.out" '"search":{')
-	awk -v rpm="$BENCH_RPM" -v ok="$ok" -v n="$n" -v m="$m" '
-		/"route":"tavily"/ {
-			match($0, /"t":[0-9.]+/); t = substr($0, RSTART + 4, RLENGTH - 4) + 0
-			all++
-			if ($0 ~ /"status":429/) { limited++; next }
-			if ($0 ~ /"status":200/) {
-				if (good == 0) first = t
-				last = t; good++
-			}
-		}
-		END {
-			split(m, w, " ")
-			rate = good > 1 ? (good - 1) * 60000 / (last - first) : 0
-			share = rate / rpm * 100
-			lim = all > 0 ? limited / all * 100 : 0
-			printf "jl-search: %d of %d records answered in %.1f s\n", ok, n, w[1]
-			printf "mock:      %d search requests, %d answered 200, %d got 429\n", all, good, limited + 0
-			printf "achieved rate: %.1f requests/min = %.1f%% of %d (target >= 95%%: %s)\n", rate, share, rpm, (share >= 95 ? "met" : "NOT met")
-			printf "429s:          %.2f%% of the requests (target < 1%%: %s)\n", lim, (lim < 1 ? "met" : "NOT met")
-			printf "%.1f %.2f\n", share, lim > "/dev/stderr"
-		}' "$log" 2>"$work/search-rate.figures"
-	read -r share limited <"$work/search-rate.figures"
+	rate_fidelity "$log" tavily "$BENCH_RPM" "$ok" "$n" "$m" jl-search
 	summary jl-search "share of 1,000 rpm at 300 ms, -j 50" "$share %" - - - ">= 95 %, < 1 % 429s ($limited %)"
 	echo
 }
