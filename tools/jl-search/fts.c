@@ -54,6 +54,7 @@ enum {
 	ST_UPDATE, /* ?1 id, ?2 title, ?3 content */
 	ST_COUNT,
 	ST_SEARCH, /* ?1 FTS5 query, ?2 limit → title, url, content, bm25 */
+	ST_TERM,   /* ?1 term → the documents that hold it */
 	ST_MAX
 };
 
@@ -66,11 +67,13 @@ static const char *const fts_sql[ST_MAX] = {
 		      "(SELECT rowid AS id, bm25(fts, 10.0, 1.0) AS b FROM fts "
 		      "WHERE fts MATCH ?1 ORDER BY b, rowid LIMIT ?2) AS m "
 		      "JOIN docs AS d ON d.id = m.id ORDER BY m.b, m.id",
+	[ST_TERM] = "SELECT doc FROM temp.fts_terms WHERE term = ?1",
 };
 
 struct fts {
 	struct db *db;
 	sqlite3_stmt *st[ST_MAX];
+	long long ndocs; /* when opened */
 };
 
 /* Whether the index tables are there (jl_schema knows fts_index); -1 on error. */
@@ -156,6 +159,14 @@ fts_open(const char *path, bool create, int *exit_code)
 		(void)fts_release(f);
 		return NULL;
 	}
+	if (sqlite3_exec(db_sqlite(f->db),
+		    "CREATE VIRTUAL TABLE temp.fts_terms USING fts5vocab(main, 'fts', 'row')", NULL,
+		    NULL, NULL) != SQLITE_OK) {
+		warn("cannot use the index '%s': %s", path, sqlite3_errmsg(db_sqlite(f->db)));
+		*exit_code = EXIT_DATAERR;
+		(void)fts_release(f);
+		return NULL;
+	}
 	for (int i = 0; i < ST_MAX; i++) {
 		if (sqlite3_prepare_v3(db_sqlite(f->db), fts_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 			    &f->st[i], NULL) != SQLITE_OK) {
@@ -166,6 +177,7 @@ fts_open(const char *path, bool create, int *exit_code)
 			return NULL;
 		}
 	}
+	f->ndocs = fts_count(f);
 	return f;
 }
 
@@ -270,6 +282,8 @@ fts_add(struct fts *f, const char *url, const char *title, const char *content)
 	}
 	if (own && db_commit(f->db) != 0)
 		return -1;
+	if (ret == 1) /* a batch rolled back later leaves it high: fewer words left out */
+		f->ndocs++;
 	return ret;
 }
 
@@ -308,33 +322,71 @@ word_byte(unsigned char c)
 }
 
 /*
+ * How many documents hold word w[0..n) (ASCII only: how FTS5 folds other
+ * text is its tokenizer's business), or -1 when unknown.
+ */
+static long long
+term_docs(struct fts *f, const char *w, size_t n)
+{
+	sqlite3_stmt *st = f->st[ST_TERM];
+	char term[64];
+	long long docs = -1;
+
+	if (n >= sizeof(term))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)w[i] >= 0x80)
+			return -1;
+		term[i] = (char)(w[i] >= 'A' && w[i] <= 'Z' ? w[i] - 'A' + 'a' : w[i]);
+	}
+	if (sqlite3_bind_text(st, 1, term, (int)n, SQLITE_STATIC) == SQLITE_OK) {
+		int rc = sqlite3_step(st);
+
+		docs = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : rc == SQLITE_DONE ? 0 : -1;
+	}
+	stmt_done(st);
+	return docs;
+}
+
+/*
  * The FTS5 query for free text q[0..n) (valid UTF-8): its words as FTS5
  * strings joined by OR, into out. Returns the number of words.
+ *
+ * A word held by more than half of the documents is left out when another
+ * word is not: FTS5's BM25 gives such a word an IDF of 1e-6 (its formula is
+ * negative there and clamped), so it changes no ranking, while scoring every
+ * document that holds it made such queries many times slower.
  */
 static size_t
-fts_query(const char *q, size_t n, struct buf *out)
+fts_query(struct fts *f, const char *q, size_t n, struct buf *out)
 {
-	size_t i = 0, words = 0;
+	size_t i = 0, words = 0, pass;
 
-	while (i < n) {
-		size_t start;
+	for (pass = 0; pass < 2 && words == 0; pass++) {
+		i = 0;
+		while (i < n) {
+			size_t start;
 
-		while (i < n && !word_byte((unsigned char)q[i]))
-			i++;
-		if (i == n)
-			break;
-		start = i;
-		while (i < n && word_byte((unsigned char)q[i]))
-			i++;
-		if (words++ > 0)
-			buf_puts(out, " OR ");
-		buf_putc(out, '"');
-		for (size_t j = start; j < i; j++) {
-			if (q[j] == '"') /* not a word byte now; kept for safety */
-				buf_putc(out, '"');
-			buf_putc(out, q[j]);
+			while (i < n && !word_byte((unsigned char)q[i]))
+				i++;
+			if (i == n)
+				break;
+			start = i;
+			while (i < n && word_byte((unsigned char)q[i]))
+				i++;
+			if (pass == 0 && f->ndocs > 0 &&
+				term_docs(f, q + start, i - start) * 2 > f->ndocs)
+				continue; /* common: only if nothing else is left (pass 1) */
+			if (words++ > 0)
+				buf_puts(out, " OR ");
+			buf_putc(out, '"');
+			for (size_t j = start; j < i; j++) {
+				if (q[j] == '"') /* not a word byte now; kept for safety */
+					buf_putc(out, '"');
+				buf_putc(out, q[j]);
+			}
+			buf_putc(out, '"');
 		}
-		buf_putc(out, '"');
 	}
 	return words;
 }
@@ -358,7 +410,7 @@ fts_search(struct fts *f, const char *query, long limit, struct buf *err)
 
 	if (query != NULL)
 		utf8_sanitize(&text, query, strlen(query));
-	if (fts_query(text.data != NULL ? text.data : "", text.len, &match) == 0 || limit == 0) {
+	if (fts_query(f, text.data != NULL ? text.data : "", text.len, &match) == 0 || limit == 0) {
 		buf_free(&text);
 		buf_free(&match);
 		return out;
