@@ -139,11 +139,17 @@ fuzz-run: fuzz
 	$(FUZZ_BUILD)/fuzz_csv -max_total_time=$(FUZZTIME) -max_len=4096 \
 		$(FUZZ_BUILD)/corpus-csv tests/fuzz/corpus/csv
 
+# Every bench/*.sh but the sourced lib.sh, then one table of their figures.
+BENCH_SUMMARY = $(abspath $(BUILD))/bench-summary.tsv
 bench: all
+	@rm -f '$(BENCH_SUMMARY)'
 	@for b in bench/*.sh; do \
 		[ "$$b" = bench/lib.sh ] && continue; \
-		BUILD='$(abspath $(BUILD))' CC='$(CC)' sh "$$b" || exit 1; \
+		BUILD='$(abspath $(BUILD))' CC='$(CC)' BENCH_SUMMARY='$(BENCH_SUMMARY)' \
+			sh "$$b" || exit 1; \
 	done
+	@echo "== summary ($$(nproc) cores, $$(uname -sr))"
+	@awk -f bench/table.awk '$(BENCH_SUMMARY)'
 
 # Debian packages: build dependencies and what the tests and lint use.
 DEB_PACKAGES = build-essential pkg-config libcurl4-openssl-dev libjq-dev libcsv-dev \

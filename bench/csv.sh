@@ -16,6 +16,8 @@ BENCH_MB=${BENCH_MB:-100}
 BENCH_RUNS=${BENCH_RUNS:-5}
 work=${BENCH_DIR:-$BUILD/bench}
 mkdir -p "$work"
+# shellcheck source=bench/lib.sh
+. "$SRCDIR/bench/lib.sh"
 
 $CC -O2 -o "$work/csvparse" "$SRCDIR/bench/csvparse.c" -lcsv
 
@@ -118,7 +120,11 @@ for kind in ${BENCH_KINDS:-mixed stress}; do
 	fi
 	awk -v a="$t_raw" -v b="$t_jl" 'BEGIN { printf "jl-csv / raw libcsv (same settings): %.2f of the parse rate (target >= 0.80)\n", a / b }'
 	awk -v a="$t_rawdef" -v b="$t_jl" 'BEGIN { printf "jl-csv / raw libcsv (defaults):      %.2f of the parse rate\n", a / b }'
+	summary jl-csv "$kind CSV, MB/s" "$(rate "$t_jl") MB/s" "raw libcsv parse" "$(rate "$t_raw") MB/s" \
+		"$(ratio "$t_raw" "$t_jl")" ">= 0.80 of raw libcsv"
 	if [ -n "$t_mlr" ]; then
+		summary jl-csv "$kind CSV, MB/s" "$(rate "$t_jl") MB/s" "mlr --icsv --ojsonl cat" \
+			"$(rate "$t_mlr") MB/s" "$(ratio "$t_mlr" "$t_jl")" ">= 5x Miller"
 		awk -v a="$t_mlr" -v b="$t_jl" 'BEGIN { printf "jl-csv vs Miller:                    %.1fx faster (target >= 5x)\n", a / b }'
 	else
 		echo "jl-csv vs Miller: mlr not installed (apt-get install miller), skipped"

@@ -4,7 +4,7 @@
 # The script sets work (its scratch directory), BUILD, and the key the mock
 # takes in MOCK_KEY before sourcing this.
 
-: "${work:?}" "${BUILD:?}" "${MOCK_KEY:?}"
+: "${work:?}" "${BUILD:?}"
 url=
 
 mock_pids=
@@ -21,7 +21,7 @@ start_mock() {
 	name=$1 lifetime=$2
 	shift 2
 	rm -f "$work/$name.port"
-	"$BUILD/mockd" -q --port-file "$work/$name.port" --key "$MOCK_KEY" \
+	"$BUILD/mockd" -q --port-file "$work/$name.port" --key "${MOCK_KEY:?}" \
 		--lifetime "$lifetime" "$@" &
 	mock_pid=$!
 	mock_pids="$mock_pids $mock_pid"
@@ -107,6 +107,11 @@ rate_fidelity() {
 	echo "$figures" | sed '$d'
 	share=$(echo "$figures" | tail -n 1 | cut -d' ' -f1)
 	limited=$(echo "$figures" | tail -n 1 | cut -d' ' -f2)
+}
+
+# ratio A B: A / B with two decimals.
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 }
 
 # summary TOOL FIGURE VALUE PEER PEER_VALUE RATIO TARGET: one line of `make

@@ -203,6 +203,12 @@ part23() {
 			echo "jl-llm vs Python aiohttp: $PYTHON cannot import aiohttp (apt-get install python3-aiohttp): skipped"
 		fi
 		awk -v a="$r64" -v b="$rcu" 'BEGIN { printf "jl-llm -j 64 vs xargs -P 64 curl:   %.2fx\n", a / b }'
+		if [ -n "$have_python" ]; then
+			summary jl-llm "req/s at $latency ms latency, -j 64" "$r64 req/s" "Python aiohttp (64)" \
+				"$rpy req/s" "$(ratio "$r64" "$rpy")" ">= 3x aiohttp"
+		fi
+		summary jl-llm "req/s at $latency ms latency, -j 64" "$r64 req/s" "xargs -P 64 curl" \
+			"$rcu req/s" "$(ratio "$r64" "$rcu")" -
 		echo
 	done
 }
