@@ -1133,6 +1133,17 @@ result_count(struct call *c, double v, long min, long max, long *n, const char *
 }
 
 /* The query is required and, as Tavily and Brave check, at most 400 characters. */
+/* Characters of UTF-8 text, as the services count a query's length. */
+static size_t
+count_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
 static bool
 check_query(struct call *c, const char *q)
 {
@@ -1141,7 +1152,7 @@ check_query(struct call *c, const char *q)
 			c->route.dialect == D_TAVILY ? "Query is missing." : "query is required");
 		return false;
 	}
-	if ((c->route.dialect == D_TAVILY || c->route.dialect == D_BRAVE) && strlen(q) > 400) {
+	if ((c->route.dialect == D_TAVILY || c->route.dialect == D_BRAVE) && count_chars(q) > 400) {
 		send_error(c, c->route.dialect == D_BRAVE ? 422 : 400, kind_by_name("bad_request"),
 			"Query is too long. Max query length is 400 characters.");
 		return false;
