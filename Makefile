@@ -67,13 +67,13 @@ MANPAGES   = $(wildcard man/*.1 man/*.7)
 
 .SECONDARY:
 
-.PHONY: all check check-asan check-valgrind lint fuzz fuzz-run bench deps install \
+.PHONY: all check check-asan check-valgrind lint fuzz fuzz-run bench demo deps install \
 	uninstall clean help
 
 all: $(TOOL_BINS) $(LIBCOMMON) $(MOCKD)
 
 help:
-	@echo "targets: all check check-asan check-valgrind lint fuzz fuzz-run bench deps"
+	@echo "targets: all demo check check-asan check-valgrind lint fuzz fuzz-run bench deps"
 	@echo "         install uninstall clean   (knobs: BUILD PREFIX DESTDIR DEVELOPER SANITIZE)"
 
 $(BUILD)/%.o: %.c
@@ -151,10 +151,17 @@ bench: all
 	@echo "== summary ($$(nproc) cores, $$(uname -sr))"
 	@awk -f bench/table.awk '$(BENCH_SUMMARY)'
 
+# The offline demo (examples/demo.sh): installs what is missing, builds, runs
+# examples/companies against the mock.
+demo:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	@BUILD='$(abspath $(BUILD))' sh examples/demo.sh
+
 # Debian packages: build dependencies and what the tests and lint use.
 DEB_PACKAGES = build-essential pkg-config libcurl4-openssl-dev libjq-dev libcsv-dev \
 	       libsqlite3-dev mandoc shellcheck cppcheck clang clang-format valgrind \
-	       python3 python3-aiohttp miller curl wrk
+	       python3 python3-aiohttp miller curl wrk time parallel jq
 deps:
 	@if [ -f /usr/include/csv.h ] && [ -f /usr/include/jq.h ] && \
 	    $(PKG_CONFIG) --exists libcurl sqlite3 2>/dev/null && command -v mandoc >/dev/null && \

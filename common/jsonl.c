@@ -17,6 +17,8 @@ jsonl_init(struct jsonl_reader *r, struct input *in, size_t max_line)
 		max_line = INT_MAX; /* jv_parse_sized takes an int */
 	linereader_init(&r->lines, in, 64 * 1024, max_line);
 	r->unterminated = false;
+	r->line = NULL;
+	r->len = 0;
 }
 
 static bool
@@ -107,8 +109,17 @@ jsonl_next(struct jsonl_reader *r, jv *rec)
 		*rec = bad_line(r, line, len, why);
 		return JSONL_BAD;
 	}
+	r->line = line;
+	r->len = len;
 	*rec = v;
 	return JSONL_RECORD;
+}
+
+const char *
+jsonl_line(const struct jsonl_reader *r, size_t *len)
+{
+	*len = r->len;
+	return r->line;
 }
 
 void

@@ -28,6 +28,8 @@ enum jsonl_status {
 struct jsonl_reader {
 	struct linereader lines;
 	bool unterminated; /* the record just returned ended without '\n' */
+	const char *line;  /* the text of the record just returned (jsonl_line) */
+	size_t len;
 };
 
 /* Read records from in (borrowed); max_line bounds memory per line. */
@@ -43,6 +45,13 @@ enum jsonl_status jsonl_next(struct jsonl_reader *r, jv *rec);
 
 /* Non-blocking mode: jsonl_next returns JSONL_AGAIN instead of waiting for input. */
 void jsonl_set_nonblocking(struct jsonl_reader *r, bool on);
+
+/*
+ * The text of the record jsonl_next just returned (JSONL_RECORD), without
+ * its newline: valid UTF-8, valid until the next call. For a tool that hashes
+ * or copies the record as it came.
+ */
+const char *jsonl_line(const struct jsonl_reader *r, size_t *len);
 
 /* The physical line number of the record just returned. */
 unsigned long jsonl_lineno(const struct jsonl_reader *r);
