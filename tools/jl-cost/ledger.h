@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * jl-cost's ledger in the run database: a row per billed record (table
+ * cost_ledger) and the running total per run (cost_totals, "" for every
+ * run), written in the same transaction so the total is the sum of the rows.
+ */
+#ifndef JL_COST_LEDGER_H
+#define JL_COST_LEDGER_H
+
+#include <stdint.h>
+
+#include "db.h"
+
+struct ledger;
+
+struct ledger_row {
+	const char *run, *record_hash, *model, *backend;
+	long long prompt_tokens, completion_tokens, cached_tokens;
+	int64_t llm_micro, search_micro;
+};
+
+/* The ledger of db (borrowed), its tables made. NULL after a message. */
+struct ledger *ledger_open(struct db *db);
+void ledger_close(struct ledger *l);
+
+/* Append a row (inside the open transaction). Returns 0, or -1 after a message. */
+int ledger_add(struct ledger *l, const struct ledger_row *row);
+
+/* The total of run ("" for every run) in micro-dollars, or -1 after a message. */
+int64_t ledger_total(struct ledger *l, const char *run);
+
+#endif

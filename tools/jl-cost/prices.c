@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include <jv.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prices.h"
+#include "util.h"
+
+/* $ per million tokens, as providers list them, to pico-dollars per token. */
+#define PER_M(usd) ((int64_t)llround((usd)*1e6))
+
+/*
+ * The built-in table: LiteLLM's keys and litellm_provider, prices in USD per
+ * million tokens as LiteLLM's model_prices_and_context_window.json and the
+ * providers' pricing pages listed them on PRICES_DATE. -1: no separate price.
+ */
+static const struct {
+	const char *name, *provider;
+	double input, output, cache_read, reasoning;
+} builtin[] = {
+	{ "gpt-4o-mini", "openai", 0.15, 0.60, 0.075, -1 },
+	{ "gpt-4o", "openai", 2.50, 10.00, 1.25, -1 },
+	{ "gpt-4.1", "openai", 2.00, 8.00, 0.50, -1 },
+	{ "gpt-4.1-mini", "openai", 0.40, 1.60, 0.10, -1 },
+	{ "gpt-4.1-nano", "openai", 0.10, 0.40, 0.025, -1 },
+	{ "o3", "openai", 2.00, 8.00, 0.50, -1 },
+	{ "o3-mini", "openai", 1.10, 4.40, 0.55, -1 },
+	{ "o4-mini", "openai", 1.10, 4.40, 0.275, -1 },
+	{ "gpt-3.5-turbo", "openai", 0.50, 1.50, -1, -1 },
+	{ "claude-3-haiku-20240307", "anthropic", 0.25, 1.25, 0.03, -1 },
+	{ "claude-3-5-haiku-20241022", "anthropic", 0.80, 4.00, 0.08, -1 },
+	{ "claude-3-5-haiku-latest", "anthropic", 0.80, 4.00, 0.08, -1 },
+	{ "claude-3-5-sonnet-20241022", "anthropic", 3.00, 15.00, 0.30, -1 },
+	{ "claude-3-5-sonnet-latest", "anthropic", 3.00, 15.00, 0.30, -1 },
+	{ "claude-3-7-sonnet-20250219", "anthropic", 3.00, 15.00, 0.30, -1 },
+	{ "claude-3-7-sonnet-latest", "anthropic", 3.00, 15.00, 0.30, -1 },
+	{ "claude-sonnet-4-20250514", "anthropic", 3.00, 15.00, 0.30, -1 },
+	{ "claude-opus-4-20250514", "anthropic", 15.00, 75.00, 1.50, -1 },
+	{ "groq/llama-3.3-70b-versatile", "groq", 0.59, 0.79, -1, -1 },
+	{ "groq/llama-3.1-8b-instant", "groq", 0.05, 0.08, -1, -1 },
+	{ "groq/gemma2-9b-it", "groq", 0.20, 0.20, -1, -1 },
+	{ "groq/meta-llama/llama-4-scout-17b-16e-instruct", "groq", 0.11, 0.34, -1, -1 },
+	{ "groq/qwen/qwen3-32b", "groq", 0.29, 0.59, -1, -1 },
+	{ "together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo", "together_ai", 0.88, 0.88, -1,
+		-1 },
+	{ "together_ai/meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo", "together_ai", 0.18, 0.18, -1,
+		-1 },
+	{ "together_ai/meta-llama/Meta-Llama-3.1-70B-Instruct-Turbo", "together_ai", 0.88, 0.88, -1,
+		-1 },
+	{ "together_ai/Qwen/Qwen2.5-72B-Instruct-Turbo", "together_ai", 1.20, 1.20, -1, -1 },
+	{ "openrouter/openai/gpt-4o-mini", "openrouter", 0.15, 0.60, 0.075, -1 },
+	{ "openrouter/anthropic/claude-3.5-haiku", "openrouter", 0.80, 4.00, 0.08, -1 },
+	{ "openrouter/meta-llama/llama-3.3-70b-instruct", "openrouter", 0.13, 0.40, -1, -1 },
+};
+
+struct prices {
+	struct model_price *m;
+	size_t n, cap;
+};
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct model_price *)a)->name, ((const struct model_price *)b)->name);
+}
+
+static struct model_price *
+find_exact(const struct prices *p, const char *name)
+{
+	struct model_price key = { .name = (char *)name };
+
+	return p->n == 0 ? NULL : bsearch(&key, p->m, p->n, sizeof(*p->m), by_name);
+}
+
+/* Add or replace (the table is sorted again by the caller). */
+static void
+put(struct prices *p, const struct model_price *mp)
+{
+	struct model_price *old = find_exact(p, mp->name);
+
+	if (old != NULL) {
+		free(old->name);
+		free(old->provider);
+		*old = *mp;
+		return;
+	}
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 64;
+		p->m = xreallocarray(p->m, p->cap, sizeof(*p->m));
+	}
+	p->m[p->n++] = *mp;
+	qsort(p->m, p->n, sizeof(*p->m), by_name);
+}
+
+struct prices *
+prices_new(void)
+{
+	struct prices *p = xcalloc(1, sizeof(*p));
+
+	for (size_t i = 0; i < sizeof(builtin) / sizeof(*builtin); i++) {
+		struct model_price mp = {
+			.name = xstrdup(builtin[i].name),
+			.provider = xstrdup(builtin[i].provider),
+			.input = PER_M(builtin[i].input),
+			.output = PER_M(builtin[i].output),
+			.cache_read = builtin[i].cache_read < 0 ? -1 : PER_M(builtin[i].cache_read),
+			.reasoning = builtin[i].reasoning < 0 ? -1 : PER_M(builtin[i].reasoning),
+			.source = "built-in",
+		};
+
+		put(p, &mp);
+	}
+	return p;
+}
+
+void
+prices_free(struct prices *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->m[i].name);
+		free(p->m[i].provider);
+	}
+	free(p->m);
+	free(p);
+}
+
+/*
+ * entry[field] in USD per token as pico-dollars into *out; absent leaves
+ * *out. Returns false when the field is there but not a usable number.
+ */
+static bool
+field_price(jv entry, const char *field, int64_t *out)
+{
+	jv v = jv_object_get(jv_copy(entry), jv_string(field));
+	bool ok = true;
+
+	if (jv_get_kind(v) == JV_KIND_NUMBER) {
+		double usd = jv_number_value(v);
+
+		if (!(usd >= 0 && usd < 1))
+			ok = false;
+		else
+			*out = llround(usd * 1e12);
+	} else if (jv_is_valid(v) && jv_get_kind(v) != JV_KIND_NULL) {
+		ok = false;
+	}
+	jv_free(v);
+	return ok;
+}
+
+int
+prices_load(struct prices *p, const char *path, struct buf *err)
+{
+	static const char *const fields[] = { "input_cost_per_token", "output_cost_per_token",
+		"cache_read_input_token_cost", "output_cost_per_reasoning_token" };
+	jv doc = jv_load_file(path, 0);
+
+	if (!jv_is_valid(doc)) {
+		jv msg = jv_invalid_get_msg(doc);
+
+		buf_puts(err, path);
+		buf_puts(err, ": ");
+		buf_puts(err,
+			jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg)
+							   : "cannot read it");
+		jv_free(msg);
+		return -1;
+	}
+	/* jv_load_file reads every JSON value of the file into an array: want one object. */
+	if (jv_get_kind(doc) == JV_KIND_ARRAY && jv_array_length(jv_copy(doc)) == 1)
+		doc = jv_array_get(doc, 0);
+	if (jv_get_kind(doc) != JV_KIND_OBJECT) {
+		buf_puts(err, path);
+		buf_puts(err, ": not a JSON object of models (LiteLLM's format)");
+		jv_free(doc);
+		return -1;
+	}
+	jv_object_foreach(doc, name, entry)
+	{
+		struct model_price mp = { .cache_read = -1, .reasoning = -1, .source = path };
+		int64_t *slots[] = { &mp.input, &mp.output, &mp.cache_read, &mp.reasoning };
+		jv provider;
+		bool priced = false;
+
+		if (strcmp(jv_string_value(name), "sample_spec") == 0 ||
+			jv_get_kind(entry) != JV_KIND_OBJECT) {
+			jv_free(name);
+			jv_free(entry);
+			continue;
+		}
+		mp.input = mp.output = -1;
+		for (size_t i = 0; i < 4; i++) {
+			if (!field_price(entry, fields[i], slots[i])) {
+				buf_puts(err, path);
+				buf_puts(err, ": model '");
+				buf_puts(err, jv_string_value(name));
+				buf_puts(err, "': ");
+				buf_puts(err, fields[i]);
+				buf_puts(err, " is not a price in USD per token");
+				jv_free(name);
+				jv_free(entry);
+				jv_free(doc);
+				return -1;
+			}
+		}
+		priced = mp.input >= 0 || mp.output >= 0;
+		if (priced) {
+			provider = jv_object_get(jv_copy(entry), jv_string("litellm_provider"));
+			mp.name = xstrdup(jv_string_value(name));
+			mp.provider = xstrdup(jv_get_kind(provider) == JV_KIND_STRING
+					? jv_string_value(provider)
+					: "");
+			if (mp.input < 0)
+				mp.input = 0;
+			if (mp.output < 0)
+				mp.output = 0;
+			put(p, &mp);
+			jv_free(provider);
+		}
+		jv_free(name);
+		jv_free(entry);
+	}
+	jv_free(doc);
+	return 0;
+}
+
+/* jl-llm's provider names as LiteLLM spells them. */
+static const char *
+litellm_provider(const char *provider)
+{
+	return strcmp(provider, "together") == 0 ? "together_ai" : provider;
+}
+
+const struct model_price *
+prices_find(const struct prices *p, const char *provider, const char *model)
+{
+	static char local_name[] = "local", local_provider[] = "local";
+	static const struct model_price local = { local_name, local_provider, 0, 0, -1, -1,
+		"a model on this machine" };
+	struct buf key = BUF_INIT;
+	const struct model_price *mp;
+	const char *lp = litellm_provider(provider != NULL ? provider : "");
+
+	if (strcmp(lp, "ollama") == 0 || strcmp(lp, "llamacpp") == 0)
+		return &local; /* a model on your own machine costs no money per token */
+	buf_puts(&key, lp);
+	buf_putc(&key, '/');
+	buf_puts(&key, model);
+	mp = find_exact(p, buf_cstr(&key));
+	buf_free(&key);
+	if (mp == NULL && (mp = find_exact(p, model)) != NULL && *lp != '\0' &&
+		strcmp(mp->provider, lp) != 0 && strncmp(model, lp, strlen(lp)) != 0)
+		mp = NULL; /* the bare name of another provider's model */
+	return mp;
+}
+
+void
+prices_each(const struct prices *p, const char *pattern,
+	void (*fn)(const struct model_price *, void *), void *arg)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (pattern == NULL || strstr(p->m[i].name, pattern) != NULL)
+			fn(&p->m[i], arg);
+}
+
+int64_t
+search_price(const char *backend, const char *depth, int64_t credit_micro)
+{
+	if (strcmp(backend, "tavily") == 0)
+		return (depth != NULL && strcmp(depth, "advanced") == 0 ? 2 : 1) * credit_micro;
+	if (strcmp(backend, "brave") == 0)
+		return 5000; /* $5 per 1,000 requests */
+	if (strcmp(backend, "serper") == 0)
+		return 1000; /* $1 per 1,000 queries (the smallest credit pack) */
+	if (strcmp(backend, "exa") == 0)
+		return 7000; /* $7 per 1,000 searches */
+	if (strcmp(backend, "searxng") == 0 || strcmp(backend, "fts") == 0)
+		return 0;
+	return -1;
+}

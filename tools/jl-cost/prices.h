@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * What jl-cost knows of prices: a built-in table of the common models and
+ * search APIs, merged with files in LiteLLM's
+ * model_prices_and_context_window.json format. Prices are integer
+ * pico-dollars (1e-12 USD) per token or micro-dollars per request, so sums
+ * are exact.
+ */
+#ifndef JL_COST_PRICES_H
+#define JL_COST_PRICES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/* The date the built-in prices were taken. */
+#define PRICES_DATE "2025-06-01"
+
+struct model_price {
+	char *name;         /* LiteLLM's key: "gpt-4o-mini", "groq/llama-3.3-70b-versatile" */
+	char *provider;     /* LiteLLM's litellm_provider: "openai", "groq" */
+	int64_t input;      /* pico-dollars per uncached prompt token */
+	int64_t output;     /* per completion token */
+	int64_t cache_read; /* per cached prompt token (-1: as input) */
+	int64_t reasoning;  /* per reasoning token (-1: as output) */
+	const char *source; /* "built-in" or the file it came from */
+};
+
+struct prices;
+
+/* The built-in table. */
+struct prices *prices_new(void);
+void prices_free(struct prices *p);
+
+/*
+ * Merge a LiteLLM-format file over the table (its entries win). Returns 0,
+ * or -1 with the file and the reason in err (not JSON, not an object, a
+ * price that is not a number).
+ */
+int prices_load(struct prices *p, const char *path, struct buf *err);
+
+/*
+ * The price of model of provider (as jl-llm writes them: "gpt-4o-mini",
+ * "openai"), or NULL: tried as provider/model, then model, then with
+ * LiteLLM's provider names (together_ai, ...).
+ */
+const struct model_price *prices_find(const struct prices *p, const char *provider,
+	const char *model);
+
+/* Every model whose name contains pattern (NULL: all), in name order. */
+void prices_each(const struct prices *p, const char *pattern,
+	void (*fn)(const struct model_price *, void *), void *arg);
+
+/* Micro-dollars per request of a search backend at depth (may be NULL); -1: unknown. */
+int64_t search_price(const char *backend, const char *depth, int64_t credit_micro);
+
+#endif
