@@ -9,6 +9,7 @@
 #define JL_JQX_H
 
 #include <jv.h>
+#include <stdbool.h>
 
 #include "buf.h"
 
@@ -30,6 +31,12 @@ jv jqx_first(struct jqx *q, jv input);
 
 /* The expression text, for messages. */
 const char *jqx_expr(const struct jqx *q);
+
+/*
+ * Whether the expression is a simple path (.name, .a.b, .a."x y"), which
+ * jqx_first walks directly, without a jq evaluation, with jq's results.
+ */
+bool jqx_is_path(const struct jqx *q);
 
 void jqx_free(struct jqx *q);
 

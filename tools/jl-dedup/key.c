@@ -7,97 +7,33 @@
 #include "key.h"
 #include "util.h"
 
-#define MAX_PATH 16
-
 struct key_expr {
-	struct jqx *jq;        /* NULL when the expression is a simple path */
-	char *names[MAX_PATH]; /* the path: .names[0].names[1]... */
-	size_t n;
+	struct jqx *jq;
 };
-
-/* Parse expr as .a.b."c d" into k's names; false when it is not such a path. */
-static bool
-parse_path(const char *expr, struct key_expr *k)
-{
-	const char *p = expr;
-
-	while (*p == ' ')
-		p++;
-	if (*p != '.' || p[1] == '\0')
-		return false;
-	while (*p == '.') {
-		struct buf name = BUF_INIT;
-
-		p++;
-		if (k->n == MAX_PATH)
-			return false;
-		if (*p == '"') {
-			for (p++; *p != '"'; p++) {
-				if (*p == '\0' || *p == '\\') { /* escapes: leave them to jq */
-					buf_free(&name);
-					return false;
-				}
-				buf_putc(&name, *p);
-			}
-			p++;
-		} else {
-			while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
-				(*p >= '0' && *p <= '9' && name.len > 0))
-				buf_putc(&name, *p++);
-		}
-		if (name.len == 0) {
-			buf_free(&name);
-			return false;
-		}
-		k->names[k->n++] = (char *)buf_cstr(&name);
-	}
-	while (*p == ' ')
-		p++;
-	return *p == '\0';
-}
 
 struct key_expr *
 key_compile(const char *expr, struct buf *err)
 {
-	struct key_expr *k = xcalloc(1, sizeof(*k));
+	struct jqx *q = jqx_compile(expr, err);
+	struct key_expr *k;
 
-	if (parse_path(expr, k))
-		return k;
-	for (size_t i = 0; i < k->n; i++)
-		free(k->names[i]);
-	k->n = 0;
-	if ((k->jq = jqx_compile(expr, err)) == NULL) {
-		free(k);
+	if (q == NULL)
 		return NULL;
-	}
+	k = xcalloc(1, sizeof(*k));
+	k->jq = q;
 	return k;
 }
 
 bool
 key_is_path(const struct key_expr *k)
 {
-	return k->jq == NULL;
+	return jqx_is_path(k->jq);
 }
 
 jv
 key_eval(struct key_expr *k, jv record)
 {
-	jv v = jv_copy(record);
-
-	if (k->jq != NULL)
-		return jqx_first(k->jq, v);
-	for (size_t i = 0; i < k->n; i++) {
-		if (jv_get_kind(v) != JV_KIND_OBJECT) {
-			jv_free(v);
-			return jv_null(); /* as jq: .a of null is null; of a string, an error */
-		}
-		v = jv_object_get(v, jv_string(k->names[i]));
-		if (!jv_is_valid(v)) {
-			jv_free(v);
-			return jv_null();
-		}
-	}
-	return v;
+	return jqx_first(k->jq, jv_copy(record));
 }
 
 void
@@ -105,8 +41,6 @@ key_free(struct key_expr *k)
 {
 	if (k == NULL)
 		return;
-	for (size_t i = 0; i < k->n; i++)
-		free(k->names[i]);
 	jqx_free(k->jq);
 	free(k);
 }

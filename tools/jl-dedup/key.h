@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * jl-dedup's keys: the expression that gives a record's key (a simple path
- * such as .name or .a."b c" is walked directly, anything else goes through
- * jq), the key's text, and the set of keys seen in this stream.
+ * jl-dedup's keys: the expression that gives a record's key (common/jqx:
+ * a simple path such as .name or .a."b c" is walked without jq), the key's
+ * text, and the set of keys seen in this stream.
  */
 #ifndef JL_DEDUP_KEY_H
 #define JL_DEDUP_KEY_H
