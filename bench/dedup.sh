@@ -47,8 +47,9 @@ jq -c '.name' "$records" | jq -sc . >"$work/dedup-done.json"
 filter() { "$BUILD/jl-dedup" -q --db "$db" --key .name <"$records"; }
 awk_peer() { awk '!seen[$0]++' "$records"; }
 jq_peer() {
-	jq -c --slurpfile keys "$work/dedup-done.json" \
-		'($keys[0] | map({(.): true}) | add) as $d | select($d[.name] | not)' "$records"
+	jq -nc --slurpfile keys "$work/dedup-done.json" \
+		'(reduce $keys[0][] as $k ({}; .[$k] = true)) as $d | inputs | select($d[.name] | not)' \
+		"$records"
 }
 t_jl=$(seconds filter)
 t_awk=$(seconds awk_peer)
