@@ -10,6 +10,8 @@ mkdir -m 700 xdg || exit 1
 XDG_RUNTIME_DIR=$TRASH_DIRECTORY/xdg
 export XDG_RUNTIME_DIR
 unset JL_DB TAVILY_API_KEY GROQ_API_KEY OPENAI_API_KEY ANTHROPIC_API_KEY MODEL
+# make check runs this under make -j: the examples' make must not use its jobserver.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 
 test_expect_success MAKE,JQ 'companies: estimate, run, report, offline with the mock' '
 	cp -R "$SRCDIR/examples/companies" companies &&
@@ -37,14 +39,13 @@ test_expect_success MAKE,JQ 'companies: a rerun pays for nothing and keeps every
 '
 
 test_expect_success MAKE,JQ 'companies: a run killed midway is completed by rerunning it, nothing paid twice' '
-	make -s -C companies clean &&
+	make -s -C companies DB=kill9000.db clean &&
 	mock_start --key sk-mock-demo --latency 40-60 &&
-	( make -s -C companies JL="$BUILD" MOCK_URL="$MOCK_URL" run >/dev/null 2>&1 & ) &&
+	( make -s -C companies JL="$BUILD" MOCK_URL="$MOCK_URL" DB=kill9000.db run >/dev/null 2>&1 & ) &&
 	sleep 1 &&
-	pkill -9 -f "companies/classify.tmpl|jl-llm --db run.db" ;
-	pkill -9 -f "jl-dedup --db run.db" ;
+	pkill -9 -f "kill9000.db" ;
 	sleep 0.2 &&
-	make -s -C companies JL="$BUILD" MOCK_URL="$MOCK_URL" run >out 2>err &&
+	make -s -C companies JL="$BUILD" MOCK_URL="$MOCK_URL" DB=kill9000.db run >out 2>err &&
 	test_line_count = 50 companies/results.jsonl &&
 	test "$(jq -r ".name" companies/results.jsonl | sort -u | wc -l)" = 50 &&
 	paid=$(grep "\"route\":\"chat\"" "$MOCK_LOG" | grep -c "\"status\":200") &&

@@ -37,21 +37,21 @@ test_expect_success JQ 'kill -9 at random moments, rerun each time: every key on
 	companies 400 >in.csv &&
 	mock_start --key "$CANARY" --latency 5-30 --fail-rate 0.05 &&
 	for kill_at in 0.3 0.6 0.9 1.2 0.5; do
-		( pipeline run.db 2>/dev/null & ) &&
+		( pipeline e2e9001.db 2>/dev/null & ) &&
 		sleep $kill_at &&
-		pkill -9 -f "run.db" ;
+		pkill -9 -f "e2e9001.db" ;
 		sleep 0.1
 	done &&
-	pipeline run.db 2>err &&
-	test "$(sql run.db "pragma integrity_check")" = ok &&
-	jl-dedup --db run.db --replay >results.jsonl &&
+	pipeline e2e9001.db 2>err &&
+	test "$(sql e2e9001.db "pragma integrity_check")" = ok &&
+	jl-dedup --db e2e9001.db --replay >results.jsonl &&
 	test_line_count = 400 results.jsonl &&
 	test "$(jq -r .name results.jsonl | sort -u | wc -l)" = 400 &&
 	ok=$(grep "\"route\":\"chat\"" "$MOCK_LOG" | grep -c "\"status\":200") &&
 	# paid twice at most: what was in flight at each of the 5 kills (-j 16)
 	test "$ok" -le $((400 + 5 * 16)) &&
 	# the ledger total is the sum of the rows
-	test "$(sql run.db "select sum(micro) from cost_ledger")" = "$(sql run.db "select micro from cost_totals where run = \"\"")"
+	test "$(sql e2e9001.db "select sum(micro) from cost_ledger")" = "$(sql e2e9001.db "select micro from cost_totals where run = \"\"")"
 '
 
 test_expect_success JQ 'fault matrix: 429 storms, 30% 5xx, stalls, truncated and invalid bodies, resets: nothing lost, every failure an _error' '
@@ -99,7 +99,7 @@ test_expect_success JQ 'hostile input through the whole pipeline, and a report t
 '
 
 test_expect_success 'the canary key appears nowhere: outputs, stderr, logs, databases (WAL too), reports' '
-	for f in new.jsonl err results.jsonl report.html report.csv run.db* f.db* h.db* "$TRASH_DIRECTORY"/mock*/log; do
+	for f in new.jsonl err results.jsonl report.html report.csv e2e9001.db* f.db* h.db* "$TRASH_DIRECTORY"/mock*/log; do
 		test -e "$f" || continue
 		! grep -F -q "$CANARY" "$f" || { echo "canary in $f" >&4; return 1; }
 		! grep -F -q "7f3e9a1c5b2d4e6f8a0b" "$f" || { echo "canary piece in $f" >&4; return 1; }
