@@ -139,3 +139,13 @@ jsonl_free(struct jsonl_reader *r)
 {
 	linereader_free(&r->lines);
 }
+
+bool
+jsonl_failed(jv rec)
+{
+	jv e = jv_object_get(jv_copy(rec), jv_string("_error"));
+	bool failed = jv_is_valid(e) && jv_get_kind(e) != JV_KIND_NULL;
+
+	jv_free(e);
+	return failed;
+}

@@ -53,6 +53,9 @@ void jsonl_set_nonblocking(struct jsonl_reader *r, bool on);
  */
 const char *jsonl_line(const struct jsonl_reader *r, size_t *len);
 
+/* Whether rec (borrowed) carries an _error: it failed upstream. */
+bool jsonl_failed(jv rec);
+
 /* The physical line number of the record just returned. */
 unsigned long jsonl_lineno(const struct jsonl_reader *r);
 

@@ -203,12 +203,9 @@ netopt_free_key(char *key)
 void
 netopt_print_versions(void)
 {
-	char jq[32];
-
 	version_line("libcurl", curl_version_info(CURLVERSION_NOW)->version);
 	version_line("sqlite", sqlite3_libversion());
-	snprintf(jq, sizeof(jq), "%s (build)", JQ_BUILD_VERSION);
-	version_line("libjq", jq);
+	version_libjq();
 	version_common();
 }
 

@@ -12,6 +12,15 @@ version_line(const char *library, const char *version)
 }
 
 void
+version_libjq(void)
+{
+	char jq[48];
+
+	snprintf(jq, sizeof(jq), "%s (build)", JQ_BUILD_VERSION);
+	version_line("libjq", jq);
+}
+
+void
 version_common(void)
 {
 	version_line("glibc", gnu_get_libc_version());

@@ -15,6 +15,9 @@
 /* Print one "  LIBRARY VERSION" line of --version on stdout. */
 void version_line(const char *library, const char *version);
 
+/* The libjq line: the version the tool was built against. */
+void version_libjq(void);
+
 /* The C library line every tool prints. */
 void version_common(void);
 

@@ -31,7 +31,9 @@ echo "   The answers come from the bundled mock at $MOCK_URL, not from a model:"
 echo "   they are deterministic stand-ins, so the tiers below say nothing about the companies."
 echo "   Search uses the local full-text index of examples/companies/corpus.jsonl."
 echo
-# No key of a real service may leak into the demo's environment.
+# No key of a real service may leak into the demo's environment, and the
+# examples' make must not take the jobserver of a `make -j demo`.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 unset TAVILY_API_KEY GROQ_API_KEY OPENAI_API_KEY ANTHROPIC_API_KEY MODEL JL_DB
 make -s -C "$example" JL="$BUILD" MOCK_URL="$MOCK_URL" clean
 make -s -C "$example" JL="$BUILD" MOCK_URL="$MOCK_URL" estimate

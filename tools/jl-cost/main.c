@@ -115,11 +115,8 @@ struct cost {
 static void
 print_versions(void)
 {
-	char jq[32];
-
 	version_line("sqlite", sqlite3_libversion());
-	snprintf(jq, sizeof(jq), "%s (build)", JQ_BUILD_VERSION);
-	version_line("libjq", jq);
+	version_libjq();
 	version_common();
 }
 
@@ -577,16 +574,6 @@ gate_record(struct cost *c, jv rec, const char *line, size_t len)
 	c->pending_records++;
 }
 
-static bool
-has_error(jv rec)
-{
-	jv e = jv_object_get(jv_copy(rec), jv_string("_error"));
-	bool has = jv_is_valid(e) && jv_get_kind(e) != JV_KIND_NULL;
-
-	jv_free(e);
-	return has;
-}
-
 static void
 run_records(struct cost *c)
 {
@@ -616,7 +603,7 @@ run_records(struct cost *c)
 			continue;
 		}
 		line = jsonl_line(&r, &len);
-		if (st == JSONL_BAD || has_error(rec)) { /* failed before: passed on as it is */
+		if (st == JSONL_BAD || jsonl_failed(rec)) { /* failed before: passed on as it is */
 			c->errors++;
 			if (!cfg->estimate) {
 				jv text = jv_dump_string(rec, 0);

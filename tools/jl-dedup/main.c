@@ -77,11 +77,8 @@ static const struct opt_spec options[] = {
 static void
 print_versions(void)
 {
-	char jq[32];
-
 	version_line("sqlite", sqlite3_libversion());
-	snprintf(jq, sizeof(jq), "%s (build)", JQ_BUILD_VERSION);
-	version_line("libjq", jq);
+	version_libjq();
 	version_common();
 }
 
@@ -340,16 +337,6 @@ record_key(struct dedup *d, jv rec, const char **why)
 	return key_text(key_eval(d->key, rec), &d->key_text, why);
 }
 
-static bool
-has_error(jv rec)
-{
-	jv e = jv_object_get(jv_copy(rec), jv_string("_error"));
-	bool has = jv_is_valid(e) && jv_get_kind(e) != JV_KIND_NULL;
-
-	jv_free(e);
-	return has;
-}
-
 /* --- filter mode --------------------------------------------------------------- */
 
 /* Decide rec (consumed); its line is the text it came as. */
@@ -361,7 +348,7 @@ filter_record(struct dedup *d, jv rec, const char *line, size_t len, unsigned lo
 	const char *why = NULL;
 
 	buf_reset(out);
-	if (has_error(rec)) { /* failed upstream: not ours to judge */
+	if (jsonl_failed(rec)) { /* failed upstream: not ours to judge */
 		buf_add(out, line, len);
 		buf_putc(out, '\n');
 		d->n.passed++;

@@ -43,10 +43,7 @@ static const struct opt_spec options[] = {
 static void
 print_versions(void)
 {
-	char jq[32];
-
-	snprintf(jq, sizeof(jq), "%s (build)", JQ_BUILD_VERSION);
-	version_line("libjq", jq);
+	version_libjq();
 	version_common();
 }
 
