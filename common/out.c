@@ -107,7 +107,7 @@ out_flush(void)
 void
 out_write(const void *s, size_t n)
 {
-	if (out_closed)
+	if (out_closed || n == 0) /* s may be NULL when there is nothing */
 		return;
 	if (n > OUT_BUFSIZE - out_len) {
 		out_flush();

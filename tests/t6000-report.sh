@@ -91,7 +91,7 @@ test_expect_success 'empty input and only bad lines' '
 	test_expect_code 64 jl-report -f pdf <empty 2>err
 '
 
-test_expect_success 'a million records in bounded memory' '
+test_expect_success UNSANITIZED,NO_VALGRIND 'a million records in bounded memory' '
 	awk "BEGIN { for (i = 1; i <= 1000000; i++) printf \"{\\\"id\\\":%d,\\\"g\\\":\\\"g%d\\\",\\\"llm\\\":{\\\"latency_ms\\\":%d}}\\n\", i, i % 10, i % 997 }" |
 		/usr/bin/time -f "%M" -o rss jl-report -f md -g .g >out 2>/dev/null &&
 	test_grep "records: 1000000" out &&

@@ -56,8 +56,10 @@ test_expect_success JQ 'kill -9 at random moments, rerun each time: every key on
 
 test_expect_success JQ 'fault matrix: 429 storms, 30% 5xx, stalls, truncated and invalid bodies, resets: nothing lost, every failure an _error' '
 	companies 120 >in.csv &&
+	# eight 429s in a row: one record cannot spend its nine attempts on them
+	# whatever the timing, so the storm never stops the run (t3001 tests that stop)
 	cat >faults.scn <<-\EOF &&
-	1-20 path=/chat/completions status=429 header="retry-after: 0"
+	1-8 path=/chat/completions status=429 header="retry-after: 0"
 	21-25 path=/chat/completions truncate=10
 	26-30 path=/chat/completions garbage
 	31-35 path=/chat/completions reset
@@ -74,7 +76,7 @@ test_expect_success JQ 'fault matrix: 429 storms, 30% 5xx, stalls, truncated and
 	jq -r "select(._error) | ._error.code | type" new.jsonl | sort -u >codes &&
 	{ test ! -s codes || test "$(cat codes)" = string; } &&
 	# the faults did happen and were retried
-	test "$(grep -c "\"status\":429" "$MOCK_LOG")" -ge 20 &&
+	test "$(grep -c "\"status\":429" "$MOCK_LOG")" -ge 8 &&
 	test "$(grep -c "\"fault\"" "$MOCK_LOG")" -ge 20 &&
 	test "$(jq -r "select(._error == null and (.llm.content | type) != \"object\") | .name" new.jsonl | wc -l)" = 0 &&
 	jq -r "select(._error) | ._error.attempts // 0" new.jsonl | awk "\$1 > 9 { exit 1 }"

@@ -131,7 +131,7 @@ default_columns(struct report *rp, jv rec)
 	struct buf e = BUF_INIT;
 	jv content;
 
-	jv_object_foreach(jv_copy(rec), k, v)
+	jv_object_foreach(rec, k, v) /* the macro borrows the object it walks */
 	{
 		jv_kind kind = jv_get_kind(v);
 
@@ -157,11 +157,10 @@ default_columns(struct report *rp, jv rec)
 			jv_free(k);
 			jv_free(v);
 		}
-	} else {
-		if (jv_get_kind(content) == JV_KIND_STRING)
-			add_column(rp, "answer", ".llm.content");
-		jv_free(content);
+	} else if (jv_get_kind(content) == JV_KIND_STRING) {
+		add_column(rp, "answer", ".llm.content");
 	}
+	jv_free(content);
 	add_column(rp, "cost", ".cost.usd");
 	add_column(rp, "error", "._error.code");
 	buf_free(&e);

@@ -180,6 +180,8 @@ table_order_qsort(const void *a, const void *b)
 void
 row_sorted(struct report *rp)
 {
+	if (rp->nrows < 2) /* rows is NULL when nothing was kept */
+		return;
 	sort_report = rp;
 	qsort(rp->rows, rp->nrows, sizeof(*rp->rows), table_order_qsort);
 }
