@@ -4,44 +4,9 @@
 test_description='man pages: options match --help, mandoc lint, examples run, install'
 
 . ./lib.sh
+. "$TEST_DIRECTORY/docs-lib.sh"
 
 MAN1=$SRCDIR/man/jl-csv.1
-
-# Option names in --help: long names ("delimiter") and short letters ("d").
-help_long_options() {
-	sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}--\([a-z][a-z0-9-]*\).*/\2/p' "$1" | sort -u
-}
-help_short_options() {
-	sed -n 's/^ *-\([a-zA-Z]\), --.*/\1/p' "$1" | sort -u
-}
-
-# The .It lines of the OPTIONS section of a man page.
-man_option_items() {
-	sed -n '/^\.Sh OPTIONS/,/^\.Sh /p' "$1" | grep '^\.It '
-}
-
-# Long names written as "Fl -name" or "Fl Fl name", and short "Fl x".
-man_long_options() {
-	man_option_items "$1" | grep -oE 'Fl (-|Fl )[a-z][a-z0-9-]*' |
-		sed -E 's/^Fl (-|Fl )//' | sort -u
-}
-man_short_options() {
-	man_option_items "$1" | grep -oE 'Fl [a-zA-Z]([ ,]|$)' |
-		sed -E 's/^Fl ([a-zA-Z]).*/\1/' | sort -u
-}
-
-# Write each .Bd -literal block of the EXAMPLES section to exNN.txt, with
-# the roff escapes \e and \& undone. Prints the number of blocks.
-extract_examples() {
-	awk '
-		/^\.Sh EXAMPLES/ { ex = 1; next }
-		/^\.Sh / { ex = 0 }
-		ex && /^\.Bd -literal/ { n++; blk = 1; f = sprintf("ex%02d.txt", n); next }
-		blk && /^\.Ed/ { blk = 0; close(f); next }
-		blk { gsub(/\\&/, ""); gsub(/\\e/, "\\"); print > f }
-		END { print n + 0 }
-	' "$1"
-}
 
 # The input files that the examples in jl-csv.1 name.
 make_example_inputs() {
