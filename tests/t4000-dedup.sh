@@ -99,6 +99,23 @@ test_expect_success JQ 'failures are retried until --max-attempts, --forget-fail
 	test "$(ids out)" = 2
 '
 
+test_expect_success JQ 'records held back (budget spent, run stopped) use none of --max-attempts: every rerun resumes them' '
+	rows 4 >in &&
+	for try in 1 2 3 4; do
+		jl-dedup --db held.db --key .name --max-attempts 1 <in |
+			jq -c "if .id == 1 then . + {_error: {code: \"budget_exceeded\"}}
+				elif .id == 2 then . + {_error: {code: \"not_sent\", attempts: 0}}
+				elif .id == 3 then . + {_error: {code: \"interrupted\"}}
+				else . end" |
+			jl-dedup -q --db held.db --key .name --record >out || return 1
+		# the held-back keys come back every time; the done one once
+		test "$(jq -r .id out | tr "\n" " ")" = "1 2 3 " || test "$try" = 1 || return 1
+	done &&
+	test "$(sql held.db "select group_concat(attempts) from dedup_items where status = \"failed\"")" = 0,0,0 &&
+	jl-dedup --db held.db --key .name --max-attempts 1 <in >out &&
+	test "$(ids out | tr "\n" " ")" = "1 2 3 "
+'
+
 test_expect_success JQ 'keys: missing, null, bool, array, object are bad_key (never dropped); strings and numbers compare as JSON text' '
 	cat >in <<-\EOF &&
 	{"id":1,"k":"007"}

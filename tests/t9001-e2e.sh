@@ -16,14 +16,15 @@ companies() {
 	awk -v n="$1" 'BEGIN { print "name,city"; for (i = 1; i <= n; i++) printf "Company %d,City %d\n", i, i % 7 }'
 }
 
-# pipeline DB: the run of DESIGN.md section 1 against the mock, results in new.jsonl.
+# pipeline DB: the run of DESIGN.md section 1 against the mock, results in new.jsonl;
+# $RPM, when set, is each network stage's --rpm.
 pipeline() {
 	jl-csv in.csv |
 		jl-dedup --db "$1" --key .name |
-		jl-search --db "$1" --base-url "$MOCK_URL/tavily" --retry-base-ms 5 --retries 8 -j 16 \
+		jl-search --db "$1" --base-url "$MOCK_URL/tavily" --retry-base-ms 5 --retries 8 -j 16 ${RPM:+--rpm "$RPM"} \
 			-q '"\(.name) GPU"' --max-results 3 --max-chars 200 |
 		jl-llm --db "$1" -m openai/mock-model --base-url "$MOCK_URL/v1" --retry-base-ms 5 \
-			--retries 8 -j 16 --json -p 'Classify {{.name}}: {{.search.results}}' |
+			--retries 8 -j 16 ${RPM:+--rpm "$RPM"} --json -p 'Classify {{.name}}: {{.search.results}}' |
 		jl-cost --db "$1" --prices "$SRCDIR/examples/companies/prices.json" |
 		jl-dedup --db "$1" --key .name --record --store >>new.jsonl
 }
@@ -33,23 +34,36 @@ sql() {
 	python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$1" "$2"
 }
 
+# The kill moments are drawn from a seed that a failure report names
+# (JLKIT_TEST_SEED repeats a run).
+seed=${JLKIT_TEST_SEED:-$(date +%s)}
+
 test_expect_success JQ 'kill -9 at random moments, rerun each time: every key once, nothing paid twice beyond what was in flight' '
-	companies 400 >in.csv &&
-	mock_start --key "$CANARY" --latency 5-30 --fail-rate 0.05 &&
-	for kill_at in 0.3 0.6 0.9 1.2 0.5; do
-		( pipeline e2e9001.db 2>/dev/null & ) &&
-		sleep $kill_at &&
+	companies 2000 >in.csv &&
+	# latency, a rate limit (per key: search and chat share the canary) and 5% faults
+	mock_start --key "$CANARY" --latency 5-30 --fail-rate 0.05 --rpm 30000 --seed "$seed" &&
+	awk -v seed="$seed" "BEGIN { srand(seed); for (i = 0; i < 10; i++) printf \"%.2f\\n\", 0.2 + rand() * 1.8 }" >moments &&
+	echo "kill moments (seed $seed): $(tr "\n" " " <moments)" >&4 &&
+	while read -r kill_at; do
+		( RPM=12000 pipeline e2e9001.db 2>/dev/null & ) &&
+		sleep "$kill_at" &&
 		pkill -9 -f "e2e9001.db" ;
 		sleep 0.1
-	done &&
-	pipeline e2e9001.db 2>err &&
+	done <moments &&
+	RPM=12000 pipeline e2e9001.db 2>err &&
 	test "$(sql e2e9001.db "pragma integrity_check")" = ok &&
 	jl-dedup --db e2e9001.db --replay >results.jsonl &&
-	test_line_count = 400 results.jsonl &&
-	test "$(jq -r .name results.jsonl | sort -u | wc -l)" = 400 &&
+	test_line_count = 2000 results.jsonl &&
+	test "$(jq -r .name results.jsonl | sort -u | wc -l)" = 2000 &&
+	# every key once in what the runs wrote, too (done or _error)
+	test "$(jq -r .name new.jsonl | sort | uniq -d | wc -l)" = 0 &&
 	ok=$(grep "\"route\":\"chat\"" "$MOCK_LOG" | grep -c "\"status\":200") &&
-	# paid twice at most: what was in flight at each of the 5 kills (-j 16)
-	test "$ok" -le $((400 + 5 * 16)) &&
+	# paid twice at most: what was in flight at each of the 10 kills (-j 16)
+	test "$ok" -le $((2000 + 10 * 16)) &&
+	searched=$(grep "\"route\":\"tavily" "$MOCK_LOG" | grep -c "\"status\":200") &&
+	test "$searched" -le $((2000 + 10 * 16)) &&
+	# two stages of 12,000 rpm never pass the 30,000 rpm of their shared key
+	test "$(grep -c "\"status\":429" "$MOCK_LOG")" = 0 &&
 	# the ledger total is the sum of the rows
 	test "$(sql e2e9001.db "select sum(micro) from cost_ledger")" = "$(sql e2e9001.db "select micro from cost_totals where run = \"\"")"
 '

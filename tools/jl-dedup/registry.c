@@ -24,10 +24,10 @@ enum { ST_GET, ST_PUT, ST_STATS, ST_REPLAY, ST_MAX };
 static const char *const sql[ST_MAX] = {
 	[ST_GET] = "SELECT status, hash, attempts FROM dedup_items WHERE key = ?1",
 	[ST_PUT] = "INSERT INTO dedup_items(key, hash, status, error, attempts, updated, record) "
-		   "VALUES(?1, ?2, ?3, ?4, 1, ?5, ?6) ON CONFLICT(key) DO UPDATE SET "
+		   "VALUES(?1, ?2, ?3, ?4, ?7, ?5, ?6) ON CONFLICT(key) DO UPDATE SET "
 		   "hash = excluded.hash, status = excluded.status, error = excluded.error, "
 		   "attempts = CASE WHEN dedup_items.status = 'done' AND excluded.status = "
-		   "'done' THEN dedup_items.attempts ELSE dedup_items.attempts + 1 END, "
+		   "'done' THEN dedup_items.attempts ELSE dedup_items.attempts + ?7 END, "
 		   "updated = excluded.updated, record = coalesce(excluded.record, "
 		   "CASE WHEN excluded.status = 'done' THEN NULL ELSE dedup_items.record END)",
 	[ST_STATS] = "SELECT status, count(*) FROM dedup_items GROUP BY status ORDER BY status",
@@ -145,6 +145,22 @@ now_us(void)
 	return (sqlite3_int64)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
+/*
+ * Whether a failure with this code was a try of the record. The run held
+ * these back instead (its budget spent, or it stopped before or while the
+ * record was sent): a rerun resumes them whatever --max-attempts says.
+ */
+static bool
+was_tried(const char *error)
+{
+	static const char *const held_back[] = { "budget_exceeded", "not_sent", "interrupted" };
+
+	for (size_t i = 0; i < sizeof(held_back) / sizeof(held_back[0]); i++)
+		if (strcmp(error, held_back[i]) == 0)
+			return false;
+	return true;
+}
+
 int
 registry_put(struct registry *r, const char *key, size_t key_len, const char *hash,
 	const char *error, const char *record, size_t record_len)
@@ -165,6 +181,8 @@ registry_put(struct registry *r, const char *key, size_t key_len, const char *ha
 		rc = record == NULL ? sqlite3_bind_null(st, 6)
 				    : sqlite3_bind_text64(st, 6, record, record_len, SQLITE_STATIC,
 					      SQLITE_UTF8);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 7, error == NULL || was_tried(error));
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	done_with(st);
