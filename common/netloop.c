@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The record loop of the network tools; netloop.h says what it promises. */
+#include <inttypes.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include "io.h"
 #include "json.h"
 #include "jsonl.h"
+#include "ledger.h"
 #include "netloop.h"
 #include "out.h"
 #include "ratelimit.h"
@@ -62,6 +64,9 @@ struct netloop {
 	void *tool;
 	struct http *http;
 	struct db *db;
+	struct ledger *ledger; /* with --budget */
+	bool budget_reached;   /* the ledger held the budget: nothing more is sent */
+	unsigned long long held_back; /* records failed budget_exceeded */
 	FILE *log;
 	struct target_state targets[NETLOOP_MAX_TARGETS];
 	struct input in;
@@ -373,15 +378,57 @@ read_input(struct netloop *nl)
 
 /* --- sending ------------------------------------------------------------------------- */
 
+/*
+ * Whether --budget forbids a new request: jl-cost's ledger for the run holds
+ * the budget. Read before each record's first request, until it does.
+ */
+static bool
+over_budget(struct netloop *nl)
+{
+	int64_t total;
+
+	if (nl->ledger == NULL || nl->budget_reached)
+		return nl->budget_reached;
+	total = ledger_total(nl->ledger, nl->cfg->budget_run);
+	if (total < 0) {
+		netloop_stop(nl, EXIT_IOERR, NULL);
+		return false;
+	}
+	nl->budget_reached = total >= nl->cfg->budget_micro;
+	return nl->budget_reached;
+}
+
+/* j leaves unsent: the budget is spent. */
+static void
+hold_back(struct netloop *nl, struct job *j)
+{
+	char message[200];
+	int64_t b = nl->cfg->budget_micro;
+
+	snprintf(message, sizeof(message),
+		"not sent: the ledger%s%.60s%s reached the budget $%" PRId64 ".%06" PRId64,
+		*nl->cfg->budget_run ? " of run '" : "", nl->cfg->budget_run,
+		*nl->cfg->budget_run ? "'" : "", b / 1000000, b % 1000000);
+	netloop_fail(nl, &j->pub, "budget_exceeded", message, 0);
+	nl->held_back++;
+}
+
 /* Start j now if the limiter lets it; returns 0, or the ms to wait. */
 static double
 start_job(struct netloop *nl, struct job *j)
 {
 	struct target_state *ts;
-	int best = netloop_first_target(nl);
+	int best;
 	long estimate;
 	double wait;
 
+	if (j->pub.attempts == 0 && over_budget(nl)) {
+		hold_back(nl, j);
+		return 0;
+	}
+	if (nl->stop_code != 0)
+		return 0; /* the ledger could not be read */
+	best = netloop_first_target(nl);
 	if (best < 0) {
 		netloop_fail(nl, &j->pub, "model_not_found", "no target is left to try", 404);
 		return 0;
@@ -916,6 +963,8 @@ setup(struct netloop *nl)
 			return code;
 		if (db_cache_table(nl->db, cfg->cache_table) != 0)
 			return EXIT_CANTCREAT;
+		if (cfg->budget_micro >= 0 && (nl->ledger = ledger_open(nl->db)) == NULL)
+			return EXIT_CANTCREAT;
 	}
 	if (cfg->log_path != NULL && (nl->log = fopen(cfg->log_path, "a")) == NULL)
 		die(EXIT_CANTCREAT, "cannot open the log '%s':", cfg->log_path);
@@ -946,6 +995,7 @@ teardown(struct netloop *nl)
 		ratelimit_close(nl->targets[i].limiter);
 	http_free(nl->http);
 	jsonl_free(&nl->reader);
+	ledger_close(nl->ledger);
 	if (nl->db != NULL && db_close(nl->db) != 0 && nl->stop_code == 0)
 		nl->stop_code = EXIT_CANTCREAT;
 	if (nl->log != NULL && fclose(nl->log) != 0)
@@ -1039,7 +1089,12 @@ netloop_run(const struct netloop_config *cfg, const struct netloop_ops *ops, voi
 	progress_end(&nl.progress);
 	if (!cfg->quiet)
 		print_summary(&nl);
+	if (nl.held_back > 0)
+		warn("%llu records held back by --budget left with _error budget_exceeded; rerun "
+		     "with a higher --budget to resume",
+			nl.held_back);
 	rc = nl.stop_code != 0                        ? nl.stop_code
+		: nl.held_back > 0                    ? EXIT_TEMPFAIL
 		: cfg->strict && nl.counts.failed > 0 ? EXIT_PARTIAL
 						      : EXIT_OK;
 	teardown(&nl);

@@ -24,6 +24,7 @@
 
 #include <jv.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "http.h"
@@ -81,6 +82,8 @@ struct netloop_config {
 	unsigned long long total;
 	const char *db_path;
 	const char *cache_table; /* the tool's table of answers in the run database */
+	int64_t budget_micro;    /* --budget: no request once the ledger holds it; -1: none */
+	const char *budget_run;  /* the ledger run it counts, "" for every run */
 	const char *log_path;
 	const char *cacert;
 	unsigned long long seed;

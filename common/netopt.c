@@ -32,6 +32,8 @@ netopt_defaults(struct netloop_config *loop, const char *into)
 		.check = true,
 		.progress = PROGRESS_AUTO,
 		.seed = 1,
+		.budget_micro = -1,
+		.budget_run = "", /* every run */
 	};
 }
 
@@ -88,6 +90,12 @@ netopt_parse(const struct opt_tool *tool, struct netloop_config *loop, struct ne
 		break;
 	case NETOPT_DB:
 		loop->db_path = arg;
+		break;
+	case NETOPT_BUDGET:
+		loop->budget_micro = opt_usd("budget", arg);
+		break;
+	case NETOPT_RUN:
+		loop->budget_run = arg;
 		break;
 	case NETOPT_LOG:
 		loop->log_path = arg;
@@ -146,6 +154,8 @@ netopt_finish(struct netloop_config *loop, const struct netopt *no, bool seeded)
 			(unsigned long long)time(NULL);
 	if (no->base_url != NULL)
 		check_base_url(no->base_url);
+	if (loop->budget_micro >= 0 && loop->db_path == NULL)
+		die(EXIT_USAGE, "--budget needs --db: the ledger of jl-cost is what it counts");
 }
 
 char *

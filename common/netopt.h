@@ -27,6 +27,8 @@ enum {
 	NETOPT_MAX_FAILURES,
 	NETOPT_NO_CHECK,
 	NETOPT_DB,
+	NETOPT_BUDGET,
+	NETOPT_RUN,
 	NETOPT_LOG,
 	NETOPT_CACERT,
 	NETOPT_TOTAL,
@@ -57,6 +59,9 @@ enum {
 			"do not check the key before reading input" },                             \
 		{ NETOPT_DB, "db", 0, "FILE",                                                      \
 			"cache answers in the run database FILE (default $JL_DB)" },               \
+		{ NETOPT_BUDGET, "budget", 0, "USD",                                               \
+			"send nothing once jl-cost's ledger in --db holds USD" },                  \
+		{ NETOPT_RUN, "run", 0, "NAME", "count only this run of the ledger for --budget" }, \
 		{ NETOPT_LOG, "log", 0, "FILE", "append one JSON line per HTTP attempt" },         \
 		{ NETOPT_CACERT, "cacert", 0, "FILE",                                              \
 			"CA certificates to verify the server with" },                             \

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,4 +227,16 @@ opt_size(const char *option, const char *arg, unsigned long long min, unsigned l
 			"invalid value '%s' for --%s: expected a size from %llu to %llu bytes", arg,
 			option, min, max);
 	return v * unit;
+}
+
+int64_t
+opt_usd(const char *option, const char *arg)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (end == arg || *end != '\0' || !(v >= 0 && v < 1e9))
+		die(EXIT_USAGE, "invalid amount '%s' for --%s: expected USD, e.g. 5 or 0.25", arg,
+			option);
+	return llround(v * 1e6);
 }

@@ -14,6 +14,7 @@
 #define JL_OPT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define OPT_DONE (-1)
 
@@ -67,5 +68,8 @@ unsigned long long opt_uint(const char *option, const char *arg, unsigned long l
 	unsigned long long max);
 unsigned long long opt_size(const char *option, const char *arg, unsigned long long min,
 	unsigned long long max);
+
+/* An amount of USD ("5", "0.25") as micro-dollars; EXIT_USAGE when it is not one. */
+int64_t opt_usd(const char *option, const char *arg);
 
 #endif

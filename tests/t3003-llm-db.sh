@@ -323,6 +323,30 @@ test_expect_success PYTHON3 'four processes share one --db; a rerun of every sha
 	EOF
 '
 
+test_expect_success PYTHON3 '--budget: nothing sent once the ledger holds it, cached answers still given, exit 75; more budget resumes' '
+	records 8 >in &&
+	# five answers paid and tallied by jl-cost in the ledger of run "a"
+	head -n 5 in | llm -k --db budget.db -p "Company: {{.name}}" |
+		jl-cost -q --db budget.db --run a --prices "$SRCDIR/examples/companies/prices.json" >/dev/null &&
+	n1=$(chats) &&
+	test_expect_code 75 llm -k --db budget.db --budget 0.000001 -p "Company: {{.name}}" <in >out 2>err &&
+	test "$(chats)" = "$n1" &&
+	test_grep "3 records held back by --budget" err &&
+	check out <<-\EOF
+	len(R) == 8 and [r["id"] for r in R] == list(range(1, 9))
+	all(ok(r) and cached(r) for r in R[:5])
+	all(err(r)["code"] == "budget_exceeded" and err(r)["attempts"] == 0 for r in R[5:])
+	all("reached the budget $0.000001" in err(r)["message"] for r in R[5:])
+	EOF
+	# the budget of another run is not spent: --run counts only its rows
+	llm -k --db budget.db --budget 0.000001 --run b -p "Company: {{.name}}" <in >out2 &&
+	test "$(chats)" = $((n1 + 3)) &&
+	test_expect_code 64 llm --budget 1 -p "Company: {{.name}}" <in 2>err &&
+	test_grep "needs --db" err &&
+	test_expect_code 64 llm --db budget.db --budget lots -p "Company: {{.name}}" <in 2>err &&
+	test_grep "invalid amount" err
+'
+
 test_expect_success 'a database that cannot be created: exit 73, naming the file' '
 	records 1 >in &&
 	test_expect_code 73 llm --db no-such-dir/run.db -p "Company: {{.name}}" <in >out 2>err &&

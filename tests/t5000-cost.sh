@@ -102,11 +102,18 @@ test_expect_success JQ 'provider-reported cost wins; cached replays and dry runs
 	test "$(sql l.db "select sum(micro) from cost_ledger")" = 81300
 '
 
-test_expect_success JQ 'records with _error and bad lines pass untouched' '
-	printf "%s\n" "{\"id\":1,\"_error\":{\"code\":\"x\"},\"llm\":{}}" "nope" >in &&
-	jl-cost <in >out &&
-	test_line_count = 2 out &&
-	test "$(jq -r "has(\"cost\")" out | sort -u)" = false
+test_expect_success JQ 'failed records: billed for the usage they carry, their _error kept; without usage, and bad lines, untouched' '
+	printf "%s\n" "{\"id\":1,\"_error\":{\"code\":\"x\"}}" "nope" \
+		"{\"id\":2,\"_error\":{\"code\":\"http_500\"},\"search\":{\"backend\":\"tavily\",\"depth\":\"advanced\",\"requests\":1}}" \
+		"{\"id\":3,\"_error\":{\"code\":\"http_500\"},\"search\":{\"backend\":\"tavily\",\"requests\":1},\"cost\":{\"usd\":0.008}}" >in &&
+	jl-cost --db fail.db --budget 0.001 <in >out 2>err &&
+	test_line_count = 4 out &&
+	test "$(jq -r "select(.id == 1 or .id == null) | has(\"cost\")" out | sort -u)" = false &&
+	# the search of the record whose model call failed was paid: $0.016 (2 credits)
+	test "$(jq -c "select(.id == 2) | [._error.code, .cost.usd, .cost.search_usd]" out)" = "[\"http_500\",0.016,0.016]" &&
+	# priced before: not billed again
+	test "$(jq -c "select(.id == 3) | .cost.usd" out)" = 0.008 &&
+	test "$(sql fail.db "select micro from cost_totals where run = \"\"")" = 16000
 '
 
 test_expect_success JQ 'budget: records past it leave with budget_exceeded, exit 75; a rerun with more resumes' '
@@ -123,11 +130,14 @@ test_expect_success JQ 'budget: records past it leave with budget_exceeded, exit
 '
 
 test_expect_success JQ 'gate: stops records before the paid stage; overshoot within the documented bound' '
-	for i in $(seq 1 40); do llm $i gpt-4o openai 1000 100 0 0 "" || return 1; done >in &&
+	seq 1 40 | sed "s/.*/{\"id\":&}/" >in &&
 	# records arrive one by one, as from a slow paid stage: between the gate and
-	# the tally there is at most the record in flight and the one in the pipe
+	# the tally there is at most the record in flight and the one in the pipe;
+	# the paid stage (jq) answers what the gate let through, as jl-llm would
 	while read -r line; do echo "$line"; sleep 0.02; done <in |
 		jl-cost --gate --db g.db --budget 0.02 |
+		jq -c --unbuffered "if ._error then . else .llm = {model: \"gpt-4o\", provider: \"openai\",
+			usage: {prompt_tokens: 1000, completion_tokens: 100}} end" |
 		jl-cost --db g.db --batch 1 >out 2>/dev/null &&
 	spent=$(sql g.db "select micro from cost_totals where run = \"\"") &&
 	passed=$(jq -r "select(._error == null) | .id" out | wc -l) &&

@@ -64,6 +64,26 @@ test_expect_success MAKE,JQ 'brands: 8 workers share one database, one rate limi
 	test "$(grep -c "\"route\":\"chat\"" "$MOCK_LOG")" = 40
 '
 
+test_expect_success MAKE,JQ 'brands: the shared budget stops all 8 workers before they pay for the rest' '
+	make -s -C brands clean &&
+	mock_start --key sk-mock-demo --key tvly-mock-demo --rpm 600 &&
+	make -s -C brands JL="$BUILD" MOCK_URL="$MOCK_URL" WORKERS=8 BUDGET=0.05 run >out 2>err &&
+	# every brand is accounted for: done, or held back by the budget
+	test "$(jl-dedup --db brands/run.db --stats | jq .total)" = 40 &&
+	cat brands/shards/*.out >all &&
+	test_line_count = 40 all &&
+	test "$(jq -r "._error.code // \"ok\"" all | sort -u | tr "\n" " ")" = "budget_exceeded ok " &&
+	# a search costs $0.008: seven reach $0.05; past that, at most what each
+	# worker had in flight or between its search and its tally (2 each)
+	paid=$(grep "\"route\":\"tavily\"" "$MOCK_LOG" | grep -c "\"status\":200") &&
+	test "$paid" -ge 7 && test "$paid" -le $((7 + 8 * 2)) &&
+	# the ledger holds what was paid, and a rerun with more budget resumes
+	test "$(python3 -c "import sqlite3; print(sqlite3.connect(\"brands/run.db\").execute(\"select micro from cost_totals where run = ?\", (\"brands\",)).fetchone()[0])")" = $((paid * 8000)) &&
+	make -s -C brands JL="$BUILD" MOCK_URL="$MOCK_URL" WORKERS=8 BUDGET=5 run >out 2>err &&
+	test_line_count = 40 brands/results.jsonl &&
+	test "$(grep "\"route\":\"tavily\"" "$MOCK_LOG" | grep -c "\"status\":200")" = 40
+'
+
 test_expect_success MAKE,JQ,PARALLEL 'brands: GNU parallel --pipe, then two shards merged' '
 	make -s -C brands clean &&
 	make -s -C brands JL="$BUILD" MOCK_URL="$MOCK_URL" run-parallel >out 2>err &&

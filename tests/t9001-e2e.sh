@@ -60,7 +60,7 @@ test_expect_success JQ 'kill -9 at random moments, rerun each time: every key on
 	ok=$(grep "\"route\":\"chat\"" "$MOCK_LOG" | grep -c "\"status\":200") &&
 	# paid twice at most: what was in flight at each of the 10 kills (-j 16)
 	test "$ok" -le $((2000 + 10 * 16)) &&
-	searched=$(grep "\"route\":\"tavily" "$MOCK_LOG" | grep -c "\"status\":200") &&
+	searched=$(grep "\"route\":\"tavily\"" "$MOCK_LOG" | grep -c "\"status\":200") &&
 	test "$searched" -le $((2000 + 10 * 16)) &&
 	# two stages of 12,000 rpm never pass the 30,000 rpm of their shared key
 	test "$(grep -c "\"status\":429" "$MOCK_LOG")" = 0 &&

@@ -120,19 +120,6 @@ print_versions(void)
 	version_common();
 }
 
-/* "12.345678" as micro-dollars; a usage error when it is not an amount. */
-static int64_t
-parse_usd(const char *option, const char *arg)
-{
-	char *end;
-	double v = strtod(arg, &end);
-
-	if (end == arg || *end != '\0' || !(v >= 0 && v < 1e9))
-		opt_usage_error(&tool, "invalid amount '%s' for --%s: expected USD, e.g. 5 or 0.25",
-			arg, option);
-	return llround(v * 1e6);
-}
-
 static void
 parse_options(struct cost_config *cfg, int argc, char **argv)
 {
@@ -148,7 +135,7 @@ parse_options(struct cost_config *cfg, int argc, char **argv)
 			break;
 		case OPT_BUDGET:
 			cfg->has_budget = true;
-			cfg->budget_micro = parse_usd("budget", arg);
+			cfg->budget_micro = opt_usd("budget", arg);
 			break;
 		case OPT_GATE:
 			cfg->gate = true;
@@ -184,7 +171,7 @@ parse_options(struct cost_config *cfg, int argc, char **argv)
 			cfg->into = arg;
 			break;
 		case OPT_CREDIT_PRICE:
-			cfg->credit_micro = parse_usd("credit-price", arg);
+			cfg->credit_micro = opt_usd("credit-price", arg);
 			break;
 		case OPT_BATCH:
 			cfg->batch = (long)opt_uint("batch", arg, 1, 10000000);
@@ -479,8 +466,13 @@ refresh_total(struct cost *c)
 		exit(EXIT_IOERR);
 }
 
+/*
+ * Price rec (consumed), the text it came as, into the ledger and the
+ * output. A failed record (_error) is billed for the usage it carries (the
+ * search of a record whose model call failed was paid) but keeps its error.
+ */
 static void
-cost_record(struct cost *c, jv rec, const char *line, size_t len)
+cost_record(struct cost *c, jv rec, const char *line, size_t len, bool failed)
 {
 	const struct cost_config *cfg = c->cfg;
 	jv llm = jv_object_get(jv_copy(rec), jv_string(cfg->llm_field));
@@ -524,7 +516,7 @@ cost_record(struct cost *c, jv rec, const char *line, size_t len)
 		jv_free(rec);
 		return;
 	}
-	over = cfg->has_budget && c->ledger_micro >= cfg->budget_micro;
+	over = !failed && cfg->has_budget && c->ledger_micro >= cfg->budget_micro;
 	if (c->ledger != NULL && !p.dry_run && p.llm_micro + p.search_micro > 0) {
 		struct ledger_row row = { cfg->run ? cfg->run : "default", NULL, p.model, p.backend,
 			p.prompt, p.completion, p.cached, p.llm_micro, p.search_micro };
@@ -534,7 +526,7 @@ cost_record(struct cost *c, jv rec, const char *line, size_t len)
 				exit(EXIT_IOERR);
 			refresh_total(
 				c); /* what every writer has spent, at the start of the batch */
-			over = cfg->has_budget && c->ledger_micro >= cfg->budget_micro;
+			over = !failed && cfg->has_budget && c->ledger_micro >= cfg->budget_micro;
 		}
 		if (ledger_add(c->ledger, &row) != 0)
 			exit(EXIT_IOERR);
@@ -556,6 +548,22 @@ cost_record(struct cost *c, jv rec, const char *line, size_t len)
 	}
 	jv_free(rec);
 	c->pending_records++;
+}
+
+/* Whether a failed rec (borrowed) carries usage to bill, and no price yet. */
+static bool
+has_usage(const struct cost *c, jv rec)
+{
+	jv llm = jv_object_get(jv_copy(rec), jv_string(c->cfg->llm_field));
+	jv search = jv_object_get(jv_copy(rec), jv_string(c->cfg->search_field));
+	jv priced = jv_object_get(jv_copy(rec), jv_string(c->cfg->into));
+	bool usage = (jv_get_kind(llm) == JV_KIND_OBJECT || jv_get_kind(search) == JV_KIND_OBJECT) &&
+		jv_get_kind(priced) != JV_KIND_OBJECT;
+
+	jv_free(llm);
+	jv_free(search);
+	jv_free(priced);
+	return usage;
 }
 
 static void
@@ -591,6 +599,7 @@ run_records(struct cost *c)
 	while ((st = jsonl_next(&r, &rec)) != JSONL_EOF) {
 		size_t len;
 		const char *line;
+		bool failed;
 
 		if (st == JSONL_IOERR)
 			die(EXIT_IOERR, "cannot read stdin:");
@@ -603,8 +612,10 @@ run_records(struct cost *c)
 			continue;
 		}
 		line = jsonl_line(&r, &len);
-		if (st == JSONL_BAD || jsonl_failed(rec)) { /* failed before: passed on as it is */
+		failed = st == JSONL_BAD || jsonl_failed(rec);
+		if (failed) /* failed before: passed on as it is, unless it carries usage */
 			c->errors++;
+		if (failed && (st == JSONL_BAD || cfg->estimate || cfg->gate || !has_usage(c, rec))) {
 			if (!cfg->estimate) {
 				jv text = jv_dump_string(rec, 0);
 
@@ -621,7 +632,7 @@ run_records(struct cost *c)
 		if (cfg->gate)
 			gate_record(c, rec, line, len);
 		else
-			cost_record(c, rec, line, len);
+			cost_record(c, rec, line, len, failed);
 		if (c->pending_records >= (size_t)cfg->batch ||
 			clock_ms() - last >= (double)cfg->batch_ms) {
 			release(c);

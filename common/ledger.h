@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * jl-cost's ledger in the run database: a row per billed record (table
- * cost_ledger) and the running total per run (cost_totals, "" for every
- * run), written in the same transaction so the total is the sum of the rows.
+ * The ledger in the run database, written by jl-cost and read by every
+ * --budget: a row per billed record (table cost_ledger) and the running
+ * total per run (cost_totals, "" for every run), written in the same
+ * transaction so the total is the sum of the rows.
  */
-#ifndef JL_COST_LEDGER_H
-#define JL_COST_LEDGER_H
+#ifndef JL_LEDGER_H
+#define JL_LEDGER_H
 
 #include <stdint.h>
 
