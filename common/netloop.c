@@ -64,8 +64,8 @@ struct netloop {
 	void *tool;
 	struct http *http;
 	struct db *db;
-	struct ledger *ledger; /* with --budget */
-	bool budget_reached;   /* the ledger held the budget: nothing more is sent */
+	struct ledger *ledger;        /* with --budget */
+	bool budget_reached;          /* the ledger held the budget: nothing more is sent */
 	unsigned long long held_back; /* records failed budget_exceeded */
 	FILE *log;
 	struct target_state targets[NETLOOP_MAX_TARGETS];

@@ -61,7 +61,8 @@ enum {
 			"cache answers in the run database FILE (default $JL_DB)" },               \
 		{ NETOPT_BUDGET, "budget", 0, "USD",                                               \
 			"send nothing once jl-cost's ledger in --db holds USD" },                  \
-		{ NETOPT_RUN, "run", 0, "NAME", "count only this run of the ledger for --budget" }, \
+		{ NETOPT_RUN, "run", 0, "NAME",                                                    \
+			"count only this run of the ledger for --budget" },                        \
 		{ NETOPT_LOG, "log", 0, "FILE", "append one JSON line per HTTP attempt" },         \
 		{ NETOPT_CACERT, "cacert", 0, "FILE",                                              \
 			"CA certificates to verify the server with" },                             \

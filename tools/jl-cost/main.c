@@ -557,7 +557,8 @@ has_usage(const struct cost *c, jv rec)
 	jv llm = jv_object_get(jv_copy(rec), jv_string(c->cfg->llm_field));
 	jv search = jv_object_get(jv_copy(rec), jv_string(c->cfg->search_field));
 	jv priced = jv_object_get(jv_copy(rec), jv_string(c->cfg->into));
-	bool usage = (jv_get_kind(llm) == JV_KIND_OBJECT || jv_get_kind(search) == JV_KIND_OBJECT) &&
+	bool usage =
+		(jv_get_kind(llm) == JV_KIND_OBJECT || jv_get_kind(search) == JV_KIND_OBJECT) &&
 		jv_get_kind(priced) != JV_KIND_OBJECT;
 
 	jv_free(llm);
@@ -615,7 +616,8 @@ run_records(struct cost *c)
 		failed = st == JSONL_BAD || jsonl_failed(rec);
 		if (failed) /* failed before: passed on as it is, unless it carries usage */
 			c->errors++;
-		if (failed && (st == JSONL_BAD || cfg->estimate || cfg->gate || !has_usage(c, rec))) {
+		if (failed &&
+			(st == JSONL_BAD || cfg->estimate || cfg->gate || !has_usage(c, rec))) {
 			if (!cfg->estimate) {
 				jv text = jv_dump_string(rec, 0);
 
