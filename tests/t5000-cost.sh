@@ -134,16 +134,18 @@ test_expect_success JQ 'gate: stops records before the paid stage; overshoot wit
 	# records arrive one by one, as from a slow paid stage: between the gate and
 	# the tally there is at most the record in flight and the one in the pipe;
 	# the paid stage (jq) answers what the gate let through, as jl-llm would
-	while read -r line; do echo "$line"; sleep 0.02; done <in |
+	while read -r line; do echo "$line"; sleep 0.05; done <in |
 		jl-cost --gate --db g.db --budget 0.02 |
 		jq -c --unbuffered "if ._error then . else .llm = {model: \"gpt-4o\", provider: \"openai\",
 			usage: {prompt_tokens: 1000, completion_tokens: 100}} end" |
 		jl-cost --db g.db --batch 1 >out 2>/dev/null &&
 	spent=$(sql g.db "select micro from cost_totals where run = \"\"") &&
 	passed=$(jq -r "select(._error == null) | .id" out | wc -l) &&
-	# each record costs $0.0035: the budget is reached after 6, at most 2 more slip through
-	test "$spent" -ge 20000 && test "$spent" -le $((20000 + 2 * 3500)) &&
-	test "$passed" -le 8 &&
+	# each record costs $0.0035: the budget is reached after 6; past the gate and
+	# not yet tallied are at most n = 3 (one in jq, one in each pipe), so the
+	# documented bound (n + 1) x c allows 4 more
+	test "$spent" -ge 20000 && test "$spent" -lt $((20000 + 4 * 3500)) &&
+	test "$passed" -le 10 &&
 	test "$(jq -r "select(._error.code == \"budget_exceeded\") | .id" out | wc -l)" = $((40 - passed))
 '
 
