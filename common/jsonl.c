@@ -149,3 +149,14 @@ jsonl_failed(jv rec)
 	jv_free(e);
 	return failed;
 }
+
+bool
+jsonl_held_back(const char *code)
+{
+	static const char *const held_back[] = { "budget_exceeded", "not_sent", "interrupted" };
+
+	for (size_t i = 0; i < sizeof(held_back) / sizeof(held_back[0]); i++)
+		if (strcmp(code, held_back[i]) == 0)
+			return true;
+	return false;
+}

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/time.h>
 
@@ -135,4 +137,13 @@ ledger_total(struct ledger *l, const char *run)
 		return error("%s: cannot read the ledger: %s", db_path(l->db),
 			sqlite3_errmsg(db_sqlite(l->db)));
 	return total;
+}
+
+void
+ledger_usd(struct buf *b, int64_t micro)
+{
+	char text[40];
+
+	snprintf(text, sizeof(text), "%" PRId64 ".%06" PRId64, micro / 1000000, micro % 1000000);
+	buf_puts(b, text);
 }

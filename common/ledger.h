@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "buf.h"
 #include "db.h"
 
 struct ledger;
@@ -29,5 +30,8 @@ int ledger_add(struct ledger *l, const struct ledger_row *row);
 
 /* The total of run ("" for every run) in micro-dollars, or -1 after a message. */
 int64_t ledger_total(struct ledger *l, const char *run);
+
+/* Append micro-dollars to b as jlkit prints money: USD with 6 decimals. */
+void ledger_usd(struct buf *b, int64_t micro);
 
 #endif

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* The record loop of the network tools; netloop.h says what it promises. */
-#include <inttypes.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
@@ -402,14 +401,18 @@ over_budget(struct netloop *nl)
 static void
 hold_back(struct netloop *nl, struct job *j)
 {
-	char message[200];
-	int64_t b = nl->cfg->budget_micro;
+	struct buf message = BUF_INIT;
 
-	snprintf(message, sizeof(message),
-		"not sent: the ledger%s%.60s%s reached the budget $%" PRId64 ".%06" PRId64,
-		*nl->cfg->budget_run ? " of run '" : "", nl->cfg->budget_run,
-		*nl->cfg->budget_run ? "'" : "", b / 1000000, b % 1000000);
-	netloop_fail(nl, &j->pub, "budget_exceeded", message, 0);
+	buf_puts(&message, "not sent: the ledger");
+	if (*nl->cfg->budget_run != '\0') {
+		buf_puts(&message, " of run '");
+		buf_puts(&message, nl->cfg->budget_run);
+		buf_putc(&message, '\'');
+	}
+	buf_puts(&message, " reached the budget $");
+	ledger_usd(&message, nl->cfg->budget_micro);
+	netloop_fail(nl, &j->pub, "budget_exceeded", buf_cstr(&message), 0);
+	buf_free(&message);
 	nl->held_back++;
 }
 

@@ -364,23 +364,14 @@ price_search(struct cost *c, jv search, struct priced *p)
 /* --- writing records --------------------------------------------------------------- */
 
 static void
-add_usd(struct buf *b, int64_t micro)
-{
-	char text[40];
-
-	snprintf(text, sizeof(text), "%" PRId64 ".%06" PRId64, micro / 1000000, micro % 1000000);
-	buf_puts(b, text);
-}
-
-static void
 cost_object(struct buf *b, const struct priced *p)
 {
 	buf_puts(b, "{\"usd\":");
-	add_usd(b, p->llm_micro + p->search_micro);
+	ledger_usd(b, p->llm_micro + p->search_micro);
 	buf_puts(b, ",\"llm_usd\":");
-	add_usd(b, p->llm_micro);
+	ledger_usd(b, p->llm_micro);
 	buf_puts(b, ",\"search_usd\":");
-	add_usd(b, p->search_micro);
+	ledger_usd(b, p->search_micro);
 	buf_puts(b, ",\"model\":");
 	if (p->model[0] != '\0')
 		jw_cstring(b, p->model);
@@ -438,9 +429,9 @@ budget_error(struct buf *to, jv rec, const char *line, size_t len, const struct 
 	buf_puts(&e,
 		"{\"tool\":\"jl-cost\",\"code\":\"budget_exceeded\",\"message\":\"the ledger "
 		"total $");
-	add_usd(&e, c->ledger_micro);
+	ledger_usd(&e, c->ledger_micro);
 	buf_puts(&e, " reached the budget $");
-	add_usd(&e, c->cfg->budget_micro);
+	ledger_usd(&e, c->cfg->budget_micro);
 	buf_puts(&e, "\"}");
 	splice(to, rec, line, len, "_error", e.data, e.len);
 	buf_free(&e);
@@ -479,7 +470,7 @@ cost_record(struct cost *c, jv rec, const char *line, size_t len, bool failed)
 	jv search = jv_object_get(jv_copy(rec), jv_string(cfg->search_field));
 	struct priced p = { .priced = true };
 	struct group *g;
-	bool over;
+	bool billed, over;
 
 	if (jv_get_kind(llm) == JV_KIND_OBJECT)
 		price_llm(c, llm, &p);
@@ -516,18 +507,17 @@ cost_record(struct cost *c, jv rec, const char *line, size_t len, bool failed)
 		jv_free(rec);
 		return;
 	}
+	billed = c->ledger != NULL && !p.dry_run && p.llm_micro + p.search_micro > 0;
+	if (billed && !db_in_transaction(c->db)) {
+		if (db_begin(c->db) != 0)
+			exit(EXIT_IOERR);
+		refresh_total(c); /* what every writer has spent, at the start of the batch */
+	}
 	over = !failed && cfg->has_budget && c->ledger_micro >= cfg->budget_micro;
-	if (c->ledger != NULL && !p.dry_run && p.llm_micro + p.search_micro > 0) {
+	if (billed) {
 		struct ledger_row row = { cfg->run ? cfg->run : "default", NULL, p.model, p.backend,
 			p.prompt, p.completion, p.cached, p.llm_micro, p.search_micro };
 
-		if (!db_in_transaction(c->db)) {
-			if (db_begin(c->db) != 0)
-				exit(EXIT_IOERR);
-			refresh_total(
-				c); /* what every writer has spent, at the start of the batch */
-			over = !failed && cfg->has_budget && c->ledger_micro >= cfg->budget_micro;
-		}
 		if (ledger_add(c->ledger, &row) != 0)
 			exit(EXIT_IOERR);
 		c->ledger_micro += p.llm_micro + p.search_micro;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "jsonl.h"
 #include "registry.h"
 #include "util.h"
 
@@ -145,22 +146,6 @@ now_us(void)
 	return (sqlite3_int64)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
-/*
- * Whether a failure with this code was a try of the record. The run held
- * these back instead (its budget spent, or it stopped before or while the
- * record was sent): a rerun resumes them whatever --max-attempts says.
- */
-static bool
-was_tried(const char *error)
-{
-	static const char *const held_back[] = { "budget_exceeded", "not_sent", "interrupted" };
-
-	for (size_t i = 0; i < sizeof(held_back) / sizeof(held_back[0]); i++)
-		if (strcmp(error, held_back[i]) == 0)
-			return false;
-	return true;
-}
-
 int
 registry_put(struct registry *r, const char *key, size_t key_len, const char *hash,
 	const char *error, const char *record, size_t record_len)
@@ -182,7 +167,7 @@ registry_put(struct registry *r, const char *key, size_t key_len, const char *ha
 				    : sqlite3_bind_text64(st, 6, record, record_len, SQLITE_STATIC,
 					      SQLITE_UTF8);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, 7, error == NULL || was_tried(error));
+		rc = sqlite3_bind_int(st, 7, error == NULL || !jsonl_held_back(error));
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	done_with(st);
