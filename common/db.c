@@ -197,6 +197,15 @@ prepare_retry(struct db *db, const char *sql, sqlite3_stmt **st)
 	return rc;
 }
 
+int
+db_prepare_all(struct db *db, const char *const sql[], sqlite3_stmt *st[], int n)
+{
+	for (int i = 0; i < n; i++)
+		if (prepare_retry(db, sql[i], &st[i]) != SQLITE_OK)
+			return -1;
+	return 0;
+}
+
 /* Step a statement that may be repeated after SQLITE_BUSY, retrying while busy. */
 static int
 step_retry(struct db *db, sqlite3_stmt *st)

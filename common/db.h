@@ -39,6 +39,13 @@ int db_close(struct db *db);
 /* The SQLite connection, for a tool's prepared statements on its own tables. */
 sqlite3 *db_sqlite(struct db *db);
 
+/*
+ * Prepare the n statements sql[] into st[] (persistent, retried while the
+ * database is busy). Returns 0, or -1 with sqlite3_errmsg(db_sqlite(db))
+ * saying why; st[] is then partly filled, for the caller to finalize.
+ */
+int db_prepare_all(struct db *db, const char *const sql[], sqlite3_stmt *st[], int n);
+
 /* The file's path, for messages. */
 const char *db_path(const struct db *db);
 

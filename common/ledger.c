@@ -42,14 +42,11 @@ ledger_open(struct db *db)
 		free(l);
 		return NULL;
 	}
-	for (int i = 0; i < ST_MAX; i++) {
-		if (sqlite3_prepare_v3(db_sqlite(db), sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-			    &l->st[i], NULL) != SQLITE_OK) {
-			error("%s: cannot prepare the ledger: %s", db_path(db),
-				sqlite3_errmsg(db_sqlite(db)));
-			ledger_close(l);
-			return NULL;
-		}
+	if (db_prepare_all(db, sql, l->st, ST_MAX) != 0) {
+		error("%s: cannot prepare the ledger: %s", db_path(db),
+			sqlite3_errmsg(db_sqlite(db)));
+		ledger_close(l);
+		return NULL;
 	}
 	return l;
 }

@@ -61,13 +61,10 @@ registry_open(struct db *db)
 		free(r);
 		return NULL;
 	}
-	for (int i = 0; i < ST_MAX; i++) {
-		if (sqlite3_prepare_v3(db_sqlite(db), sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-			    &r->st[i], NULL) != SQLITE_OK) {
-			fail(r, "prepare the registry");
-			registry_close(r);
-			return NULL;
-		}
+	if (db_prepare_all(db, sql, r->st, ST_MAX) != 0) {
+		fail(r, "prepare the registry");
+		registry_close(r);
+		return NULL;
 	}
 	return r;
 }

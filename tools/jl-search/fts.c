@@ -167,15 +167,11 @@ fts_open(const char *path, bool create, int *exit_code)
 		(void)fts_release(f);
 		return NULL;
 	}
-	for (int i = 0; i < ST_MAX; i++) {
-		if (sqlite3_prepare_v3(db_sqlite(f->db), fts_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-			    &f->st[i], NULL) != SQLITE_OK) {
-			warn("cannot use the index '%s': %s", path,
-				sqlite3_errmsg(db_sqlite(f->db)));
-			*exit_code = EXIT_DATAERR;
-			(void)fts_release(f);
-			return NULL;
-		}
+	if (db_prepare_all(f->db, fts_sql, f->st, ST_MAX) != 0) {
+		warn("cannot use the index '%s': %s", path, sqlite3_errmsg(db_sqlite(f->db)));
+		*exit_code = EXIT_DATAERR;
+		(void)fts_release(f);
+		return NULL;
 	}
 	f->ndocs = fts_count(f);
 	return f;
