@@ -353,7 +353,8 @@ db_open(const char *path, int *exit_code)
 	db->path = xstrdup(path);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	db->rng = ((uint64_t)getpid() << 32 ^ (uint64_t)now.tv_nsec ^ (uint64_t)(uintptr_t)db) | 1;
-	rc = sqlite3_open_v2(path, &db->conn, SQLITE_OPEN_READWRITE, NULL);
+	/* one thread per connection in every tool: no mutex around each call */
+	rc = sqlite3_open_v2(path, &db->conn, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (db->conn == NULL)
 		die(EXIT_SOFTWARE, "out of memory (opening '%s')", path);
 	if (rc != SQLITE_OK)

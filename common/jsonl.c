@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "jscan.h"
 #include "json.h"
 #include "jsonl.h"
 #include "utf8.h"
@@ -68,8 +69,12 @@ parse_message(jv err, char *out, size_t size)
 	jv_free(msg);
 }
 
-enum jsonl_status
-jsonl_next(struct jsonl_reader *r, jv *rec)
+/*
+ * The next record. When pick is not NULL, a strict JSON object line is only
+ * checked, its members pick->names picked.
+ */
+static enum jsonl_status
+next_record(struct jsonl_reader *r, jv *rec, const struct jsonl_pick *pick)
 {
 	const char *line;
 	size_t len;
@@ -96,6 +101,12 @@ jsonl_next(struct jsonl_reader *r, jv *rec)
 		*rec = bad_line(r, line, len, why);
 		return JSONL_BAD;
 	}
+	r->line = line;
+	r->len = len;
+	if (pick != NULL && jscan_object_pick(line, len, pick->names, pick->values, pick->n)) {
+		*rec = jv_invalid();
+		return JSONL_RECORD;
+	}
 	v = jv_parse_sized(line, (int)len);
 	if (!jv_is_valid(v)) {
 		parse_message(v, why, sizeof(why));
@@ -109,10 +120,20 @@ jsonl_next(struct jsonl_reader *r, jv *rec)
 		*rec = bad_line(r, line, len, why);
 		return JSONL_BAD;
 	}
-	r->line = line;
-	r->len = len;
 	*rec = v;
 	return JSONL_RECORD;
+}
+
+enum jsonl_status
+jsonl_next(struct jsonl_reader *r, jv *rec)
+{
+	return next_record(r, rec, NULL);
+}
+
+enum jsonl_status
+jsonl_next_lazy(struct jsonl_reader *r, jv *rec, const struct jsonl_pick *pick)
+{
+	return next_record(r, rec, pick);
 }
 
 const char *

@@ -25,6 +25,41 @@ hash_fnv1a(const void *p, size_t n)
 	return h;
 }
 
+/* The little-endian 64-bit word of the k <= 8 bytes at p, zero-padded. */
+static unsigned long long
+word_at(const unsigned char *p, size_t k)
+{
+	unsigned long long w = 0;
+
+	if (k == 8) {
+		memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		w = __builtin_bswap64(w);
+#endif
+		return w;
+	}
+	while (k-- > 0)
+		w = w << 8 | p[k];
+	return w;
+}
+
+unsigned long long
+hash_words(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	unsigned long long h = 0x9e3779b97f4a7c15ULL ^ n;
+	size_t k;
+
+	for (; n > 0; s += k, n -= k) {
+		k = n < 8 ? n : 8;
+		h = (h ^ word_at(s, k)) * 0xbf58476d1ce4e5b9ULL;
+		h ^= h >> 31;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	return h ^ h >> 33;
+}
+
 static struct strset_entry *
 find_slot(struct strset_entry *slots, size_t size, const void *s, size_t n, unsigned long long hash)
 {

@@ -30,4 +30,11 @@ void strset_free(struct strset *set);
 /* FNV-1a, 64 bits: a fast hash of n bytes (not for adversarial keys). */
 unsigned long long hash_fnv1a(const void *s, size_t n);
 
+/*
+ * A 64-bit hash of n bytes taken 8 at a time, several times faster than
+ * hash_fnv1a on long texts: for telling records apart (not for adversarial
+ * input). The same bytes hash the same on every machine.
+ */
+unsigned long long hash_words(const void *s, size_t n);
+
 #endif

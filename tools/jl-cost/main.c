@@ -14,6 +14,7 @@
 
 #include "exitcodes.h"
 #include "http.h"
+#include "jscan.h"
 #include "json.h"
 #include "jsonl.h"
 #include "ledger.h"
@@ -110,6 +111,9 @@ struct cost {
 	int64_t ledger_micro; /* the ledger's total for the budget, as last read */
 	struct buf pending, line;
 	size_t pending_records;
+	char last_provider[64], last_model[128]; /* the last model looked up */
+	const struct model_price *last_price;    /* and its price (NULL: none) */
+	bool looked_up;
 };
 
 static void
@@ -212,41 +216,47 @@ validate_config(struct cost_config *cfg)
 
 /* --- pricing ----------------------------------------------------------------- */
 
-static const char *
-string_at(jv obj, const char *name, char *out, size_t size)
-{
-	jv v = jv_get_kind(obj) == JV_KIND_OBJECT ? jv_object_get(jv_copy(obj), jv_string(name))
-						  : jv_invalid();
+/* The members of a record jl-cost reads, in the order of record_names. */
+enum { ERROR_MEMBER, LLM_MEMBER, SEARCH_MEMBER, INTO_MEMBER, NMEMBERS };
+struct record_view {
+	struct jspan error, llm, search, into;
+};
 
-	out[0] = '\0';
-	if (jv_get_kind(v) == JV_KIND_STRING)
-		snprintf(out, size, "%s", jv_string_value(v));
-	jv_free(v);
-	return out[0] != '\0' ? out : NULL;
+static void
+record_names(const struct cost_config *cfg, const char *names[NMEMBERS])
+{
+	names[ERROR_MEMBER] = "_error";
+	names[LLM_MEMBER] = cfg->llm_field;
+	names[SEARCH_MEMBER] = cfg->search_field;
+	names[INTO_MEMBER] = cfg->into;
 }
 
-static double
-number_at(jv obj, const char *name, bool *present)
+static void
+view_of(const struct jspan values[NMEMBERS], struct record_view *v)
 {
-	jv v = jv_get_kind(obj) == JV_KIND_OBJECT ? jv_object_get(jv_copy(obj), jv_string(name))
-						  : jv_invalid();
-	double n = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : 0;
+	v->error = values[ERROR_MEMBER];
+	v->llm = values[LLM_MEMBER];
+	v->search = values[SEARCH_MEMBER];
+	v->into = values[INTO_MEMBER];
+}
+
+/* Whether the record failed upstream: an _error that is not null. */
+static bool
+view_failed(const struct record_view *v)
+{
+	return jscan_kind(v->error) != JSCAN_NONE && jscan_kind(v->error) != JSCAN_NULL;
+}
+
+/* A number member as jl-cost counts: 0 unless finite and positive. */
+static double
+count_of(struct jspan v, bool *present)
+{
+	double n = 0;
+	bool number = jscan_number(v, &n);
 
 	if (present != NULL)
-		*present = jv_get_kind(v) == JV_KIND_NUMBER;
-	jv_free(v);
-	return isfinite(n) && n > 0 ? n : 0;
-}
-
-static bool
-flag_at(jv obj, const char *name)
-{
-	jv v = jv_get_kind(obj) == JV_KIND_OBJECT ? jv_object_get(jv_copy(obj), jv_string(name))
-						  : jv_invalid();
-	bool on = jv_get_kind(v) == JV_KIND_TRUE;
-
-	jv_free(v);
-	return on;
+		*present = number;
+	return number && isfinite(n) && n > 0 ? n : 0;
 }
 
 /* What one record costs. */
@@ -277,28 +287,36 @@ pico_to_micro(int64_t pico)
 }
 
 static void
-price_llm(struct cost *c, jv llm, struct priced *p)
+price_llm(struct cost *c, struct jspan llm, struct priced *p)
 {
+	enum { MODEL, PROVIDER, USAGE, DRY_RUN, CACHED, NLLM };
+	static const char *const llm_names[NLLM] = { "model", "provider", "usage", "dry_run",
+		"cached" };
+	enum { COST, PROMPT, COMPLETION, CACHED_TOKENS, REASONING, NUSAGE };
+	static const char *const usage_names[NUSAGE] = { "cost", "prompt_tokens",
+		"completion_tokens", "cached_tokens", "reasoning_tokens" };
+	struct jspan m[NLLM], u[NUSAGE];
 	char provider[64];
-	jv usage = jv_object_get(jv_copy(llm), jv_string("usage"));
 	bool reported;
-	double cost = number_at(usage, "cost", &reported);
+	double cost;
 	const struct model_price *mp;
 
+	jscan_pick(llm, llm_names, m, NLLM);
+	jscan_pick(m[USAGE], usage_names, u, NUSAGE);
+	cost = count_of(u[COST], &reported);
 	p->has_llm = true;
-	p->dry_run = flag_at(llm, "dry_run");
-	string_at(llm, "model", p->model, sizeof(p->model));
-	string_at(llm, "provider", provider, sizeof(provider));
-	p->prompt = (long long)number_at(usage, "prompt_tokens", NULL);
-	p->completion = (long long)number_at(usage, "completion_tokens", NULL);
-	p->cached = (long long)number_at(usage, "cached_tokens", NULL);
-	p->reasoning = (long long)number_at(usage, "reasoning_tokens", NULL);
-	jv_free(usage);
+	p->dry_run = jscan_kind(m[DRY_RUN]) == JSCAN_TRUE;
+	jscan_string(m[MODEL], p->model, sizeof(p->model));
+	jscan_string(m[PROVIDER], provider, sizeof(provider));
+	p->prompt = (long long)count_of(u[PROMPT], NULL);
+	p->completion = (long long)count_of(u[COMPLETION], NULL);
+	p->cached = (long long)count_of(u[CACHED_TOKENS], NULL);
+	p->reasoning = (long long)count_of(u[REASONING], NULL);
 	if (p->cached > p->prompt)
 		p->cached = p->prompt;
 	if (p->reasoning > p->completion)
 		p->reasoning = p->completion;
-	p->llm_billed = !flag_at(llm, "cached");
+	p->llm_billed = jscan_kind(m[CACHED]) != JSCAN_TRUE;
 	if (!p->llm_billed) {
 		p->priced = true; /* a replay: nothing to pay */
 		return;
@@ -308,7 +326,15 @@ price_llm(struct cost *c, jv llm, struct priced *p)
 		p->priced = true;
 		return;
 	}
-	if ((mp = prices_find(c->prices, provider, p->model)) == NULL) {
+	if (!c->looked_up || strcmp(provider, c->last_provider) != 0 ||
+		strcmp(p->model, c->last_model) != 0) {
+		/* a run prices one or a few models: look up only when it changes */
+		snprintf(c->last_provider, sizeof(c->last_provider), "%s", provider);
+		snprintf(c->last_model, sizeof(c->last_model), "%s", p->model);
+		c->last_price = prices_find(c->prices, provider, p->model);
+		c->looked_up = true;
+	}
+	if ((mp = c->last_price) == NULL) {
 		struct buf name = BUF_INIT;
 
 		buf_puts(&name, provider);
@@ -332,19 +358,25 @@ price_llm(struct cost *c, jv llm, struct priced *p)
 }
 
 static void
-price_search(struct cost *c, jv search, struct priced *p)
+price_search(struct cost *c, struct jspan search, struct priced *p)
 {
+	enum { BACKEND, DEPTH, CREDITS, REQUESTS, EXTRACTED, CACHED, NSEARCH };
+	static const char *const names[NSEARCH] = { "backend", "depth", "credits", "requests",
+		"extracted", "cached" };
+	struct jspan m[NSEARCH];
 	char depth[32];
 	bool has_credits;
-	double credits = number_at(search, "credits", &has_credits);
-	double requests = number_at(search, "requests", NULL);
-	double extracted = number_at(search, "extracted", NULL);
+	double credits, requests, extracted;
 	int64_t each;
 
+	jscan_pick(search, names, m, NSEARCH);
+	credits = count_of(m[CREDITS], &has_credits);
+	requests = count_of(m[REQUESTS], NULL);
+	extracted = count_of(m[EXTRACTED], NULL);
 	p->has_search = true;
-	string_at(search, "backend", p->backend, sizeof(p->backend));
-	string_at(search, "depth", depth, sizeof(depth));
-	p->search_billed = !flag_at(search, "cached") && requests > 0;
+	jscan_string(m[BACKEND], p->backend, sizeof(p->backend));
+	jscan_string(m[DEPTH], depth, sizeof(depth));
+	p->search_billed = jscan_kind(m[CACHED]) != JSCAN_TRUE && requests > 0;
 	if (!p->search_billed)
 		return;
 	if (strcmp(p->backend, "tavily") == 0 && has_credits) {
@@ -386,33 +418,50 @@ cost_object(struct buf *b, const struct priced *p)
 	buf_puts(b, p->priced ? ",\"priced\":true}" : ",\"priced\":false}");
 }
 
-/* The record's line with name: value (JSON text) as its last member, into to. */
+/*
+ * Append to `to` the record text[0..len) (one JSON object) with the member
+ * name: value (JSON text) as its last member and a newline. present says
+ * the record has a member name already: it is dropped (every copy of it).
+ */
 static void
-splice(struct buf *to, jv rec, const char *line, size_t len, const char *name, const char *value,
-	size_t value_len)
+splice(struct buf *to, const char *text, size_t len, bool present, const char *name,
+	const char *value, size_t value_len)
 {
-	jv old = jv_object_get(jv_copy(rec), jv_string(name));
 	size_t end = len;
 
-	if (jv_is_valid(old)) { /* the field is there already: replace it */
-		jv text = jv_dump_string(jv_object_delete(jv_copy(rec), jv_string(name)), 0);
-		size_t n = (size_t)jv_string_length_bytes(jv_copy(text));
-
-		jv_free(old);
-		splice(to, jv_object(), jv_string_value(text), n, name, value, value_len);
-		jv_free(text);
-		return;
-	}
-	jv_free(old);
-	while (end > 0 && line[end - 1] != '}')
+	while (end > 0 && text[end - 1] != '}')
 		end--;
-	buf_add(to, line, end - 1);
-	for (size_t i = end - 1; i-- > 0;) {
-		if (line[i] == '{')
-			break;
-		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r') {
+	if (present) {
+		struct jspan obj = { text, end }, key, member;
+		struct jscan_iter it;
+		bool first = true;
+
+		while (*obj.p != '{') {
+			obj.p++;
+			obj.n--;
+		}
+		buf_putc(to, '{');
+		jscan_iter_init(&it, obj);
+		while (jscan_next(&it, &key, &member)) {
+			if (jscan_key_is(key, name))
+				continue;
+			if (!first)
+				buf_putc(to, ',');
+			first = false;
+			buf_add(to, key.p - 1, (size_t)(member.p + member.n - (key.p - 1)));
+		}
+		if (!first)
 			buf_putc(to, ',');
-			break;
+	} else {
+		buf_add(to, text, end - 1);
+		for (size_t i = end - 1; i-- > 0;) {
+			if (text[i] == '{')
+				break;
+			if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r' &&
+				text[i] != '\n') {
+				buf_putc(to, ',');
+				break;
+			}
 		}
 	}
 	jw_cstring(to, name);
@@ -421,8 +470,9 @@ splice(struct buf *to, jv rec, const char *line, size_t len, const char *name, c
 	buf_puts(to, "}\n");
 }
 
+/* The record text[0..len) with _error budget_exceeded (over a null _error when error_present). */
 static void
-budget_error(struct buf *to, jv rec, const char *line, size_t len, const struct cost *c)
+budget_error(struct buf *to, const char *text, size_t len, bool error_present, const struct cost *c)
 {
 	struct buf e = BUF_INIT;
 
@@ -433,7 +483,7 @@ budget_error(struct buf *to, jv rec, const char *line, size_t len, const struct 
 	buf_puts(&e, " reached the budget $");
 	ledger_usd(&e, c->cfg->budget_micro);
 	buf_puts(&e, "\"}");
-	splice(to, rec, line, len, "_error", e.data, e.len);
+	splice(to, text, len, error_present, "_error", e.data, e.len);
 	buf_free(&e);
 }
 
@@ -442,7 +492,7 @@ budget_error(struct buf *to, jv rec, const char *line, size_t len, const struct 
 static void
 release(struct cost *c)
 {
-	if (c->db != NULL && db_in_transaction(c->db) && db_commit(c->db) != 0)
+	if (c->db != NULL && db_in_transaction(c->db) && ledger_commit(c->ledger) != 0)
 		exit(EXIT_IOERR);
 	out_write(c->pending.data, c->pending.len);
 	buf_reset(&c->pending);
@@ -457,119 +507,127 @@ refresh_total(struct cost *c)
 		exit(EXIT_IOERR);
 }
 
+static void
+count_record(struct cost *c, const struct priced *p)
+{
+	struct group *g;
+
+	c->records++;
+	if (!p->priced) {
+		c->unpriced++;
+		c->unpriced_tokens += p->prompt + p->completion;
+	} else {
+		c->priced++;
+	}
+	if (p->has_llm && !p->llm_billed)
+		c->cached++;
+	c->llm_micro += p->llm_micro;
+	c->search_micro += p->search_micro;
+	c->total_micro += p->llm_micro + p->search_micro;
+	if (p->has_llm) {
+		g = group_of(c->models, &c->nmodels, p->model[0] ? p->model : "?");
+		g->records++;
+		g->prompt += p->prompt;
+		g->completion += p->completion;
+		g->cached += p->cached;
+		g->micro += p->llm_micro;
+	}
+	if (p->has_search) {
+		g = group_of(c->backends, &c->nbackends, p->backend[0] ? p->backend : "?");
+		g->records++;
+		g->micro += p->search_micro;
+	}
+}
+
+/* Open the batch's transaction, if it is not open yet. */
+static void
+begin_batch(struct cost *c)
+{
+	if (db_in_transaction(c->db))
+		return;
+	if (db_begin(c->db) != 0)
+		exit(EXIT_IOERR);
+	refresh_total(c); /* what every writer has spent, at the start of the batch */
+}
+
+/* Append the row of a billed record (inside the batch), text[0..len) as it came, to the ledger. */
+static void
+bill(struct cost *c, const struct priced *p, const char *text, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned long long hash = hash_words(text, len);
+	char record_hash[17];
+	struct ledger_row row = { c->cfg->run ? c->cfg->run : "default", record_hash, p->model,
+		p->backend, p->prompt, p->completion, p->cached, p->llm_micro, p->search_micro };
+
+	for (int i = 15; i >= 0; i--, hash >>= 4)
+		record_hash[i] = hex[hash & 15];
+	record_hash[16] = '\0';
+	if (ledger_add(c->ledger, &row) != 0)
+		exit(EXIT_IOERR);
+	c->ledger_micro += p->llm_micro + p->search_micro;
+}
+
 /*
- * Price rec (consumed), the text it came as, into the ledger and the
+ * Price the record text[0..len) (v: its members) into the ledger and the
  * output. A failed record (_error) is billed for the usage it carries (the
  * search of a record whose model call failed was paid) but keeps its error.
  */
 static void
-cost_record(struct cost *c, jv rec, const char *line, size_t len, bool failed)
+cost_record(struct cost *c, const char *text, size_t len, const struct record_view *v, bool failed)
 {
 	const struct cost_config *cfg = c->cfg;
-	jv llm = jv_object_get(jv_copy(rec), jv_string(cfg->llm_field));
-	jv search = jv_object_get(jv_copy(rec), jv_string(cfg->search_field));
 	struct priced p = { .priced = true };
-	struct group *g;
 	bool billed, over;
 
-	if (jv_get_kind(llm) == JV_KIND_OBJECT)
-		price_llm(c, llm, &p);
-	if (jv_get_kind(search) == JV_KIND_OBJECT)
-		price_search(c, search, &p);
-	jv_free(llm);
-	jv_free(search);
-	c->records++;
-	if (!p.priced) {
-		c->unpriced++;
-		c->unpriced_tokens += p.prompt + p.completion;
-	} else {
-		c->priced++;
-	}
-	if (p.has_llm && !p.llm_billed)
-		c->cached++;
-	c->llm_micro += p.llm_micro;
-	c->search_micro += p.search_micro;
-	c->total_micro += p.llm_micro + p.search_micro;
-	if (p.has_llm) {
-		g = group_of(c->models, &c->nmodels, p.model[0] ? p.model : "?");
-		g->records++;
-		g->prompt += p.prompt;
-		g->completion += p.completion;
-		g->cached += p.cached;
-		g->micro += p.llm_micro;
-	}
-	if (p.has_search) {
-		g = group_of(c->backends, &c->nbackends, p.backend[0] ? p.backend : "?");
-		g->records++;
-		g->micro += p.search_micro;
-	}
-	if (cfg->estimate) {
-		jv_free(rec);
+	if (jscan_kind(v->llm) == JSCAN_OBJECT)
+		price_llm(c, v->llm, &p);
+	if (jscan_kind(v->search) == JSCAN_OBJECT)
+		price_search(c, v->search, &p);
+	count_record(c, &p);
+	if (cfg->estimate)
 		return;
-	}
 	billed = c->ledger != NULL && !p.dry_run && p.llm_micro + p.search_micro > 0;
-	if (billed && !db_in_transaction(c->db)) {
-		if (db_begin(c->db) != 0)
-			exit(EXIT_IOERR);
-		refresh_total(c); /* what every writer has spent, at the start of the batch */
-	}
+	if (billed)
+		begin_batch(c);
 	over = !failed && cfg->has_budget && c->ledger_micro >= cfg->budget_micro;
-	if (billed) {
-		struct ledger_row row = { cfg->run ? cfg->run : "default", NULL, p.model, p.backend,
-			p.prompt, p.completion, p.cached, p.llm_micro, p.search_micro };
-
-		if (ledger_add(c->ledger, &row) != 0)
-			exit(EXIT_IOERR);
-		c->ledger_micro += p.llm_micro + p.search_micro;
-	}
+	if (billed)
+		bill(c, &p, text, len);
 	buf_reset(&c->line);
 	cost_object(&c->line, &p);
 	if (over) {
 		struct buf with_cost = BUF_INIT;
 
 		c->over_budget++;
-		splice(&with_cost, rec, line, len, cfg->into, c->line.data, c->line.len);
-		jv_free(rec);
-		rec = jv_parse_sized(with_cost.data, (int)with_cost.len);
-		budget_error(&c->pending, rec, with_cost.data, with_cost.len - 1, c);
+		splice(&with_cost, text, len, v->into.n > 0, cfg->into, c->line.data, c->line.len);
+		budget_error(&c->pending, with_cost.data, with_cost.len - 1, v->error.n > 0, c);
 		buf_free(&with_cost);
 	} else {
-		splice(&c->pending, rec, line, len, cfg->into, c->line.data, c->line.len);
+		splice(&c->pending, text, len, v->into.n > 0, cfg->into, c->line.data, c->line.len);
 	}
-	jv_free(rec);
 	c->pending_records++;
 }
 
-/* Whether a failed rec (borrowed) carries usage to bill, and no price yet. */
+/* Whether a failed record (v: its members) carries usage to bill, and no price yet. */
 static bool
-has_usage(const struct cost *c, jv rec)
+has_usage(const struct record_view *v)
 {
-	jv llm = jv_object_get(jv_copy(rec), jv_string(c->cfg->llm_field));
-	jv search = jv_object_get(jv_copy(rec), jv_string(c->cfg->search_field));
-	jv priced = jv_object_get(jv_copy(rec), jv_string(c->cfg->into));
-	bool usage =
-		(jv_get_kind(llm) == JV_KIND_OBJECT || jv_get_kind(search) == JV_KIND_OBJECT) &&
-		jv_get_kind(priced) != JV_KIND_OBJECT;
-
-	jv_free(llm);
-	jv_free(search);
-	jv_free(priced);
-	return usage;
+	return (jscan_kind(v->llm) == JSCAN_OBJECT || jscan_kind(v->search) == JSCAN_OBJECT) &&
+		jscan_kind(v->into) != JSCAN_OBJECT;
 }
 
 static void
-gate_record(struct cost *c, jv rec, const char *line, size_t len)
+gate_record(struct cost *c, const char *text, size_t len, const struct record_view *v)
 {
 	refresh_total(c);
 	c->records++;
 	if (c->ledger_micro >= c->cfg->budget_micro) {
 		c->over_budget++;
-		budget_error(&c->pending, rec, line, len, c);
+		budget_error(&c->pending, text, len, v->error.n > 0, c);
 	} else {
-		buf_add(&c->pending, line, len);
+		buf_add(&c->pending, text, len);
 		buf_putc(&c->pending, '\n');
 	}
-	jv_free(rec);
 	c->pending_records++;
 }
 
@@ -580,16 +638,22 @@ run_records(struct cost *c)
 	struct input in;
 	struct jsonl_reader r;
 	enum jsonl_status st;
+	struct buf canonical = BUF_INIT;
 	double last = clock_ms();
+	const char *names[NMEMBERS];
+	struct jspan values[NMEMBERS];
+	const struct jsonl_pick pick = { names, values, NMEMBERS };
 	jv rec;
 
 	if (input_open(&in, "-") != 0)
 		die(EXIT_NOINPUT, "cannot read stdin:");
 	jsonl_init(&r, &in, JSONL_MAX_LINE);
 	jsonl_set_nonblocking(&r, true);
-	while ((st = jsonl_next(&r, &rec)) != JSONL_EOF) {
+	record_names(cfg, names);
+	while ((st = jsonl_next_lazy(&r, &rec, &pick)) != JSONL_EOF) {
+		struct record_view v;
+		const char *text;
 		size_t len;
-		const char *line;
 		bool failed;
 
 		if (st == JSONL_IOERR)
@@ -602,29 +666,36 @@ run_records(struct cost *c)
 			poll(&pfd, 1, -1);
 			continue;
 		}
-		line = jsonl_line(&r, &len);
-		failed = st == JSONL_BAD || jsonl_failed(rec);
+		if (jv_is_valid(rec)) { /* a bad line's error record, or a line only jq takes */
+			jv dump = jv_dump_string(rec, 0);
+
+			buf_reset(&canonical);
+			buf_add(&canonical, jv_string_value(dump),
+				(size_t)jv_string_length_bytes(jv_copy(dump)));
+			jv_free(dump);
+			text = canonical.data;
+			len = canonical.len;
+			jscan_object_pick(text, len, names, values, NMEMBERS);
+		} else {
+			jv_free(rec);
+			text = jsonl_line(&r, &len);
+		}
+		view_of(values, &v);
+		failed = st == JSONL_BAD || view_failed(&v);
 		if (failed) /* failed before: passed on as it is, unless it carries usage */
 			c->errors++;
-		if (failed &&
-			(st == JSONL_BAD || cfg->estimate || cfg->gate || !has_usage(c, rec))) {
+		if (failed && (st == JSONL_BAD || cfg->estimate || cfg->gate || !has_usage(&v))) {
 			if (!cfg->estimate) {
-				jv text = jv_dump_string(rec, 0);
-
-				buf_add(&c->pending, jv_string_value(text),
-					(size_t)jv_string_length_bytes(jv_copy(text)));
+				buf_add(&c->pending, text, len);
 				buf_putc(&c->pending, '\n');
-				jv_free(text);
 				c->pending_records++;
-			} else {
-				jv_free(rec);
 			}
 			continue;
 		}
 		if (cfg->gate)
-			gate_record(c, rec, line, len);
+			gate_record(c, text, len, &v);
 		else
-			cost_record(c, rec, line, len, failed);
+			cost_record(c, text, len, &v, failed);
 		if (c->pending_records >= (size_t)cfg->batch ||
 			clock_ms() - last >= (double)cfg->batch_ms) {
 			release(c);
@@ -632,6 +703,7 @@ run_records(struct cost *c)
 		}
 	}
 	release(c);
+	buf_free(&canonical);
 	jsonl_free(&r);
 	input_close(&in);
 }
