@@ -141,23 +141,29 @@ check_word(const char *p, const char *end, const char *word, size_t n)
 	return (size_t)(end - p) >= n && memcmp(p, word, n) == 0 ? p + n : NULL;
 }
 
-/* The top-level members a check picks on the way (jscan_object_pick). */
-struct pick {
-	const char *const *names;
-	struct jspan *values;
-	size_t n;
-};
-
 static const char *check_value(const char *p, const char *end, int depth);
 static bool key_matches(struct jspan key, bool escaped, const char *name);
+static void walk_picks(struct jspan obj, const struct jscan_pick *picks, size_t n);
 
-/* Past the object or array at p, or NULL; an object's members picked when pick is not NULL. */
+/* Empty the values of picks[0..n) and of the members below them. */
+static void
+clear_picks(const struct jscan_pick *picks, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		*picks[i].value = (struct jspan){ NULL, 0 };
+		clear_picks(picks[i].members, picks[i].nmembers);
+	}
+}
+
+/*
+ * Past the object or array at p, or NULL; the object's members picks[0..n)
+ * picked on the way (n <= 64).
+ */
 static const char *
-check_container(const char *p, const char *end, int depth, const struct pick *pick)
+check_container(const char *p, const char *end, int depth, const struct jscan_pick *picks, size_t n)
 {
 	char close = *p == '{' ? '}' : ']';
-	struct jspan key = { NULL, 0 };
-	const char *value;
+	struct jspan key = { NULL, 0 }, value;
 	bool escaped = false;
 
 	if (depth >= JSCAN_MAX_DEPTH)
@@ -166,6 +172,9 @@ check_container(const char *p, const char *end, int depth, const struct pick *pi
 	if (p < end && *p == close)
 		return p + 1;
 	for (;;) {
+		unsigned long long matched = 0;
+		const struct jscan_pick *inner = NULL; /* checks the value, picking its members */
+
 		if (close == '}') {
 			key.p = p + 1;
 			if (p == end || *p != '"' || (p = check_string(p, end, &escaped)) == NULL)
@@ -175,13 +184,31 @@ check_container(const char *p, const char *end, int depth, const struct pick *pi
 			if (p == end || *p != ':')
 				return NULL;
 			p = skip_space(p + 1, end);
+			for (size_t i = 0; i < n; i++) {
+				if (!key_matches(key, escaped, picks[i].name))
+					continue;
+				matched |= 1ULL << i;
+				if (inner == NULL && picks[i].nmembers > 0 && p < end && *p == '{')
+					inner = &picks[i];
+			}
 		}
-		value = p;
-		if ((p = check_value(p, end, depth + 1)) == NULL)
+		value.p = p;
+		if (inner != NULL) {
+			clear_picks(inner->members, inner->nmembers);
+			p = check_container(p, end, depth + 1, inner->members, inner->nmembers);
+		} else {
+			p = check_value(p, end, depth + 1);
+		}
+		if (p == NULL)
 			return NULL;
-		for (size_t i = 0; pick != NULL && i < pick->n; i++)
-			if (key_matches(key, escaped, pick->names[i]))
-				pick->values[i] = (struct jspan){ value, (size_t)(p - value) };
+		value.n = (size_t)(p - value.p);
+		for (size_t i = 0; matched != 0 && i < n; i++) {
+			if (!(matched & 1ULL << i))
+				continue;
+			*picks[i].value = value; /* a later member of the name wins, as in jq */
+			if (&picks[i] != inner)
+				walk_picks(value, picks[i].members, picks[i].nmembers);
+		}
 		p = skip_space(p, end);
 		if (p == end)
 			return NULL;
@@ -204,7 +231,7 @@ check_value(const char *p, const char *end, int depth)
 	switch (*p) {
 	case '{':
 	case '[':
-		return check_container(p, end, depth, NULL);
+		return check_container(p, end, depth, NULL, 0);
 	case '"':
 		return check_string(p, end, &escaped);
 	case 't':
@@ -219,23 +246,26 @@ check_value(const char *p, const char *end, int depth)
 }
 
 bool
-jscan_object_pick(const char *s, size_t n, const char *const *names, struct jspan *values,
-	size_t count)
+jscan_object_pick(const char *s, size_t n, const struct jscan_pick *picks, size_t npicks)
 {
 	const char *end = s + n, *p = skip_space(s, end);
-	struct pick pick = { names, values, count };
 
-	for (size_t i = 0; i < count; i++)
-		values[i] = (struct jspan){ NULL, 0 };
-	if (p == end || *p != '{' || (p = check_container(p, end, 0, &pick)) == NULL)
+	clear_picks(picks, npicks);
+	if (p == end || *p != '{' || (p = check_container(p, end, 0, picks, npicks)) == NULL) {
+		clear_picks(picks, npicks);
 		return false;
-	return skip_space(p, end) == end;
+	}
+	if (skip_space(p, end) != end) {
+		clear_picks(picks, npicks);
+		return false;
+	}
+	return true;
 }
 
 bool
 jscan_object_valid(const char *s, size_t n)
 {
-	return jscan_object_pick(s, n, NULL, NULL, 0);
+	return jscan_object_pick(s, n, NULL, 0);
 }
 
 /* --- walking checked text --------------------------------------------------------- */
@@ -492,6 +522,27 @@ static bool
 key_matches(struct jspan key, bool escaped, const char *name)
 {
 	return escaped ? jscan_key_is(key, name) : plain_key_is(key, name);
+}
+
+/* Pick picks[0..n) from obj (checked text), walking it. */
+static void
+walk_picks(struct jspan obj, const struct jscan_pick *picks, size_t n)
+{
+	struct jspan key, value;
+	struct jscan_iter it;
+
+	clear_picks(picks, n);
+	if (n == 0 || jscan_kind(obj) != JSCAN_OBJECT)
+		return;
+	jscan_iter_init(&it, obj);
+	while (jscan_next(&it, &key, &value)) {
+		for (size_t i = 0; i < n; i++) {
+			if (key_matches(key, it.key_escaped, picks[i].name)) {
+				*picks[i].value = value;
+				walk_picks(value, picks[i].members, picks[i].nmembers);
+			}
+		}
+	}
 }
 
 void

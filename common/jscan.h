@@ -40,12 +40,23 @@ enum jscan_kind {
 bool jscan_object_valid(const char *s, size_t n);
 
 /*
- * jscan_object_valid, picking on the way the values of the object's
- * members names[0..count) into values[0..count) as jscan_pick does (all
- * empty when the text is not valid).
+ * A member for jscan_object_pick to pick: its name, where its value goes,
+ * and the members to pick inside that value when it is an object.
  */
-bool jscan_object_pick(const char *s, size_t n, const char *const *names, struct jspan *values,
-	size_t count);
+struct jscan_pick {
+	const char *name;
+	struct jspan *value;
+	const struct jscan_pick *members;
+	size_t nmembers; /* at most 64, as npicks */
+};
+
+/*
+ * jscan_object_valid, picking on the way the members picks[0..npicks) of
+ * the object and, below each, its members (as jq reads a repeated name:
+ * the last one). A value missing, and every value when the text is not
+ * valid, is an empty span. npicks is at most 64.
+ */
+bool jscan_object_pick(const char *s, size_t n, const struct jscan_pick *picks, size_t npicks);
 
 /* The kind of the value v (a span jscan handed out; JSCAN_NONE when empty). */
 enum jscan_kind jscan_kind(struct jspan v);

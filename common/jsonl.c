@@ -70,11 +70,12 @@ parse_message(jv err, char *out, size_t size)
 }
 
 /*
- * The next record. When pick is not NULL, a strict JSON object line is only
- * checked, its members pick->names picked.
+ * The next record. When lazy, a strict JSON object line is only checked,
+ * its members picks[0..npicks) picked.
  */
 static enum jsonl_status
-next_record(struct jsonl_reader *r, jv *rec, const struct jsonl_pick *pick)
+next_record(struct jsonl_reader *r, jv *rec, bool lazy, const struct jscan_pick *picks,
+	size_t npicks)
 {
 	const char *line;
 	size_t len;
@@ -103,7 +104,7 @@ next_record(struct jsonl_reader *r, jv *rec, const struct jsonl_pick *pick)
 	}
 	r->line = line;
 	r->len = len;
-	if (pick != NULL && jscan_object_pick(line, len, pick->names, pick->values, pick->n)) {
+	if (lazy && jscan_object_pick(line, len, picks, npicks)) {
 		*rec = jv_invalid();
 		return JSONL_RECORD;
 	}
@@ -127,13 +128,13 @@ next_record(struct jsonl_reader *r, jv *rec, const struct jsonl_pick *pick)
 enum jsonl_status
 jsonl_next(struct jsonl_reader *r, jv *rec)
 {
-	return next_record(r, rec, NULL);
+	return next_record(r, rec, false, NULL, 0);
 }
 
 enum jsonl_status
-jsonl_next_lazy(struct jsonl_reader *r, jv *rec, const struct jsonl_pick *pick)
+jsonl_next_lazy(struct jsonl_reader *r, jv *rec, const struct jscan_pick *picks, size_t npicks)
 {
-	return next_record(r, rec, pick);
+	return next_record(r, rec, true, picks, npicks);
 }
 
 const char *

@@ -44,22 +44,16 @@ void jsonl_init(struct jsonl_reader *r, struct input *in, size_t max_line);
  */
 enum jsonl_status jsonl_next(struct jsonl_reader *r, jv *rec);
 
-/* The top-level members jsonl_next_lazy picks from a record's text. */
-struct jsonl_pick {
-	const char *const *names;
-	struct jspan *values; /* as jscan_object_pick fills them */
-	size_t n;
-};
-
 /*
  * jsonl_next for a tool that reads the text itself (jscan.h): a line that is
  * strictly one JSON object is checked, not parsed: *rec is jv_invalid(),
- * the record is jsonl_line's text and pick->values hold its members
- * pick->names. Any other line is parsed as jsonl_next parses it (jq's
- * leniency, its error messages): JSONL_BAD, or JSONL_RECORD with *rec the
- * record, and pick->values are to be ignored.
+ * the record is jsonl_line's text and the values of picks[0..npicks) are
+ * its members (jscan_object_pick). Any other line is parsed as jsonl_next
+ * parses it (jq's leniency, its error messages): JSONL_BAD, or JSONL_RECORD
+ * with *rec the record, and the picks are not set.
  */
-enum jsonl_status jsonl_next_lazy(struct jsonl_reader *r, jv *rec, const struct jsonl_pick *pick);
+enum jsonl_status jsonl_next_lazy(struct jsonl_reader *r, jv *rec, const struct jscan_pick *picks,
+	size_t npicks);
 
 /* Non-blocking mode: jsonl_next returns JSONL_AGAIN instead of waiting for input. */
 void jsonl_set_nonblocking(struct jsonl_reader *r, bool on);

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
+#include <time.h>
 
 #include "ledger.h"
 #include "util.h"
@@ -195,7 +195,7 @@ int
 ledger_add(struct ledger *l, const struct ledger_row *row)
 {
 	struct held_row *h;
-	struct timeval tv;
+	struct timespec now;
 
 	if (l->pending_run == NULL || strcmp(l->pending_run, row->run) != 0) {
 		if (flush(l) != 0)
@@ -206,7 +206,7 @@ ledger_add(struct ledger *l, const struct ledger_row *row)
 	if (l->nheld == LEDGER_CHUNK && flush_rows(l) != 0)
 		return -1;
 	h = &l->held[l->nheld++];
-	gettimeofday(&tv, NULL);
+	clock_gettime(CLOCK_REALTIME_COARSE, &now); /* a clock tick (ms) is fine for a ledger */
 	h->has_hash = hold_text(h->record_hash, sizeof(h->record_hash), row->record_hash);
 	h->has_model = hold_text(h->model, sizeof(h->model), row->model);
 	h->has_backend = hold_text(h->backend, sizeof(h->backend), row->backend);
@@ -215,7 +215,7 @@ ledger_add(struct ledger *l, const struct ledger_row *row)
 	h->cached_tokens = row->cached_tokens;
 	h->llm_micro = row->llm_micro;
 	h->search_micro = row->search_micro;
-	h->at = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	h->at = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	l->pending_micro += row->llm_micro + row->search_micro;
 	return 0;
 }

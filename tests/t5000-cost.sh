@@ -149,6 +149,39 @@ test_expect_success JQ 'gate: stops records before the paid stage; overshoot wit
 	test "$(jq -r "select(._error.code == \"budget_exceeded\") | .id" out | wc -l)" = $((40 - passed))
 '
 
+test_expect_success JQ 'records read in place: as jq reads them, the line kept as it came, .cost replaced' '
+	# an escaped key is the same name; of a repeated name the last counts (as in
+	# jq); jq-only syntax (01, nan) is read by jq and written back as jq writes it;
+	# spaces, escapes and key order of a strict line are kept as they came
+	printf "%s\n" \
+		"{\"id\":1,\"ll\\u006d\":{\"model\":\"gpt-4o-mini\",\"provider\":\"openai\",\"usage\":{\"prompt_tokens\":1000,\"completion_tokens\":500,\"cached_tokens\":200}}}" \
+		"{\"id\":2,\"llm\":{\"model\":\"gpt-4o\",\"usage\":{\"prompt_tokens\":9}},\"llm\":{\"model\":\"gpt-4o-mini\",\"provider\":\"openai\",\"usage\":{\"prompt_tokens\":1000,\"completion_tokens\":500,\"cached_tokens\":200}}}" \
+		"{\"id\":3,\"n\":01,\"x\":nan,\"llm\":{\"model\":\"gpt-4o-mini\",\"provider\":\"openai\",\"usage\":{\"prompt_tokens\":1000,\"completion_tokens\":500,\"cached_tokens\":200}}}" \
+		"  { \"id\" : 4 , \"t\" : \"a\\u00e9\\n\" , \"llm\" : {\"model\":\"gpt-4o-mini\",\"provider\":\"openai\",\"usage\":{\"prompt_tokens\":1000,\"completion_tokens\":500,\"cached_tokens\":200}} }  " \
+		"{\"id\":5,\"cost\":{\"usd\":99},\"llm\":{\"model\":\"gpt-4o-mini\",\"provider\":\"openai\",\"usage\":{\"prompt_tokens\":1000,\"completion_tokens\":500,\"cached_tokens\":200}},\"cost\":7}" \
+		"{\"id\":6,\"llm\":{\"model\":\"gpt-4o-mini\",\"provider\":\"openai\",\"usage\":{\"prompt_tokens\":1000,\"completion_tokens\":500,\"cached_tokens\":200},\"usage\":{\"prompt_tokens\":1}}}" >in &&
+	jl-cost <in >out 2>err &&
+	test_line_count = 6 out &&
+	jq -c . out >/dev/null &&
+	for id in 1 2 3 4 5; do test "$(usd out $id)" = 435 || return 1; done &&
+	test "$(usd out 6)" = 0 &&
+	test "$(jq -c "select(.id == 3) | [.n, .x]" out)" = "[1,null]" &&
+	# the line as it came, with ,"cost":{...} before its last brace
+	test "$(sed -n 4p out | sed "s/,\"cost\":{.*}}\$//")" = "  { \"id\" : 4 , \"t\" : \"a\\u00e9\\n\" , \"llm\" : {\"model\":\"gpt-4o-mini\",\"provider\":\"openai\",\"usage\":{\"prompt_tokens\":1000,\"completion_tokens\":500,\"cached_tokens\":200}} " &&
+	# a record priced before: every copy of .cost gives way to the new one
+	test "$(sed -n 5p out | grep -o "\"cost\":" | wc -l)" = 1 &&
+	test "$(jq -c "select(.id == 5) | keys_unsorted" out)" = "[\"id\",\"llm\",\"cost\"]"
+'
+
+test_expect_success JQ 'over the budget: a null _error gives way to budget_exceeded; the ledger row names the record' '
+	llm 1 gpt-4o openai 1000 100 0 0 "" >in &&
+	printf "{\"id\":2,\"_error\":null,\"llm\":{\"model\":\"gpt-4o\",\"provider\":\"openai\",\"usage\":{\"prompt_tokens\":1000,\"completion_tokens\":100}}}\n" >>in &&
+	test_expect_code 75 jl-cost -q --db n.db --budget 0.001 --batch 1 <in >out &&
+	test "$(sed -n 2p out | grep -o "\"_error\":" | wc -l)" = 1 &&
+	test "$(jq -r "select(.id == 2) | ._error.code" out)" = budget_exceeded &&
+	test "$(sql n.db "select count(distinct record_hash) from cost_ledger where length(record_hash) = 16")" = 2
+'
+
 test_expect_success 'eight concurrent writers: the total equals the sum of the rows and of the records' '
 	for w in 1 2 3 4 5 6 7 8; do
 		for i in $(seq 1 300); do llm $i gpt-4o-mini openai $((100 + w)) 50 0 0 "" || return 1; done >w$w.jsonl

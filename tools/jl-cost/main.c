@@ -216,28 +216,55 @@ validate_config(struct cost_config *cfg)
 
 /* --- pricing ----------------------------------------------------------------- */
 
-/* The members of a record jl-cost reads, in the order of record_names. */
-enum { ERROR_MEMBER, LLM_MEMBER, SEARCH_MEMBER, INTO_MEMBER, NMEMBERS };
+/* What jl-cost reads of a record: members picked while the line is checked. */
 struct record_view {
 	struct jspan error, llm, search, into;
+	struct jspan model, provider, usage, dry_run, llm_cached;                 /* in llm */
+	struct jspan cost, prompt, completion, cached_tokens, reasoning;          /* in llm.usage */
+	struct jspan backend, depth, credits, requests, extracted, search_cached; /* in search */
+};
+
+/* The picks that fill a record_view, as jscan_object_pick takes them. */
+struct record_picks {
+	struct jscan_pick top[4], llm[5], usage[5], search[6];
 };
 
 static void
-record_names(const struct cost_config *cfg, const char *names[NMEMBERS])
+record_picks(const struct cost_config *cfg, struct record_view *v, struct record_picks *rp)
 {
-	names[ERROR_MEMBER] = "_error";
-	names[LLM_MEMBER] = cfg->llm_field;
-	names[SEARCH_MEMBER] = cfg->search_field;
-	names[INTO_MEMBER] = cfg->into;
-}
+	const struct jscan_pick usage[] = {
+		{ "cost", &v->cost, NULL, 0 },
+		{ "prompt_tokens", &v->prompt, NULL, 0 },
+		{ "completion_tokens", &v->completion, NULL, 0 },
+		{ "cached_tokens", &v->cached_tokens, NULL, 0 },
+		{ "reasoning_tokens", &v->reasoning, NULL, 0 },
+	};
+	const struct jscan_pick llm[] = {
+		{ "model", &v->model, NULL, 0 },
+		{ "provider", &v->provider, NULL, 0 },
+		{ "usage", &v->usage, rp->usage, 5 },
+		{ "dry_run", &v->dry_run, NULL, 0 },
+		{ "cached", &v->llm_cached, NULL, 0 },
+	};
+	const struct jscan_pick search[] = {
+		{ "backend", &v->backend, NULL, 0 },
+		{ "depth", &v->depth, NULL, 0 },
+		{ "credits", &v->credits, NULL, 0 },
+		{ "requests", &v->requests, NULL, 0 },
+		{ "extracted", &v->extracted, NULL, 0 },
+		{ "cached", &v->search_cached, NULL, 0 },
+	};
+	const struct jscan_pick top[] = {
+		{ "_error", &v->error, NULL, 0 },
+		{ cfg->llm_field, &v->llm, rp->llm, 5 },
+		{ cfg->search_field, &v->search, rp->search, 6 },
+		{ cfg->into, &v->into, NULL, 0 },
+	};
 
-static void
-view_of(const struct jspan values[NMEMBERS], struct record_view *v)
-{
-	v->error = values[ERROR_MEMBER];
-	v->llm = values[LLM_MEMBER];
-	v->search = values[SEARCH_MEMBER];
-	v->into = values[INTO_MEMBER];
+	memcpy(rp->usage, usage, sizeof(usage));
+	memcpy(rp->llm, llm, sizeof(llm));
+	memcpy(rp->search, search, sizeof(search));
+	memcpy(rp->top, top, sizeof(top));
 }
 
 /* Whether the record failed upstream: an _error that is not null. */
@@ -287,36 +314,26 @@ pico_to_micro(int64_t pico)
 }
 
 static void
-price_llm(struct cost *c, struct jspan llm, struct priced *p)
+price_llm(struct cost *c, const struct record_view *v, struct priced *p)
 {
-	enum { MODEL, PROVIDER, USAGE, DRY_RUN, CACHED, NLLM };
-	static const char *const llm_names[NLLM] = { "model", "provider", "usage", "dry_run",
-		"cached" };
-	enum { COST, PROMPT, COMPLETION, CACHED_TOKENS, REASONING, NUSAGE };
-	static const char *const usage_names[NUSAGE] = { "cost", "prompt_tokens",
-		"completion_tokens", "cached_tokens", "reasoning_tokens" };
-	struct jspan m[NLLM], u[NUSAGE];
 	char provider[64];
 	bool reported;
-	double cost;
+	double cost = count_of(v->cost, &reported);
 	const struct model_price *mp;
 
-	jscan_pick(llm, llm_names, m, NLLM);
-	jscan_pick(m[USAGE], usage_names, u, NUSAGE);
-	cost = count_of(u[COST], &reported);
 	p->has_llm = true;
-	p->dry_run = jscan_kind(m[DRY_RUN]) == JSCAN_TRUE;
-	jscan_string(m[MODEL], p->model, sizeof(p->model));
-	jscan_string(m[PROVIDER], provider, sizeof(provider));
-	p->prompt = (long long)count_of(u[PROMPT], NULL);
-	p->completion = (long long)count_of(u[COMPLETION], NULL);
-	p->cached = (long long)count_of(u[CACHED_TOKENS], NULL);
-	p->reasoning = (long long)count_of(u[REASONING], NULL);
+	p->dry_run = jscan_kind(v->dry_run) == JSCAN_TRUE;
+	jscan_string(v->model, p->model, sizeof(p->model));
+	jscan_string(v->provider, provider, sizeof(provider));
+	p->prompt = (long long)count_of(v->prompt, NULL);
+	p->completion = (long long)count_of(v->completion, NULL);
+	p->cached = (long long)count_of(v->cached_tokens, NULL);
+	p->reasoning = (long long)count_of(v->reasoning, NULL);
 	if (p->cached > p->prompt)
 		p->cached = p->prompt;
 	if (p->reasoning > p->completion)
 		p->reasoning = p->completion;
-	p->llm_billed = jscan_kind(m[CACHED]) != JSCAN_TRUE;
+	p->llm_billed = jscan_kind(v->llm_cached) != JSCAN_TRUE;
 	if (!p->llm_billed) {
 		p->priced = true; /* a replay: nothing to pay */
 		return;
@@ -358,25 +375,19 @@ price_llm(struct cost *c, struct jspan llm, struct priced *p)
 }
 
 static void
-price_search(struct cost *c, struct jspan search, struct priced *p)
+price_search(struct cost *c, const struct record_view *v, struct priced *p)
 {
-	enum { BACKEND, DEPTH, CREDITS, REQUESTS, EXTRACTED, CACHED, NSEARCH };
-	static const char *const names[NSEARCH] = { "backend", "depth", "credits", "requests",
-		"extracted", "cached" };
-	struct jspan m[NSEARCH];
 	char depth[32];
 	bool has_credits;
-	double credits, requests, extracted;
+	double credits = count_of(v->credits, &has_credits);
+	double requests = count_of(v->requests, NULL);
+	double extracted = count_of(v->extracted, NULL);
 	int64_t each;
 
-	jscan_pick(search, names, m, NSEARCH);
-	credits = count_of(m[CREDITS], &has_credits);
-	requests = count_of(m[REQUESTS], NULL);
-	extracted = count_of(m[EXTRACTED], NULL);
 	p->has_search = true;
-	jscan_string(m[BACKEND], p->backend, sizeof(p->backend));
-	jscan_string(m[DEPTH], depth, sizeof(depth));
-	p->search_billed = jscan_kind(m[CACHED]) != JSCAN_TRUE && requests > 0;
+	jscan_string(v->backend, p->backend, sizeof(p->backend));
+	jscan_string(v->depth, depth, sizeof(depth));
+	p->search_billed = jscan_kind(v->search_cached) != JSCAN_TRUE && requests > 0;
 	if (!p->search_billed)
 		return;
 	if (strcmp(p->backend, "tavily") == 0 && has_credits) {
@@ -581,9 +592,9 @@ cost_record(struct cost *c, const char *text, size_t len, const struct record_vi
 	bool billed, over;
 
 	if (jscan_kind(v->llm) == JSCAN_OBJECT)
-		price_llm(c, v->llm, &p);
+		price_llm(c, v, &p);
 	if (jscan_kind(v->search) == JSCAN_OBJECT)
-		price_search(c, v->search, &p);
+		price_search(c, v, &p);
 	count_record(c, &p);
 	if (cfg->estimate)
 		return;
@@ -640,18 +651,16 @@ run_records(struct cost *c)
 	enum jsonl_status st;
 	struct buf canonical = BUF_INIT;
 	double last = clock_ms();
-	const char *names[NMEMBERS];
-	struct jspan values[NMEMBERS];
-	const struct jsonl_pick pick = { names, values, NMEMBERS };
+	struct record_view v;
+	struct record_picks picks;
 	jv rec;
 
 	if (input_open(&in, "-") != 0)
 		die(EXIT_NOINPUT, "cannot read stdin:");
 	jsonl_init(&r, &in, JSONL_MAX_LINE);
 	jsonl_set_nonblocking(&r, true);
-	record_names(cfg, names);
-	while ((st = jsonl_next_lazy(&r, &rec, &pick)) != JSONL_EOF) {
-		struct record_view v;
+	record_picks(cfg, &v, &picks);
+	while ((st = jsonl_next_lazy(&r, &rec, picks.top, 4)) != JSONL_EOF) {
 		const char *text;
 		size_t len;
 		bool failed;
@@ -675,12 +684,11 @@ run_records(struct cost *c)
 			jv_free(dump);
 			text = canonical.data;
 			len = canonical.len;
-			jscan_object_pick(text, len, names, values, NMEMBERS);
+			jscan_object_pick(text, len, picks.top, 4);
 		} else {
 			jv_free(rec);
 			text = jsonl_line(&r, &len);
 		}
-		view_of(values, &v);
 		failed = st == JSONL_BAD || view_failed(&v);
 		if (failed) /* failed before: passed on as it is, unless it carries usage */
 			c->errors++;
