@@ -376,7 +376,7 @@ db_open(const char *path, int *exit_code)
 		return open_refused(db);
 
 	/* 16 KiB pages for a new file (a no-op on one that has pages): a quarter of
-	 * the writes for the ledger's and the caches' streams of rows */
+	 * the write calls for the ledger's and the caches' streams of rows */
 	rc = exec_retry(db, "PRAGMA page_size = 16384");
 	if (rc != SQLITE_OK)
 		return open_failed(db, rc, exit_code);

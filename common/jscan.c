@@ -97,6 +97,15 @@ check_string(const char *p, const char *end, bool *escaped)
 				hex_value(p[3]) < 0 || hex_value(p[4]) < 0)
 				return NULL;
 			p += 4;
+			if (hex_value(p[-3]) == 0xD && hex_value(p[-2]) >= 0x8 &&
+				hex_value(p[-2]) <= 0xB) {
+				/* a high surrogate: jq takes it only with a low one after it */
+				if (end - p < 7 || p[1] != '\\' || p[2] != 'u' ||
+					hex_value(p[3]) != 0xD || hex_value(p[4]) < 0xC ||
+					hex_value(p[5]) < 0 || hex_value(p[6]) < 0)
+					return NULL;
+				p += 6;
+			}
 			break;
 		default:
 			return NULL;
@@ -141,7 +150,7 @@ check_word(const char *p, const char *end, const char *word, size_t n)
 	return (size_t)(end - p) >= n && memcmp(p, word, n) == 0 ? p + n : NULL;
 }
 
-static const char *check_value(const char *p, const char *end, int depth);
+static const char *check_value(const char *p, const char *end, int depth, int cost);
 static bool key_matches(struct jspan key, bool escaped, const char *name);
 static void walk_picks(struct jspan obj, const struct jscan_pick *picks, size_t n);
 
@@ -157,16 +166,18 @@ clear_picks(const struct jscan_pick *picks, size_t n)
 
 /*
  * Past the object or array at p, or NULL; the object's members picks[0..n)
- * picked on the way (n <= 64).
+ * picked on the way (n <= 64). depth is the weight of the containers around
+ * it, cost its own (see JSCAN_MAX_DEPTH).
  */
 static const char *
-check_container(const char *p, const char *end, int depth, const struct jscan_pick *picks, size_t n)
+check_container(const char *p, const char *end, int depth, int cost, const struct jscan_pick *picks,
+	size_t n)
 {
 	char close = *p == '{' ? '}' : ']';
 	struct jspan key = { NULL, 0 }, value;
 	bool escaped = false;
 
-	if (depth >= JSCAN_MAX_DEPTH)
+	if ((depth += cost) > JSCAN_MAX_DEPTH)
 		return NULL;
 	p = skip_space(p + 1, end);
 	if (p < end && *p == close)
@@ -195,9 +206,9 @@ check_container(const char *p, const char *end, int depth, const struct jscan_pi
 		value.p = p;
 		if (inner != NULL) {
 			clear_picks(inner->members, inner->nmembers);
-			p = check_container(p, end, depth + 1, inner->members, inner->nmembers);
+			p = check_container(p, end, depth, 2, inner->members, inner->nmembers);
 		} else {
-			p = check_value(p, end, depth + 1);
+			p = check_value(p, end, depth, close == '}' ? 2 : 1);
 		}
 		if (p == NULL)
 			return NULL;
@@ -222,7 +233,7 @@ check_container(const char *p, const char *end, int depth, const struct jscan_pi
 
 /* Past the value at p, or NULL when there is none. */
 static const char *
-check_value(const char *p, const char *end, int depth)
+check_value(const char *p, const char *end, int depth, int cost)
 {
 	bool escaped;
 
@@ -231,7 +242,7 @@ check_value(const char *p, const char *end, int depth)
 	switch (*p) {
 	case '{':
 	case '[':
-		return check_container(p, end, depth, NULL, 0);
+		return check_container(p, end, depth, cost, NULL, 0);
 	case '"':
 		return check_string(p, end, &escaped);
 	case 't':
@@ -251,7 +262,7 @@ jscan_object_pick(const char *s, size_t n, const struct jscan_pick *picks, size_
 	const char *end = s + n, *p = skip_space(s, end);
 
 	clear_picks(picks, npicks);
-	if (p == end || *p != '{' || (p = check_container(p, end, 0, picks, npicks)) == NULL) {
+	if (p == end || *p != '{' || (p = check_container(p, end, 0, 1, picks, npicks)) == NULL) {
 		clear_picks(picks, npicks);
 		return false;
 	}

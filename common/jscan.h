@@ -11,8 +11,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Deepest nesting jscan_object_valid accepts (jq's parser takes 256). */
-#define JSCAN_MAX_DEPTH 200
+/*
+ * Deepest nesting jscan_object_valid accepts, as jq 1.6's parser counts it:
+ * each open container weighs 1, and 1 more when it is the value of an
+ * object's member; the weights of the containers open at once add up to at
+ * most 256 (so 128 objects in objects, 254 arrays in an object's member).
+ */
+#define JSCAN_MAX_DEPTH 256
 
 /* A piece of JSON text: a whole value, or a key without its quotes. */
 struct jspan {
@@ -33,8 +38,9 @@ enum jscan_kind {
 
 /*
  * Whether s[0..n) is exactly one JSON object, whitespace around it allowed,
- * by RFC 8259 (no NaN, no comments, no trailing commas, nesting at most
- * JSCAN_MAX_DEPTH). Every text it accepts, jq accepts too. UTF-8 is not
+ * by RFC 8259 (no NaN, no comments, no trailing commas, nesting within
+ * JSCAN_MAX_DEPTH, a \u escape of a high surrogate only with one of a low
+ * surrogate after it). Every text it accepts, jq accepts too. UTF-8 is not
  * checked here: the caller has done that.
  */
 bool jscan_object_valid(const char *s, size_t n);

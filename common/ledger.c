@@ -224,10 +224,18 @@ int
 ledger_commit(struct ledger *l)
 {
 	if (flush(l) != 0) {
-		db_rollback(l->db);
+		ledger_rollback(l);
 		return -1;
 	}
 	return db_commit(l->db);
+}
+
+void
+ledger_rollback(struct ledger *l)
+{
+	l->nheld = 0;
+	l->pending_micro = 0;
+	db_rollback(l->db);
 }
 
 int64_t

@@ -38,6 +38,9 @@ int ledger_add(struct ledger *l, const struct ledger_row *row);
  */
 int ledger_commit(struct ledger *l);
 
+/* Roll the transaction back, with the rows added since the last commit. */
+void ledger_rollback(struct ledger *l);
+
 /*
  * The total of run ("" for every run) in micro-dollars, the rows not yet
  * committed included, or -1 after a message.

@@ -297,6 +297,53 @@ test_long_raw(void)
 	buf_free(&data);
 }
 
+/* jsonl_next_lazy: strict lines checked and picked in place, the rest as jsonl_next reads them. */
+static void
+test_lazy(void)
+{
+	static const char data[] = "{\"id\":1,\"llm\":{\"model\":\"m\"}}\n"
+				   "\n"
+				   "{\"id\":01,\"llm\":{\"model\":\"n\"}}\n"
+				   "[1]\n"
+				   "{\"id\":3,\"llm\":7,\"llm\":{\"model\":\"\\u00e9\"}}";
+	struct jspan id, llm, model;
+	const struct jscan_pick in_llm[] = { { "model", &model, NULL, 0 } };
+	const struct jscan_pick picks[] = { { "id", &id, NULL, 0 }, { "llm", &llm, in_llm, 1 } };
+	struct reader rd;
+	jv rec = jv_null(), value;
+	enum jsonl_status st;
+	const char *line;
+	size_t len;
+	char text[16];
+
+	open_reader(&rd, data, sizeof(data) - 1, JSONL_MAX_LINE);
+	st = jsonl_next_lazy(&rd.r, &rec, picks, 2);
+	line = jsonl_line(&rd.r, &len);
+	ok(st == JSONL_RECORD && !jv_is_valid(rec) && len == 28 && line[0] == '{',
+		"lazy: a strict line is a record left as text");
+	jv_free(rec);
+	ok(jscan_kind(id) == JSCAN_NUMBER && jscan_kind(llm) == JSCAN_OBJECT &&
+			jscan_string(model, text, sizeof(text)) && strcmp(text, "m") == 0,
+		"lazy: its members picked, below members too");
+	st = jsonl_next_lazy(&rd.r, &rec, picks, 2);
+	value = member(rec, "id");
+	ok(st == JSONL_RECORD && jv_get_kind(value) == JV_KIND_NUMBER &&
+			jv_number_value(value) == 1,
+		"lazy: a line only jq takes (01) is parsed, past the blank line");
+	jv_free(value);
+	jv_free(rec);
+	st = jsonl_next_lazy(&rd.r, &rec, picks, 2);
+	ok(st == JSONL_BAD && jsonl_lineno(&rd.r) == 4, "lazy: an array is bad input, line 4");
+	jv_free(rec);
+	st = jsonl_next_lazy(&rd.r, &rec, picks, 2);
+	ok(st == JSONL_RECORD && !jv_is_valid(rec) && jscan_string(model, text, sizeof(text)) &&
+			strcmp(text, "\xc3\xa9") == 0,
+		"lazy: the last of a repeated name, escapes decoded, unterminated last line");
+	jv_free(rec);
+	is_int(jsonl_next_lazy(&rd.r, &rec, picks, 2), JSONL_EOF, "lazy: then EOF");
+	close_reader(&rd);
+}
+
 int
 main(void)
 {
@@ -305,5 +352,6 @@ main(void)
 	test_blank_and_empty();
 	test_too_long();
 	test_long_raw();
+	test_lazy();
 	return done_testing();
 }
