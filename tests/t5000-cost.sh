@@ -49,10 +49,15 @@ test_expect_success JQ 'LLM prices against hand-computed values' '
 test_expect_success JQ 'a price file in LiteLLM format: merged over the table, its reasoning price used' '
 	llm 1 o4-mini openai 100 1000 0 600 "" >in &&
 	llm 2 mock-model openai 1000 1000 0 0 "" >>in &&
+	# an entry with the shapes of the 2026 upstream file (tiered_pricing, objects,
+	# arrays, 32768.0): its base prices; the file loads whole
+	llm 3 mock-tiered dashscope 1000 1000 0 500 "" >>in &&
 	jl-cost --prices "$DATA/litellm-sample.json" <in >out 2>err &&
 	# 100 x 1.1/M + 400 x 4.4/M + 600 x 8.8/M
 	test "$(usd out 1)" = 7150 &&
 	test "$(usd out 2)" = 3000 &&
+	# 1000 x 0.4/M + 500 x 1.2/M + 500 x 4/M
+	test "$(usd out 3)" = 3000 &&
 	test_grep -v "no price" err &&
 	jl-cost --prices "$DATA/litellm-sample.json" --list-prices mock >list &&
 	test_grep "mock-model" list && test_grep "litellm-sample.json" list
