@@ -138,8 +138,15 @@ test_expect_success JQ 'gate: stops records before the paid stage; overshoot wit
 	seq 1 40 | sed "s/.*/{\"id\":&}/" >in &&
 	# records arrive one by one, as from a slow paid stage: between the gate and
 	# the tally there is at most the record in flight and the one in the pipe;
-	# the paid stage (jq) answers what the gate let through, as jl-llm would
-	while read -r line; do echo "$line"; sleep 0.05; done <in |
+	# the paid stage (jq) answers what the gate let through, as jl-llm would.
+	# The rest follow the first once it is out of the tally: every stage is up
+	# (under valgrind the tally takes a while to start, and the pipes would
+	# fill with records the gate let through meanwhile)
+	{
+		head -n 1 in
+		while ! test -s out; do sleep 0.05; done
+		tail -n +2 in | while read -r line; do echo "$line"; sleep 0.05; done
+	} |
 		jl-cost --gate --db g.db --budget 0.02 |
 		jq -c --unbuffered "if ._error then . else .llm = {model: \"gpt-4o\", provider: \"openai\",
 			usage: {prompt_tokens: 1000, completion_tokens: 100}} end" |
