@@ -5,6 +5,7 @@
 
 #include "jscan.h"
 #include "utf8.h"
+#include "util.h"
 
 static const char *
 skip_space(const char *p, const char *end)
@@ -12,18 +13,6 @@ skip_space(const char *p, const char *end)
 	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
 		p++;
 	return p;
-}
-
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* --- checking ----------------------------------------------------------------- */
@@ -93,16 +82,16 @@ check_string(const char *p, const char *end, bool *escaped)
 		case 't':
 			break;
 		case 'u':
-			if (end - p < 5 || hex_value(p[1]) < 0 || hex_value(p[2]) < 0 ||
-				hex_value(p[3]) < 0 || hex_value(p[4]) < 0)
+			if (end - p < 5 || hex_digit(p[1]) < 0 || hex_digit(p[2]) < 0 ||
+				hex_digit(p[3]) < 0 || hex_digit(p[4]) < 0)
 				return NULL;
 			p += 4;
-			if (hex_value(p[-3]) == 0xD && hex_value(p[-2]) >= 0x8 &&
-				hex_value(p[-2]) <= 0xB) {
+			if (hex_digit(p[-3]) == 0xD && hex_digit(p[-2]) >= 0x8 &&
+				hex_digit(p[-2]) <= 0xB) {
 				/* a high surrogate: jq takes it only with a low one after it */
 				if (end - p < 7 || p[1] != '\\' || p[2] != 'u' ||
-					hex_value(p[3]) != 0xD || hex_value(p[4]) < 0xC ||
-					hex_value(p[5]) < 0 || hex_value(p[6]) < 0)
+					hex_digit(p[3]) != 0xD || hex_digit(p[4]) < 0xC ||
+					hex_digit(p[5]) < 0 || hex_digit(p[6]) < 0)
 					return NULL;
 				p += 6;
 			}
@@ -397,37 +386,11 @@ jscan_next(struct jscan_iter *it, struct jspan *key, struct jspan *value)
 	return true;
 }
 
-/* Append code point cp to out as UTF-8; returns the bytes written (room for 4 assumed). */
-static size_t
-put_utf8(unsigned char *out, unsigned long cp)
-{
-	if (cp < 0x80) {
-		out[0] = (unsigned char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (unsigned char)(0xC0 | cp >> 6);
-		out[1] = (unsigned char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (unsigned char)(0xE0 | cp >> 12);
-		out[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-		out[2] = (unsigned char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	out[0] = (unsigned char)(0xF0 | cp >> 18);
-	out[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
-	out[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-	out[3] = (unsigned char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
 static unsigned long
 hex4(const char *p)
 {
-	return (unsigned long)(hex_value(p[0]) << 12 | hex_value(p[1]) << 8 | hex_value(p[2]) << 4 |
-		hex_value(p[3]));
+	return (unsigned long)(hex_digit(p[0]) << 12 | hex_digit(p[1]) << 8 | hex_digit(p[2]) << 4 |
+		hex_digit(p[3]));
 }
 
 /*
@@ -477,7 +440,7 @@ decode(const char *p, size_t n, unsigned char *out, size_t size, bool *whole)
 			}
 			if (cp == 0)
 				return len;
-			k = put_utf8(ch, cp);
+			k = utf8_encode(cp, ch);
 			break;
 		}
 		default: { /* one of "\\/bfnrt, which check_string let through */

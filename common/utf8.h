@@ -25,6 +25,12 @@ size_t utf8_sequence_length(const unsigned char *s, size_t n);
  */
 size_t utf8_cut(const void *s, size_t n);
 
+/*
+ * Write code point cp (at most 0x10FFFF) to out[0..4) as UTF-8; returns
+ * the bytes written. Not checked: surrogates are encoded as they are.
+ */
+size_t utf8_encode(unsigned long cp, unsigned char out[4]);
+
 /* Append s[0..n) to out with every byte that is not valid UTF-8 replaced by U+FFFD. */
 void utf8_sanitize(struct buf *out, const void *s, size_t n);
 

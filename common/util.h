@@ -46,6 +46,9 @@ JL_PRINTF(1, 0) void vreport(const char *fmt, va_list ap);
  * out. xreallocarray checks nmemb * size for overflow. All return memory the
  * caller frees with free().
  */
+/* The value of the hexadecimal digit c, or -1 when it is not one. */
+int hex_digit(int c);
+
 void *xmalloc(size_t size);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *ptr, size_t size);

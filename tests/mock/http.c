@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "mock.h"
+#include "util.h"
 
 #define MAX_HEAD (64 * 1024)
 #define MAX_BODY (64L * 1024 * 1024)
@@ -229,18 +230,6 @@ http_parse(const char *in, size_t len, struct request *req, struct buf *scratch,
 	return PARSE_DONE;
 }
 
-static int
-hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 const char *
 query_param(const struct request *req, const char *name, struct buf *out)
 {
@@ -255,10 +244,10 @@ query_param(const struct request *req, const char *name, struct buf *out)
 			for (const char *v = p + name_len + (p[name_len] == '='); v < end; v++) {
 				if (*v == '+') {
 					buf_putc(out, ' ');
-				} else if (*v == '%' && v + 2 < end + 1 && hex_value(v[1]) >= 0 &&
-					hex_value(v[2]) >= 0) {
+				} else if (*v == '%' && v + 2 < end + 1 && hex_digit(v[1]) >= 0 &&
+					hex_digit(v[2]) >= 0) {
 					buf_putc(out,
-						(char)(hex_value(v[1]) * 16 + hex_value(v[2])));
+						(char)(hex_digit(v[1]) * 16 + hex_digit(v[2])));
 					v += 2;
 				} else {
 					buf_putc(out, *v);

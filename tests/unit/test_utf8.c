@@ -76,32 +76,6 @@ ref_sanitize(struct buf *out, const unsigned char *s, size_t n)
 	}
 }
 
-/* Encode code point cp as UTF-8 (no checks: may encode surrogates on purpose). */
-static size_t
-encode(uint32_t cp, unsigned char *out)
-{
-	if (cp < 0x80) {
-		out[0] = (unsigned char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (unsigned char)(0xC0 | cp >> 6);
-		out[1] = (unsigned char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (unsigned char)(0xE0 | cp >> 12);
-		out[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-		out[2] = (unsigned char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	out[0] = (unsigned char)(0xF0 | cp >> 18);
-	out[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
-	out[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-	out[3] = (unsigned char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
 /* Code points near the edges of every length class, valid or not. */
 static const uint32_t edge_points[] = { 0x00, 0x7F, 0x80, 0x7FF, 0x800, 0xD7FF, 0xD800, 0xDFFF,
 	0xE000, 0xFFFD, 0xFFFF, 0x10000, 0x10FFFF, 0x110000, 0x1FFFFF };
@@ -122,24 +96,24 @@ random_piece(uint64_t *rng, struct buf *b, bool valid_only)
 		cp = (uint32_t)rng_below(rng, 0x110000);
 		if (cp >= 0xD800 && cp <= 0xDFFF)
 			cp -= 0x800;
-		buf_add(b, seq, encode(cp, seq));
+		buf_add(b, seq, utf8_encode(cp, seq));
 		return;
 	case 2:
 		cp = edge_points[rng_below(rng, 13)];
 		if (cp >= 0xD800 && cp <= 0xDFFF)
 			cp = 0xE000;
-		buf_add(b, seq, encode(cp, seq));
+		buf_add(b, seq, utf8_encode(cp, seq));
 		return;
 	case 3:
 		buf_putc(b, (char)rng_below(rng, 256));
 		return;
 	case 4: /* any edge point, surrogates and past U+10FFFF included */
 		cp = edge_points[rng_below(rng, sizeof(edge_points) / sizeof(*edge_points))];
-		buf_add(b, seq, encode(cp, seq));
+		buf_add(b, seq, utf8_encode(cp, seq));
 		return;
 	default: /* a truncated sequence */
 		cp = 0x80 + (uint32_t)rng_below(rng, 0x10FF80);
-		len = encode(cp, seq);
+		len = utf8_encode(cp, seq);
 		buf_add(b, seq, 1 + rng_below(rng, len - 1 > 0 ? len - 1 : 1));
 		return;
 	}
