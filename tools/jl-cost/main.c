@@ -218,6 +218,7 @@ validate_config(struct cost_config *cfg)
 
 /* What jl-cost reads of a record: members picked while the line is checked. */
 struct record_view {
+	struct jspan line; /* the record's line as it came in */
 	struct jspan error, llm, search, into;
 	struct jspan model, provider, usage, dry_run, llm_cached;                 /* in llm */
 	struct jspan cost, prompt, completion, cached_tokens, reasoning;          /* in llm.usage */
@@ -561,12 +562,12 @@ begin_batch(struct cost *c)
 	refresh_total(c); /* what every writer has spent, at the start of the batch */
 }
 
-/* Append the row of a billed record (inside the batch), text[0..len) as it came, to the ledger. */
+/* Append the row of a billed record (inside the batch), line as it came, to the ledger. */
 static void
-bill(struct cost *c, const struct priced *p, const char *text, size_t len)
+bill(struct cost *c, const struct priced *p, struct jspan line)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned long long hash = hash_words(text, len);
+	unsigned long long hash = hash_words(line.p, line.n);
 	char record_hash[17];
 	struct ledger_row row = { c->cfg->run ? c->cfg->run : "default", record_hash, p->model,
 		p->backend, p->prompt, p->completion, p->cached, p->llm_micro, p->search_micro };
@@ -603,7 +604,7 @@ cost_record(struct cost *c, const char *text, size_t len, const struct record_vi
 		begin_batch(c);
 	over = !failed && cfg->has_budget && c->ledger_micro >= cfg->budget_micro;
 	if (billed)
-		bill(c, &p, text, len);
+		bill(c, &p, v->line);
 	buf_reset(&c->line);
 	cost_object(&c->line, &p);
 	if (over) {
@@ -689,6 +690,7 @@ run_records(struct cost *c)
 			jv_free(rec);
 			text = jsonl_line(&r, &len);
 		}
+		v.line.p = jsonl_line(&r, &v.line.n);
 		failed = st == JSONL_BAD || view_failed(&v);
 		if (failed) /* failed before: passed on as it is, unless it carries usage */
 			c->errors++;
