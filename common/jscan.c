@@ -18,42 +18,13 @@ skip_space(const char *p, const char *end)
 /* --- checking ----------------------------------------------------------------- */
 
 /* The bytes a string check stops at: control characters, '"' and '\\'. */
+/* clang-format off */
 static const unsigned char string_stop[256] = {
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	1,
-	['"'] = 1,
-	['\\'] = 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1,
 };
+/* clang-format on */
 
 /*
  * Past the string at p (its opening quote), or NULL when it is not one.
@@ -286,7 +257,7 @@ static const char *
 skip_string(const char *p)
 {
 	for (p++;; p += 2) { /* past a backslash and the character it escapes */
-		while (stop[(unsigned char)*p] != QUOTE && *p != '\\')
+		while (*p != '"' && *p != '\\')
 			p++;
 		if (*p == '"')
 			return p + 1;

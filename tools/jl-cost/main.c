@@ -226,28 +226,29 @@ struct record_view {
 };
 
 /* The picks that fill a record_view, as jscan_object_pick takes them. */
+enum { TOP_PICKS = 4, LLM_PICKS = 5, USAGE_PICKS = 5, SEARCH_PICKS = 6 };
 struct record_picks {
-	struct jscan_pick top[4], llm[5], usage[5], search[6];
+	struct jscan_pick top[TOP_PICKS], llm[LLM_PICKS], usage[USAGE_PICKS], search[SEARCH_PICKS];
 };
 
 static void
 record_picks(const struct cost_config *cfg, struct record_view *v, struct record_picks *rp)
 {
-	const struct jscan_pick usage[] = {
+	const struct jscan_pick usage[USAGE_PICKS] = {
 		{ "cost", &v->cost, NULL, 0 },
 		{ "prompt_tokens", &v->prompt, NULL, 0 },
 		{ "completion_tokens", &v->completion, NULL, 0 },
 		{ "cached_tokens", &v->cached_tokens, NULL, 0 },
 		{ "reasoning_tokens", &v->reasoning, NULL, 0 },
 	};
-	const struct jscan_pick llm[] = {
+	const struct jscan_pick llm[LLM_PICKS] = {
 		{ "model", &v->model, NULL, 0 },
 		{ "provider", &v->provider, NULL, 0 },
-		{ "usage", &v->usage, rp->usage, 5 },
+		{ "usage", &v->usage, rp->usage, USAGE_PICKS },
 		{ "dry_run", &v->dry_run, NULL, 0 },
 		{ "cached", &v->llm_cached, NULL, 0 },
 	};
-	const struct jscan_pick search[] = {
+	const struct jscan_pick search[SEARCH_PICKS] = {
 		{ "backend", &v->backend, NULL, 0 },
 		{ "depth", &v->depth, NULL, 0 },
 		{ "credits", &v->credits, NULL, 0 },
@@ -255,10 +256,10 @@ record_picks(const struct cost_config *cfg, struct record_view *v, struct record
 		{ "extracted", &v->extracted, NULL, 0 },
 		{ "cached", &v->search_cached, NULL, 0 },
 	};
-	const struct jscan_pick top[] = {
+	const struct jscan_pick top[TOP_PICKS] = {
 		{ "_error", &v->error, NULL, 0 },
-		{ cfg->llm_field, &v->llm, rp->llm, 5 },
-		{ cfg->search_field, &v->search, rp->search, 6 },
+		{ cfg->llm_field, &v->llm, rp->llm, LLM_PICKS },
+		{ cfg->search_field, &v->search, rp->search, SEARCH_PICKS },
 		{ cfg->into, &v->into, NULL, 0 },
 	};
 
@@ -661,7 +662,7 @@ run_records(struct cost *c)
 	jsonl_init(&r, &in, JSONL_MAX_LINE);
 	jsonl_set_nonblocking(&r, true);
 	record_picks(cfg, &v, &picks);
-	while ((st = jsonl_next_lazy(&r, &rec, picks.top, 4)) != JSONL_EOF) {
+	while ((st = jsonl_next_lazy(&r, &rec, picks.top, TOP_PICKS)) != JSONL_EOF) {
 		const char *text;
 		size_t len;
 		bool failed;
@@ -685,7 +686,7 @@ run_records(struct cost *c)
 			jv_free(dump);
 			text = canonical.data;
 			len = canonical.len;
-			jscan_object_pick(text, len, picks.top, 4);
+			jscan_object_pick(text, len, picks.top, TOP_PICKS);
 		} else {
 			jv_free(rec);
 			text = jsonl_line(&r, &len);
