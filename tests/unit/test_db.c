@@ -31,6 +31,7 @@
 #include "db.h"
 #include "sha256.h"
 #include "tap.h"
+#include "testdb.h"
 #include "testutil.h"
 #include "util.h"
 
@@ -143,21 +144,6 @@ static void
 key_of(const char *s, unsigned char key[SHA256_SIZE])
 {
 	sha256(s, strlen(s), key);
-}
-
-/* The first column of the first row of sql as a number (-1 on error). */
-static long long
-query_int(struct db *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	long long v = -1;
-
-	if (sqlite3_prepare_v2(db_sqlite(db), sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
 }
 
 /* ... as text, into b (reset first). */

@@ -16,23 +16,9 @@
 #include "ledger.h"
 #include "strset.h"
 #include "tap.h"
+#include "testdb.h"
 #include "testutil.h"
 #include "util.h"
-
-/* One integer the query gives. */
-static long long
-query_int(struct db *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	long long v = -1;
-
-	if (sqlite3_prepare_v2(db_sqlite(db), sql, -1, &st, NULL) != SQLITE_OK)
-		return -2;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
 
 /* Add n rows of run, row i costing i + 1 micro-dollars of LLM and 10 of search. */
 static int
