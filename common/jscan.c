@@ -112,7 +112,6 @@ check_word(const char *p, const char *end, const char *word, size_t n)
 
 static const char *check_value(const char *p, const char *end, int depth, int cost);
 static bool key_matches(struct jspan key, bool escaped, const char *name);
-static void walk_picks(struct jspan obj, const struct jscan_pick *picks, size_t n);
 
 /* Empty the values of picks[0..n) and of the members below them. */
 static void
@@ -178,7 +177,7 @@ check_container(const char *p, const char *end, int depth, int cost, const struc
 				continue;
 			*picks[i].value = value; /* a later member of the name wins, as in jq */
 			if (&picks[i] != inner)
-				walk_picks(value, picks[i].members, picks[i].nmembers);
+				jscan_pick(value, picks[i].members, picks[i].nmembers);
 		}
 		p = skip_space(p, end);
 		if (p == end)
@@ -469,9 +468,8 @@ key_matches(struct jspan key, bool escaped, const char *name)
 	return escaped ? jscan_key_is(key, name) : plain_key_is(key, name);
 }
 
-/* Pick picks[0..n) from obj (checked text), walking it. */
-static void
-walk_picks(struct jspan obj, const struct jscan_pick *picks, size_t n)
+void
+jscan_pick(struct jspan obj, const struct jscan_pick *picks, size_t n)
 {
 	struct jspan key, value;
 	struct jscan_iter it;
@@ -484,35 +482,19 @@ walk_picks(struct jspan obj, const struct jscan_pick *picks, size_t n)
 		for (size_t i = 0; i < n; i++) {
 			if (key_matches(key, it.key_escaped, picks[i].name)) {
 				*picks[i].value = value;
-				walk_picks(value, picks[i].members, picks[i].nmembers);
+				jscan_pick(value, picks[i].members, picks[i].nmembers);
 			}
 		}
 	}
-}
-
-void
-jscan_pick(struct jspan obj, const char *const *names, struct jspan *values, size_t n)
-{
-	struct jspan key, value;
-	struct jscan_iter it;
-
-	for (size_t i = 0; i < n; i++)
-		values[i] = (struct jspan){ NULL, 0 };
-	if (jscan_kind(obj) != JSCAN_OBJECT)
-		return;
-	jscan_iter_init(&it, obj);
-	while (jscan_next(&it, &key, &value))
-		for (size_t i = 0; i < n; i++)
-			if (key_matches(key, it.key_escaped, names[i]))
-				values[i] = value;
 }
 
 struct jspan
 jscan_get(struct jspan obj, const char *name)
 {
 	struct jspan value;
+	const struct jscan_pick pick = { name, &value, NULL, 0 };
 
-	jscan_pick(obj, &name, &value, 1);
+	jscan_pick(obj, &pick, 1);
 	return value;
 }
 

@@ -86,12 +86,11 @@ bool jscan_next(struct jscan_iter *it, struct jspan *key, struct jspan *value);
 bool jscan_key_is(struct jspan key, const char *name);
 
 /*
- * The values of the members names[0..n) of obj (an object value) in one
- * walk, into values[0..n): the last one of each name, as jq reads a
- * repeated name; an empty span for a name that is missing, and for every
- * name when obj is not an object.
+ * jscan_object_pick on obj, a value jscan handed out (checked text): the
+ * members picks[0..n) and those below them, in one walk; every value empty
+ * when obj is not an object.
  */
-void jscan_pick(struct jspan obj, const char *const *names, struct jspan *values, size_t n);
+void jscan_pick(struct jspan obj, const struct jscan_pick *picks, size_t n);
 
 /*
  * The value of the member name of obj (an object value; the last one when

@@ -46,14 +46,14 @@ JL_PRINTF(1, 0) void vreport(const char *fmt, va_list ap);
  * out. xreallocarray checks nmemb * size for overflow. All return memory the
  * caller frees with free().
  */
-/* The value of the hexadecimal digit c, or -1 when it is not one. */
-int hex_digit(int c);
-
 void *xmalloc(size_t size);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *ptr, size_t size);
 void *xreallocarray(void *ptr, size_t nmemb, size_t size);
 char *xstrdup(const char *s);
 char *xmemdup(const void *s, size_t n); /* n bytes plus a terminating NUL */
+
+/* The value of the hexadecimal digit c, or -1 when it is not one. */
+int hex_digit(int c);
 
 #endif

@@ -541,9 +541,12 @@ test_pick(void)
 	static const char *const want[] = { "3", "true", "", "{\"a\":9}", "3" };
 	char *copy = exact_copy(text, strlen(text));
 	struct jspan obj = { copy, strlen(text) }, values[5];
+	struct jscan_pick picks[5];
 	bool same = true;
 
-	jscan_pick(obj, names, values, 5);
+	for (size_t i = 0; i < 5; i++)
+		picks[i] = (struct jscan_pick){ names[i], &values[i], NULL, 0 };
+	jscan_pick(obj, picks, 5);
 	for (size_t i = 0; i < 5; i++)
 		if (!span_is(values[i], want[i])) {
 			same = false;
@@ -552,12 +555,12 @@ test_pick(void)
 	ok(same, "jscan_pick: the last of each name, empty for a missing one, a name twice");
 	for (size_t i = 0; i < 5; i++)
 		values[i] = obj;
-	jscan_pick(jscan_get(obj, "b"), names, values, 5);
+	jscan_pick(jscan_get(obj, "b"), picks, 5);
 	same = true;
 	for (size_t i = 0; i < 5; i++)
 		same = same && values[i].n == 0 && values[i].p == NULL;
 	ok(same, "jscan_pick on a value that is no object (true): every value is an empty span");
-	jscan_pick(obj, names, values, 0);
+	jscan_pick(obj, picks, 0);
 	ok(1, "jscan_pick with no names");
 
 	free(copy);
@@ -1551,6 +1554,7 @@ compare_object(struct diff *d, struct jspan obj, jv o)
 	struct jspan keys[MAX_MEMBERS], values[MAX_MEMBERS], picked[MAX_MEMBERS];
 	struct jspan want_picked[MAX_MEMBERS], key, value;
 	const char *names_c[MAX_MEMBERS];
+	struct jscan_pick picks[MAX_MEMBERS];
 	jv names[MAX_MEMBERS];
 	size_t count = 0, distinct = 0, n_pick = 0;
 	struct jscan_iter it;
@@ -1614,7 +1618,9 @@ compare_object(struct diff *d, struct jspan obj, jv o)
 	if (distinct != (size_t)jv_object_length(jv_copy(o)))
 		fault(d, F_WALK, "%zu distinct names, jq has %d members", distinct,
 			jv_object_length(jv_copy(o)));
-	jscan_pick(obj, names_c, picked, n_pick);
+	for (size_t i = 0; i < n_pick; i++)
+		picks[i] = (struct jscan_pick){ names_c[i], &picked[i], NULL, 0 };
+	jscan_pick(obj, picks, n_pick);
 	for (size_t i = 0; i < n_pick; i++)
 		if (picked[i].p != want_picked[i].p || picked[i].n != want_picked[i].n)
 			fault(d, F_PICK, "jscan_pick(\"%s\") differs from jscan_get", names_c[i]);
