@@ -254,27 +254,6 @@ jw_cstring(struct buf *b, const char *s)
 }
 
 void
-jw_error_member(struct buf *b, const char *code, const char *message, const char *file,
-	unsigned long line)
-{
-	buf_puts(b, "\"_error\":{\"tool\":");
-	jw_cstring(b, progname);
-	buf_puts(b, ",\"code\":");
-	jw_cstring(b, code);
-	buf_puts(b, ",\"message\":");
-	jw_cstring(b, message);
-	if (file != NULL) {
-		buf_puts(b, ",\"file\":");
-		jw_cstring(b, file);
-	}
-	if (line != 0) {
-		buf_puts(b, ",\"line\":");
-		buf_add_uint(b, line);
-	}
-	buf_putc(b, '}');
-}
-
-void
 jw_raw_member(struct buf *b, const void *raw, size_t n)
 {
 	buf_puts(b, "\"_raw\":");

@@ -35,14 +35,6 @@ char *jw_escape(char *dst, const void *s, size_t n, size_t *replaced);
 void jw_cstring(struct buf *b, const char *s);
 
 /*
- * Append the member "_error":{"tool":PROG,"code":code,"message":message}
- * plus "file" when file is not NULL and "line" when line is not 0. No
- * braces around it and no comma before it: the caller composes the object.
- */
-void jw_error_member(struct buf *b, const char *code, const char *message, const char *file,
-	unsigned long line);
-
-/*
  * Append the member "_raw":"..." holding at most JL_RAW_MAX bytes of
  * raw[0..n), cut at a character boundary, invalid UTF-8 replaced.
  */

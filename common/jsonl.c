@@ -8,6 +8,7 @@
 #include "jscan.h"
 #include "json.h"
 #include "jsonl.h"
+#include "record.h"
 #include "utf8.h"
 #include "util.h"
 
@@ -44,7 +45,8 @@ bad_line(struct jsonl_reader *r, const char *line, size_t len, const char *why)
 	buf_puts(&msg, ": ");
 	buf_puts(&msg, why);
 	buf_putc(&rec, '{');
-	jw_error_member(&rec, "bad_input", buf_cstr(&msg), NULL, r->lines.lineno);
+	record_error_member(&rec,
+		&(struct record_error){ ERR_BAD_INPUT, buf_cstr(&msg), NULL, r->lines.lineno, 0, -1 });
 	buf_putc(&rec, ',');
 	jw_raw_member(&rec, line, len);
 	buf_putc(&rec, '}');
@@ -160,25 +162,4 @@ void
 jsonl_free(struct jsonl_reader *r)
 {
 	linereader_free(&r->lines);
-}
-
-bool
-jsonl_failed(jv rec)
-{
-	jv e = jv_object_get(jv_copy(rec), jv_string("_error"));
-	bool failed = jv_is_valid(e) && jv_get_kind(e) != JV_KIND_NULL;
-
-	jv_free(e);
-	return failed;
-}
-
-bool
-jsonl_held_back(const char *code)
-{
-	static const char *const held_back[] = { "budget_exceeded", "not_sent", "interrupted" };
-
-	for (size_t i = 0; i < sizeof(held_back) / sizeof(held_back[0]); i++)
-		if (strcmp(code, held_back[i]) == 0)
-			return true;
-	return false;
 }

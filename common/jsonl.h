@@ -65,16 +65,6 @@ void jsonl_set_nonblocking(struct jsonl_reader *r, bool on);
  */
 const char *jsonl_line(const struct jsonl_reader *r, size_t *len);
 
-/* Whether rec (borrowed) carries an _error: it failed upstream. */
-bool jsonl_failed(jv rec);
-
-/*
- * Whether an _error code says the run held the record back rather than
- * tried it: budget_exceeded (jl-cost, --budget), not_sent and interrupted
- * (a network tool stopped before or while sending it).
- */
-bool jsonl_held_back(const char *code);
-
 /* The physical line number of the record just returned. */
 unsigned long jsonl_lineno(const struct jsonl_reader *r);
 

@@ -20,6 +20,7 @@
 #include "decode.h"
 #include "exitcodes.h"
 #include "json.h"
+#include "record.h"
 #include "tap.h"
 #include "testutil.h"
 #include "util.h"
@@ -492,7 +493,8 @@ too_large_record(struct buf *want, unsigned long line, const char *field, const 
 	buf_puts(&msg, field);
 	buf_puts(&msg, " is larger than --max-field (1000 bytes)");
 	buf_putc(want, '{');
-	jw_error_member(want, "field_too_large", buf_cstr(&msg), "t.csv", line);
+	record_error_member(want,
+		&(struct record_error){ "field_too_large", buf_cstr(&msg), "t.csv", line, 0, -1 });
 	buf_putc(want, ',');
 	jw_raw_member(want, raw, rawlen);
 	buf_puts(want, ",\"_line\":");

@@ -3,7 +3,7 @@
  * common/json.c: jw_string escaping and U+FFFD replacement, checked on fixed
  * cases and against a byte-by-byte reference escaper on random inputs of
  * every length 0..40 (the 8-byte fast path), each output parsed back with
- * libjq; jw_cstring; the _error and _raw members, _raw cut at JL_RAW_MAX on a
+ * libjq; jw_cstring; the _raw member, _raw cut at JL_RAW_MAX on a
  * character boundary.
  */
 #include <jv.h>
@@ -359,54 +359,6 @@ parse_object(const struct buf *members)
 	return v;
 }
 
-static void
-test_error_member(void)
-{
-	struct buf b = BUF_INIT;
-	jv v;
-
-	progname = "test-json";
-	jw_error_member(&b, "bad_input", "in.jsonl:3: not \"JSON\"", "in.jsonl", 3);
-	is_str(buf_cstr(&b),
-		"\"_error\":{\"tool\":\"test-json\",\"code\":\"bad_input\","
-		"\"message\":\"in.jsonl:3: not \\\"JSON\\\"\",\"file\":\"in.jsonl\",\"line\":3}",
-		"jw_error_member with file and line");
-	v = parse_object(&b);
-	ok(jv_is_valid(v) && jv_get_kind(v) == JV_KIND_OBJECT,
-		"jw_error_member in braces is a JSON object");
-	jv_free(v);
-
-	buf_reset(&b);
-	jw_error_member(&b, "http_429", "slow down", NULL, 0);
-	is_str(buf_cstr(&b),
-		"\"_error\":{\"tool\":\"test-json\",\"code\":\"http_429\",\"message\":\"slow "
-		"down\"}",
-		"jw_error_member without file and line");
-
-	buf_reset(&b);
-	jw_error_member(&b, "bad_input", "bad \xFF byte", NULL, 18446744073709551615UL);
-	is_str(buf_cstr(&b),
-		"\"_error\":{\"tool\":\"test-json\",\"code\":\"bad_input\","
-		"\"message\":\"bad \xEF\xBF\xBD byte\",\"line\":18446744073709551615}",
-		"jw_error_member: invalid UTF-8 replaced, largest line number");
-
-	buf_reset(&b);
-	buf_puts(&b, "\"id\":1,");
-	jw_error_member(&b, "x", "y", NULL, 0);
-	v = parse_object(&b);
-	if (jv_is_valid(v) && jv_get_kind(v) == JV_KIND_OBJECT) {
-		jv id = jv_object_get(jv_copy(v), jv_string("id"));
-
-		ok(jv_get_kind(id) == JV_KIND_NUMBER && jv_object_length(jv_copy(v)) == 2,
-			"jw_error_member appends after existing members");
-		jv_free(id);
-	} else {
-		ok(0, "jw_error_member appends after existing members");
-	}
-	jv_free(v);
-	buf_free(&b);
-}
-
 /* The _raw member for raw[0..n), parsed: the string's byte length, or -1. */
 static int
 raw_value_length(const char *raw, size_t n, struct buf *value)
@@ -489,7 +441,6 @@ main(void)
 	test_escape_direct();
 	test_escape_long();
 	test_cstring();
-	test_error_member();
 	test_raw_member();
 	return done_testing();
 }

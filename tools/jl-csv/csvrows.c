@@ -12,6 +12,7 @@
 #include "csvconv_int.h"
 #include "exitcodes.h"
 #include "json.h"
+#include "record.h"
 #include "strset.h"
 #include "utf8.h"
 
@@ -20,12 +21,12 @@ static const char *const reserved_names[] = { "_error", "_raw", "_line", "_file"
 
 static const char *const error_codes[CSV_ERR_COUNT] = {
 	[CSV_ERR_NONE] = "none",
-	[CSV_ERR_BAD_UTF8] = "bad_utf8",
-	[CSV_ERR_UNTERMINATED_QUOTE] = "unterminated_quote",
-	[CSV_ERR_FIELD_TOO_LARGE] = "field_too_large",
-	[CSV_ERR_ROW_TOO_LARGE] = "row_too_large",
-	[CSV_ERR_RAGGED_ROW] = "ragged_row",
-	[CSV_ERR_BAD_QUOTE] = "bad_quote",
+	[CSV_ERR_BAD_UTF8] = ERR_BAD_UTF8,
+	[CSV_ERR_UNTERMINATED_QUOTE] = ERR_UNTERMINATED_QUOTE,
+	[CSV_ERR_FIELD_TOO_LARGE] = ERR_FIELD_TOO_LARGE,
+	[CSV_ERR_ROW_TOO_LARGE] = ERR_ROW_TOO_LARGE,
+	[CSV_ERR_RAGGED_ROW] = ERR_RAGGED_ROW,
+	[CSV_ERR_BAD_QUOTE] = ERR_BAD_QUOTE,
 };
 
 const char *
@@ -405,8 +406,9 @@ emit_error_row(struct csvconv *c)
 		raw_len--;
 	buf_reset(&c->out);
 	buf_putc(&c->out, '{');
-	jw_error_member(&c->out, csvconv_error_code(c->row_error), c->message, c->name,
-		c->row_line);
+	record_error_member(&c->out,
+		&(struct record_error){ csvconv_error_code(c->row_error), c->message, c->name,
+			c->row_line, 0, -1 });
 	buf_putc(&c->out, ',');
 	jw_raw_member(&c->out, c->raw.data, raw_len);
 	add_metadata(c, &c->out);

@@ -7,7 +7,6 @@
  * database; --replay, --stats, --reset, --forget-failed and --merge work on
  * the registry alone.
  */
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,8 @@
 #include "opt.h"
 #include "out.h"
 #include "progress.h"
+#include "recloop.h"
+#include "record.h"
 #include "registry.h"
 #include "util.h"
 #include "version.h"
@@ -111,8 +112,8 @@ struct dedup_config {
 };
 
 struct counts {
-	unsigned long long records, passed, fresh, changed, retried, forced, done, duplicate,
-		exhausted, bad, errors, recorded_done, recorded_failed;
+	unsigned long long fresh, changed, retried, forced, done, duplicate, exhausted, bad,
+		recorded_done, recorded_failed;
 };
 
 /* The state of the record loops. */
@@ -123,8 +124,8 @@ struct dedup {
 	struct key_expr *key, *hash;
 	struct keyset seen;
 	struct counts n;
-	struct buf key_text, hash_text, line, pending;
-	size_t pending_records;
+	struct jspan marker; /* the record's member named --into, when it has one */
+	struct buf key_text, hash_text, mark;
 };
 
 static void
@@ -239,56 +240,6 @@ validate_config(struct dedup_config *cfg)
 		opt_usage_error(&tool, "--store goes with --record");
 }
 
-/* --- writing records --------------------------------------------------------- */
-
-static void
-write_jv(struct buf *to, jv rec)
-{
-	jv text = jv_dump_string(rec, 0);
-
-	buf_add(to, jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text)));
-	buf_putc(to, '\n');
-	jv_free(text);
-}
-
-/* rec (consumed) with _error {tool, code, message, line}, into to. */
-static void
-write_error(struct buf *to, jv rec, const char *code, const char *message, unsigned long line)
-{
-	jv err = jv_object_set(jv_object(), jv_string("tool"), jv_string(progname));
-
-	err = jv_object_set(err, jv_string("code"), jv_string(code));
-	err = jv_object_set(err, jv_string("message"), jv_string(message));
-	err = jv_object_set(err, jv_string("line"), jv_number((double)line));
-	write_jv(to, jv_object_set(rec, jv_string("_error"), err));
-}
-
-/* The line of a record (an object) with "into":{key, hash} added as its last member. */
-static void
-write_marked(struct buf *to, const char *line, size_t len, const char *into, const struct buf *key,
-	const char *hash)
-{
-	size_t end = len, open = 0;
-
-	while (end > 0 && line[end - 1] != '}')
-		end--;
-	while (open < end && line[open] != '{')
-		open++;
-	buf_add(to, line, end - 1);
-	for (size_t i = open + 1; i < end - 1; i++) {
-		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != '\n') {
-			buf_putc(to, ',');
-			break;
-		}
-	}
-	jw_cstring(to, into);
-	buf_puts(to, ":{\"key\":");
-	buf_add(to, key->data, key->len);
-	buf_puts(to, ",\"hash\":\"");
-	buf_puts(to, hash);
-	buf_puts(to, "\"}}\n");
-}
-
 /* --- keys and hashes --------------------------------------------------------- */
 
 static void
@@ -305,17 +256,14 @@ hex_hash(const void *data, size_t len, struct buf *out)
 }
 
 /*
- * The content hash of rec (borrowed) whose text is line: --hash's value, or
- * the record as it came (without the field this tool adds).
+ * The content hash of r into d->hash_text: --hash's value, or the record
+ * as it came (without the field this tool adds).
  */
 static void
-content_hash(struct dedup *d, jv rec, const char *line, size_t len)
+content_hash(struct dedup *d, struct recloop_record *r)
 {
-	jv marker = jv_object_get(jv_copy(rec), jv_string(d->cfg->into));
-	bool marked = jv_is_valid(marker);
-
-	jv_free(marker);
-	if (d->hash != NULL || marked) {
+	if (d->hash != NULL || d->marker.n > 0) {
+		jv rec = recloop_value(r);
 		jv v = d->hash != NULL ? key_eval(d->hash, rec)
 				       : jv_object_delete(jv_copy(rec), jv_string(d->cfg->into));
 		jv text = jv_dump_string(jv_is_valid(v) ? v : (jv_free(v), jv_null()),
@@ -325,48 +273,44 @@ content_hash(struct dedup *d, jv rec, const char *line, size_t len)
 			&d->hash_text);
 		jv_free(text);
 	} else {
-		hex_hash(line, len, &d->hash_text);
+		hex_hash(r->line, r->line_len, &d->hash_text);
 	}
 }
 
-/* The key of rec (borrowed) into d->key_text; false with *why when it has none. */
+/* The key of r into d->key_text; false with *why when it has none. */
 static bool
-record_key(struct dedup *d, jv rec, const char **why)
+record_key(struct dedup *d, struct recloop_record *r, const char **why)
 {
 	buf_reset(&d->key_text);
-	return key_text(key_eval(d->key, rec), &d->key_text, why);
+	return key_text(key_eval(d->key, recloop_value(r)), &d->key_text, why);
+}
+
+/* r with _error bad_key, into out. */
+static enum recloop_verdict
+bad_key(struct dedup *d, struct recloop_record *r, const char *why, struct buf *out)
+{
+	record_fail_text(out, r->text, r->len, r->error.n > 0,
+		&(struct record_error){ ERR_BAD_KEY, why, NULL, r->lineno, 0, -1 });
+	d->n.bad++;
+	return RECLOOP_FAILED;
 }
 
 /* --- filter mode --------------------------------------------------------------- */
 
-/* Decide rec (consumed); its line is the text it came as. */
-static void
-filter_record(struct dedup *d, jv rec, const char *line, size_t len, unsigned long lineno)
+static enum recloop_verdict
+filter_record(void *arg, struct recloop_record *r, struct buf *out)
 {
-	struct buf *out = &d->line;
+	struct dedup *d = arg;
 	struct item it = { ITEM_NONE, "", 0 };
 	const char *why = NULL;
 
-	buf_reset(out);
-	if (jsonl_failed(rec)) { /* failed upstream: not ours to judge */
-		buf_add(out, line, len);
-		buf_putc(out, '\n');
-		d->n.passed++;
-		d->n.errors++;
-		jv_free(rec);
-		return;
-	}
-	if (!record_key(d, rec, &why)) {
-		write_error(out, rec, "bad_key", why, lineno);
-		d->n.bad++;
-		return;
-	}
+	if (!record_key(d, r, &why))
+		return bad_key(d, r, why, out);
 	if (!d->cfg->keep_duplicates && keyset_add(&d->seen, d->key_text.data, d->key_text.len)) {
 		d->n.duplicate++;
-		jv_free(rec);
-		return;
+		return RECLOOP_DROPPED;
 	}
-	content_hash(d, rec, line, len);
+	content_hash(d, r);
 	if (d->reg != NULL && registry_get(d->reg, d->key_text.data, d->key_text.len, &it) != 0)
 		exit(EXIT_IOERR);
 	if (it.status == ITEM_NONE) {
@@ -377,35 +321,31 @@ filter_record(struct dedup *d, jv rec, const char *line, size_t len, unsigned lo
 		d->n.forced++;
 	} else if (it.status == ITEM_DONE) {
 		d->n.done++;
-		jv_free(rec);
-		return;
+		return RECLOOP_DROPPED;
 	} else if (it.attempts >= d->cfg->max_attempts) {
 		d->n.exhausted++;
-		jv_free(rec);
-		return;
+		return RECLOOP_DROPPED;
 	} else {
 		d->n.retried++;
 	}
-	d->n.passed++;
-	if (jv_get_kind(jv_object_get(jv_copy(rec), jv_string(d->cfg->into))) != JV_KIND_INVALID) {
-		jv mark = jv_object_set(jv_object(), jv_string("key"),
-			jv_parse_sized(d->key_text.data, (int)d->key_text.len));
-
-		mark = jv_object_set(mark, jv_string("hash"), jv_string(buf_cstr(&d->hash_text)));
-		write_jv(out, jv_object_set(rec, jv_string(d->cfg->into), mark));
-		return;
-	}
-	jv_free(rec);
-	write_marked(out, line, len, d->cfg->into, &d->key_text, buf_cstr(&d->hash_text));
+	buf_reset(&d->mark);
+	buf_puts(&d->mark, "{\"key\":");
+	buf_add(&d->mark, d->key_text.data, d->key_text.len);
+	buf_puts(&d->mark, ",\"hash\":\"");
+	buf_puts(&d->mark, buf_cstr(&d->hash_text));
+	buf_puts(&d->mark, "\"}");
+	record_add_member(out, r->text, r->len, d->marker.n > 0, d->cfg->into, d->mark.data,
+		d->mark.len);
+	return RECLOOP_PASSED;
 }
 
 /* --- record mode --------------------------------------------------------------- */
 
-/* The key and hash a filter upstream put in rec's marker, into d; false when absent. */
+/* The key and hash a filter upstream put in r's marker, into d; false when absent. */
 static bool
-marked_key(struct dedup *d, jv rec)
+marked_key(struct dedup *d, struct recloop_record *r)
 {
-	jv mark = jv_object_get(jv_copy(rec), jv_string(d->cfg->into));
+	jv mark = jv_object_get(jv_copy(recloop_value(r)), jv_string(d->cfg->into));
 	jv key = jv_get_kind(mark) == JV_KIND_OBJECT
 		? jv_object_get(jv_copy(mark), jv_string("key"))
 		: jv_invalid();
@@ -430,164 +370,110 @@ marked_key(struct dedup *d, jv rec)
 	return ok;
 }
 
-/* The _error code of rec (borrowed), into code; false when it has none. */
-static bool
-error_code(jv rec, char *code, size_t size)
+/* The _error code of r, a failed record, into code ("error" when it has none). */
+static void
+error_code(const struct recloop_record *r, char *code, size_t size)
 {
-	jv e = jv_object_get(jv_copy(rec), jv_string("_error"));
-	jv c = jv_get_kind(e) == JV_KIND_OBJECT ? jv_object_get(jv_copy(e), jv_string("code"))
-						: jv_invalid();
-	bool has = jv_is_valid(e) && jv_get_kind(e) != JV_KIND_NULL;
-
-	snprintf(code, size, "%s", jv_get_kind(c) == JV_KIND_STRING ? jv_string_value(c) : "error");
-	jv_free(c);
-	jv_free(e);
-	return has;
+	if (!jscan_string(jscan_get(r->error, "code"), code, size) || *code == '\0')
+		snprintf(code, size, "error");
 }
 
-static void
-record_record(struct dedup *d, jv rec, const char *line, size_t len, unsigned long lineno)
+static enum recloop_verdict
+record_record(void *arg, struct recloop_record *r, struct buf *out)
 {
+	struct dedup *d = arg;
 	char code[64];
 	const char *why = NULL;
-	bool failed = error_code(rec, code, sizeof(code));
-	jv stored;
+	bool marked = !r->bad && marked_key(d, r);
 
-	if (!marked_key(d, rec)) {
-		if (!record_key(d, rec, &why)) {
-			if (failed) { /* failed before it had a key: passed on as it is */
-				buf_add(&d->pending, line, len);
-				buf_putc(&d->pending, '\n');
-				d->n.errors++;
-				jv_free(rec);
-			} else {
-				write_error(&d->pending, rec, "bad_key", why, lineno);
-				d->n.bad++;
-			}
-			d->pending_records++;
-			return;
+	if (!marked && (r->bad || !record_key(d, r, &why))) {
+		if (r->failed) { /* failed before it had a key: passed on as it is */
+			buf_add(out, r->text, r->len);
+			buf_putc(out, '\n');
+			return RECLOOP_PASSED;
 		}
-		content_hash(d, rec, line, len);
+		return bad_key(d, r, why, out);
 	}
+	if (!marked)
+		content_hash(d, r);
+	if (r->failed)
+		error_code(r, code, sizeof(code));
 	if (!db_in_transaction(d->db) && db_begin(d->db) != 0)
 		exit(EXIT_IOERR);
-	buf_reset(&d->line);
+	buf_reset(&d->mark);
 	if (d->cfg->store) { /* without the marker: what the next stage saw */
-		stored = jv_object_delete(jv_copy(rec), jv_string(d->cfg->into));
-		write_jv(&d->line, stored);
-		d->line.len--; /* the newline */
+		record_dump(&d->mark,
+			jv_object_delete(jv_copy(recloop_value(r)), jv_string(d->cfg->into)));
+		d->mark.len--; /* the newline */
 	}
 	if (registry_put(d->reg, d->key_text.data, d->key_text.len, buf_cstr(&d->hash_text),
-		    failed ? code : NULL, d->cfg->store ? d->line.data : NULL, d->line.len) != 0)
+		    r->failed ? code : NULL, d->cfg->store ? d->mark.data : NULL, d->mark.len) != 0)
 		exit(EXIT_IOERR);
-	if (failed)
+	if (r->failed)
 		d->n.recorded_failed++;
 	else
 		d->n.recorded_done++;
-	buf_add(&d->pending, line, len);
-	buf_putc(&d->pending, '\n');
-	d->pending_records++;
-	jv_free(rec);
+	buf_add(out, r->text, r->len);
+	buf_putc(out, '\n');
+	return RECLOOP_PASSED;
 }
 
-/* Commit what is recorded, then write it out: nothing leaves before it is in the registry. */
-static void
-release(struct dedup *d)
+/* Commit what is recorded: nothing leaves before it is in the registry. */
+static int
+commit_records(void *arg)
 {
-	if (d->db != NULL && db_in_transaction(d->db) && db_commit(d->db) != 0)
-		exit(EXIT_IOERR);
-	out_write(d->pending.data, d->pending.len);
-	buf_reset(&d->pending);
-	d->pending_records = 0;
+	struct dedup *d = arg;
+
+	if (db_in_transaction(d->db) && db_commit(d->db) != 0)
+		return EXIT_IOERR;
+	return 0;
 }
 
 /* --- the loops ----------------------------------------------------------------- */
 
 static void
-summary(const struct dedup *d)
+summary(const struct dedup *d, const struct recloop_counts *rc)
 {
 	const struct counts *n = &d->n;
 
 	if (d->cfg->quiet)
 		return;
 	if (d->cfg->mode == MODE_RECORD)
-		warn("%llu records: %llu recorded done, %llu failed, %llu bad keys", n->records,
+		warn("%llu records: %llu recorded done, %llu failed, %llu bad keys", rc->records,
 			n->recorded_done, n->recorded_failed, n->bad);
 	else
 		warn("%llu records: %llu passed (%llu new, %llu changed, %llu retried, %llu "
 		     "forced), "
 		     "%llu dropped as done, %llu as duplicates, %llu failed too often; %llu bad "
 		     "keys",
-			n->records, n->passed, n->fresh, n->changed, n->retried, n->forced, n->done,
-			n->duplicate, n->exhausted, n->bad);
+			rc->records, rc->records - rc->dropped, n->fresh, n->changed, n->retried,
+			n->forced, n->done, n->duplicate, n->exhausted, n->bad);
 }
 
 static int
 run_stream(struct dedup *d)
 {
 	const struct dedup_config *cfg = d->cfg;
-	struct input in;
-	struct jsonl_reader r;
-	struct progress prog;
-	enum jsonl_status st;
-	double last = clock_ms();
-	jv rec;
+	struct jscan_pick marker = { cfg->into, &d->marker, NULL, 0 };
+	struct recloop_config loop = {
+		.picks = &marker,
+		.npicks = 1,
+		.see_failed = cfg->mode == MODE_RECORD,
+		.strict = cfg->strict,
+		.quiet = cfg->quiet,
+		.progress = cfg->progress,
+		.batch = cfg->batch,
+		.batch_ms = cfg->batch_ms,
+	};
+	struct recloop_ops ops = {
+		.record = cfg->mode == MODE_RECORD ? record_record : filter_record,
+		.commit = cfg->mode == MODE_RECORD ? commit_records : NULL,
+	};
+	struct recloop_counts counts;
+	int rc = recloop_run(&loop, &ops, d, &counts);
 
-	if (input_open(&in, "-") != 0)
-		die(EXIT_NOINPUT, "cannot read stdin:");
-	jsonl_init(&r, &in, JSONL_MAX_LINE);
-	if (cfg->mode == MODE_RECORD)
-		jsonl_set_nonblocking(&r, true);
-	progress_init(&prog, cfg->quiet ? PROGRESS_OFF : cfg->progress);
-	while ((st = jsonl_next(&r, &rec)) != JSONL_EOF) {
-		size_t len = 0;
-		const char *line;
-
-		if (st == JSONL_IOERR)
-			die(EXIT_IOERR, "cannot read stdin:");
-		if (st == JSONL_AGAIN) { /* --record: nothing to read now */
-			struct pollfd pfd = { .fd = in.fd, .events = POLLIN };
-
-			release(d);
-			out_flush();
-			poll(&pfd, 1, -1);
-			continue;
-		}
-		d->n.records++;
-		if (st == JSONL_BAD) {
-			d->n.errors++;
-			buf_reset(&d->line);
-			write_jv(cfg->mode == MODE_RECORD ? &d->pending : &d->line, rec);
-			if (cfg->mode == MODE_FILTER) {
-				d->n.passed++;
-				out_write(d->line.data, d->line.len);
-				buf_reset(&d->line);
-			} else {
-				d->pending_records++;
-			}
-			continue;
-		}
-		line = jsonl_line(&r, &len);
-		if (cfg->mode == MODE_RECORD) {
-			record_record(d, rec, line, len, jsonl_lineno(&r));
-			if (d->pending_records >= (size_t)cfg->batch ||
-				clock_ms() - last >= (double)cfg->batch_ms) {
-				release(d);
-				last = clock_ms();
-			}
-		} else {
-			filter_record(d, rec, line, len, jsonl_lineno(&r));
-			out_write(d->line.data, d->line.len);
-		}
-		progress_update(&prog, d->n.records, d->n.bad, 0, 0);
-	}
-	release(d);
-	progress_end(&prog);
-	jsonl_free(&r);
-	input_close(&in);
-	summary(d);
-	return cfg->strict && d->n.bad + d->n.errors + d->n.recorded_failed > 0 ? EXIT_FAILURE
-										: EXIT_OK;
+	summary(d, &counts);
+	return rc;
 }
 
 static void
@@ -677,8 +563,7 @@ main(int argc, char *argv[])
 	keyset_free(&d.seen);
 	buf_free(&d.key_text);
 	buf_free(&d.hash_text);
-	buf_free(&d.line);
-	buf_free(&d.pending);
+	buf_free(&d.mark);
 	buf_free(&err);
 	return out_close(rc);
 }

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "jsonl.h"
+#include "record.h"
 #include "registry.h"
 #include "util.h"
 
@@ -164,7 +164,7 @@ registry_put(struct registry *r, const char *key, size_t key_len, const char *ha
 				    : sqlite3_bind_text64(st, 6, record, record_len, SQLITE_STATIC,
 					      SQLITE_UTF8);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, 7, error == NULL || !jsonl_held_back(error));
+		rc = sqlite3_bind_int(st, 7, error == NULL || !record_held_back(error));
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	done_with(st);

@@ -40,7 +40,7 @@ int registry_get(struct registry *r, const char *key, size_t key_len, struct ite
 /*
  * Record key: done (error NULL) or failed with the error code; attempts
  * counts up, except for the codes of records held back rather than tried
- * (jsonl_held_back); record (JSON text, or NULL) is kept with --store. In
+ * (record_held_back); record (JSON text, or NULL) is kept with --store. In
  * the open transaction. Returns 0, or -1 after a message.
  */
 int registry_put(struct registry *r, const char *key, size_t key_len, const char *hash,
