@@ -17,6 +17,7 @@
 #include "jsonl.h"
 #include "opt.h"
 #include "out.h"
+#include "recloop.h"
 #include "report.h"
 #include "util.h"
 #include "version.h"
@@ -25,6 +26,9 @@ enum {
 	OPT_LIMIT = 256,
 	OPT_TITLE,
 	OPT_MAX_GROUPS,
+	OPT_STRICT,
+	OPT_PROGRESS,
+	OPT_NO_PROGRESS,
 };
 
 static const struct opt_spec options[] = {
@@ -36,7 +40,11 @@ static const struct opt_spec options[] = {
 	{ OPT_LIMIT, "limit", 0, "N", "rows in the table (default 1000; 0: none)" },
 	{ OPT_TITLE, "title", 0, "TEXT", "the report's title" },
 	{ OPT_MAX_GROUPS, "max-groups", 0, "N", "distinct groups kept (default 1000)" },
+	{ OPT_STRICT, "strict", 0, NULL,
+		"stop at a malformed line (65); exit 1 when a record carries _error" },
 	{ 'q', "quiet", 'q', NULL, "no warnings on stderr" },
+	{ OPT_PROGRESS, "progress", 0, NULL, "show progress even when stderr is not a terminal" },
+	{ OPT_NO_PROGRESS, "no-progress", 0, NULL, "never show progress" },
 	{ 0, NULL, 0, NULL, NULL },
 };
 
@@ -211,8 +219,17 @@ parse_options(struct report *rp, int argc, char **argv)
 		case OPT_MAX_GROUPS:
 			rp->groups.max = (size_t)opt_uint("max-groups", arg, 1, 1000000);
 			break;
+		case OPT_STRICT:
+			rp->strict = true;
+			break;
 		case 'q':
 			rp->quiet = true;
+			break;
+		case OPT_PROGRESS:
+			rp->progress = PROGRESS_ON;
+			break;
+		case OPT_NO_PROGRESS:
+			rp->progress = PROGRESS_OFF;
 			break;
 		}
 	}
@@ -221,32 +238,26 @@ parse_options(struct report *rp, int argc, char **argv)
 	opt_free(&st);
 }
 
-static void
-read_file(struct report *rp, const char *path)
+/* One record, a failed one too, into the report; it writes no line. */
+static enum recloop_verdict
+add_record(void *arg, struct recloop_record *r, struct buf *out)
 {
-	struct input in;
-	struct jsonl_reader r;
-	enum jsonl_status st;
-	jv rec;
+	struct report *rp = arg;
+	jv rec = recloop_value(r);
 
-	if (input_open(&in, path) != 0)
-		die(EXIT_NOINPUT, "cannot open '%s':", path);
-	jsonl_init(&r, &in, JSONL_MAX_LINE);
-	while ((st = jsonl_next(&r, &rec)) != JSONL_EOF) {
-		if (st == JSONL_IOERR)
-			die(EXIT_IOERR, "cannot read '%s':", path);
-		if (rp->ncolumns == 0)
-			default_columns(rp, rec);
-		report_add(rp, rec);
-	}
-	jsonl_free(&r);
-	input_close(&in);
+	(void)out;
+	if (rp->ncolumns == 0)
+		default_columns(rp, rec);
+	report_add(rp, jv_copy(rec));
+	return r->failed ? RECLOOP_FAILED : RECLOOP_PASSED;
 }
 
 int
 main(int argc, char *argv[])
 {
 	struct report rp = { .format = FORMAT_MD, .limit = -1, .title = "jlkit run report" };
+	struct recloop_counts counts;
+	int rc;
 
 	tool_init(argv[0]);
 	rp.groups.max = 1000;
@@ -255,11 +266,15 @@ main(int argc, char *argv[])
 		rp.limit = rp.format == FORMAT_CSV && rp.sort == NULL ? LONG_MAX : 1000;
 	out_init();
 	report_begin(&rp);
-	if (rp.nfiles == 0)
-		read_file(&rp, "-");
-	for (int i = 0; i < rp.nfiles; i++)
-		read_file(&rp, rp.files[i]);
-	report_end(&rp);
+	rc = recloop_run(&(struct recloop_config){ .files = rp.files,
+				 .nfiles = (size_t)rp.nfiles,
+				 .see_failed = true,
+				 .strict = rp.strict,
+				 .quiet = rp.quiet,
+				 .progress = rp.progress },
+		&(struct recloop_ops){ .record = add_record }, &rp, &counts);
+	if (rc == EXIT_OK || rc == EXIT_PARTIAL || rc == EXIT_DATAERR)
+		report_end(&rp); /* the report of what was read */
 	report_free(&rp);
-	return out_close(EXIT_OK);
+	return out_close(rc);
 }

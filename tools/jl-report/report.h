@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "jqx.h"
+#include "progress.h"
 #include "stats.h"
 
 #define MAX_COLUMNS 64
@@ -38,7 +39,8 @@ struct report {
 	struct column columns[MAX_COLUMNS];
 	size_t ncolumns;
 	struct jqx *group, *sort;
-	bool reverse, quiet;
+	bool reverse, quiet, strict;
+	enum progress_mode progress;
 	long limit; /* rows kept; LONG_MAX: every row, streamed (CSV) */
 	char **files;
 	int nfiles;

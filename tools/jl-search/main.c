@@ -11,7 +11,8 @@
 
 #include "engine.h"
 #include "exitcodes.h"
-#include "jsonl.h"
+#include "recloop.h"
+#include "record.h"
 #include "netopt.h"
 #include "opt.h"
 #include "out.h"
@@ -319,7 +320,7 @@ validate_config(struct search_config *cfg, struct search_args *a)
 struct indexer {
 	struct fts *fts;
 	struct jqx *title, *url, *content;
-	unsigned long long added, updated, failed, records;
+	unsigned long long added, updated;
 };
 
 /* The string expr gives for rec (borrowed), or NULL with why set. Appends it to out. */
@@ -339,28 +340,16 @@ field(struct jqx *expr, jv rec, struct buf *out, const char **why)
 	return *why == NULL ? buf_cstr(out) : NULL;
 }
 
-/* Write rec (consumed) with _error {tool, code, message}. */
-static void
-emit_error(jv rec, const char *code, const char *message)
+/* Index one record; a document that cannot be indexed is written out as _error. */
+static enum recloop_verdict
+index_record(void *arg, struct recloop_record *r, struct buf *out)
 {
-	jv err = jv_object_set(jv_object(), jv_string("tool"), jv_string(progname));
-	jv line;
-
-	err = jv_object_set(err, jv_string("code"), jv_string(code));
-	err = jv_object_set(err, jv_string("message"), jv_string(message));
-	line = jv_dump_string(jv_object_set(rec, jv_string("_error"), err), 0);
-	out_write(jv_string_value(line), (size_t)jv_string_length_bytes(jv_copy(line)));
-	out_write("\n", 1);
-	jv_free(line);
-}
-
-/* Index one record (consumed); a document that cannot be indexed is written out as _error. */
-static void
-index_record(struct indexer *ix, jv rec)
-{
+	struct indexer *ix = arg;
 	struct buf url = BUF_INIT, title = BUF_INIT, content = BUF_INIT, msg = BUF_INIT;
 	const char *why = NULL, *which = "url", *u, *t = NULL, *c = NULL;
-	int rc;
+	struct record_error e = { NULL, NULL, NULL, r->lineno, 0, -1 };
+	jv rec = recloop_value(r);
+	int rc = 0;
 
 	if ((u = field(ix->url, rec, &url, &why)) != NULL && *u == '\0')
 		why = "is empty";
@@ -376,83 +365,66 @@ index_record(struct indexer *ix, jv rec)
 		buf_puts(&msg, which);
 		buf_putc(&msg, ' ');
 		buf_puts(&msg, why);
-		emit_error(rec, "bad_document", buf_cstr(&msg));
-		ix->failed++;
+		e.code = ERR_BAD_DOCUMENT;
+		e.message = buf_cstr(&msg);
 	} else if ((rc = fts_add(ix->fts, u, t, c)) < 0) {
-		emit_error(rec, "index_error", "the index refused the document");
-		ix->failed++;
+		e.code = ERR_INDEX_ERROR;
+		e.message = "the index refused the document";
+	} else if (rc == 1) {
+		ix->added++;
 	} else {
-		jv_free(rec);
-		if (rc == 1)
-			ix->added++;
-		else
-			ix->updated++;
+		ix->updated++;
 	}
+	if (e.code != NULL)
+		record_fail_text(out, r->text, r->len, r->error.n > 0, &e);
 	buf_free(&url);
 	buf_free(&title);
 	buf_free(&content);
 	buf_free(&msg);
+	return e.code != NULL ? RECLOOP_FAILED : RECLOOP_DROPPED;
+}
+
+/* Commit the documents indexed so far and go on in a new transaction. */
+static int
+commit_index(void *arg)
+{
+	struct indexer *ix = arg;
+
+	return fts_commit(ix->fts) != 0 || fts_begin(ix->fts) != 0 ? EXIT_IOERR : 0;
 }
 
 static int
 build_index(struct search_config *cfg, struct search_args *a)
 {
 	struct indexer ix = { 0 };
-	struct input in;
-	struct jsonl_reader r;
-	struct progress prog;
-	enum jsonl_status st;
-	jv rec;
-	int code = 0;
-	char line[200];
+	struct recloop_counts n;
+	int code = 0, rc;
 
 	if ((ix.fts = fts_open(a->index, true, &code)) == NULL)
 		return code;
 	ix.title = compile(a->title_field ? a->title_field : ".title", "title-field");
 	ix.url = compile(a->url_field ? a->url_field : ".url", "url-field");
 	ix.content = compile(a->content_field ? a->content_field : ".content", "content-field");
-	if (input_open(&in, "-") != 0)
-		die(EXIT_NOINPUT, "cannot read stdin:");
-	jsonl_init(&r, &in, JSONL_MAX_LINE);
-	progress_init(&prog, cfg->loop.quiet ? PROGRESS_OFF : cfg->loop.progress);
-	while ((st = jsonl_next(&r, &rec)) != JSONL_EOF) {
-		if (st == JSONL_IOERR)
-			die(EXIT_IOERR, "cannot read stdin:");
-		if (ix.records % INDEX_BATCH == 0 &&
-			(fts_commit(ix.fts) != 0 || fts_begin(ix.fts) != 0))
-			return EXIT_CANTCREAT;
-		ix.records++;
-		if (st == JSONL_BAD) {
-			jv line_json = jv_dump_string(rec, 0);
-
-			out_write(jv_string_value(line_json),
-				(size_t)jv_string_length_bytes(jv_copy(line_json)));
-			out_write("\n", 1);
-			jv_free(line_json);
-			ix.failed++;
-		} else {
-			index_record(&ix, rec);
-		}
-		progress_update(&prog, ix.records, ix.failed, 0, 0);
-	}
-	if (fts_commit(ix.fts) != 0)
-		return EXIT_CANTCREAT;
-	progress_end(&prog);
-	if (!cfg->loop.quiet) {
-		snprintf(line, sizeof(line),
-			"indexed %llu documents: %llu new, %llu updated or unchanged, %llu failed; "
-			"the index holds %lld",
-			ix.records, ix.added, ix.updated, ix.failed, fts_count(ix.fts));
-		warn("%s", line);
-	}
-	jsonl_free(&r);
-	input_close(&in);
+	if (fts_begin(ix.fts) != 0)
+		return EXIT_IOERR;
+	rc = recloop_run(&(struct recloop_config){ .strict = cfg->loop.strict,
+				 .quiet = cfg->loop.quiet,
+				 .progress = cfg->loop.progress,
+				 .batch = INDEX_BATCH,
+				 .batch_ms = 1000 },
+		&(struct recloop_ops){ .record = index_record, .commit = commit_index }, &ix, &n);
+	if (fts_commit(ix.fts) != 0 && rc == EXIT_OK)
+		rc = EXIT_IOERR;
+	if (!cfg->loop.quiet)
+		warn("indexed %llu documents: %llu new, %llu updated or unchanged, %llu failed; "
+		     "the index holds %lld",
+			n.records, ix.added, ix.updated, n.failed, fts_count(ix.fts));
 	jqx_free(ix.title);
 	jqx_free(ix.url);
 	jqx_free(ix.content);
-	if (fts_close(ix.fts) != 0)
-		return EXIT_CANTCREAT;
-	return ix.failed > 0 && cfg->loop.strict ? EXIT_FAILURE : EXIT_OK;
+	if (fts_close(ix.fts) != 0 && rc == EXIT_OK)
+		rc = EXIT_IOERR;
+	return rc;
 }
 
 static void
