@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "failure.h"
+#include "record.h"
 
 void
 failure_set(struct failure *f, enum next_step step, const char *code)
@@ -23,7 +24,7 @@ failure_transport(const struct http_transfer *t, struct failure *f)
 		buf_puts(&f->message, "the answer is larger than the cap");
 	} else {
 		failure_set(f, STEP_RETRY,
-			t->result == CURLE_OPERATION_TIMEDOUT ? "timeout" : "network");
+			t->result == CURLE_OPERATION_TIMEDOUT ? ERR_TIMEOUT : ERR_NETWORK);
 		f->server = true;
 		buf_puts(&f->message, t->error[0] ? t->error : curl_easy_strerror(t->result));
 	}

@@ -16,6 +16,8 @@
 #include "netloop.h"
 #include "out.h"
 #include "ratelimit.h"
+#include "recloop.h"
+#include "record.h"
 #include "redact.h"
 #include "util.h"
 
@@ -187,11 +189,8 @@ job_free(struct netloop *nl, struct job *j)
 static void
 set_line(struct job *j, jv value)
 {
-	jv s = jv_dump_string(value, 0);
-
 	buf_reset(&j->line);
-	buf_add(&j->line, jv_string_value(s), (size_t)jv_string_length_bytes(jv_copy(s)));
-	jv_free(s);
+	record_dump(&j->line, value);
 }
 
 void
@@ -199,15 +198,9 @@ netloop_fail(struct netloop *nl, struct net_job *pj, const char *code, const cha
 	long status)
 {
 	struct job *j = JOB(pj);
-	jv err = jv_object();
 
-	err = jv_object_set(err, jv_string("tool"), jv_string(progname));
-	err = jv_object_set(err, jv_string("code"), jv_string(code));
-	err = jv_object_set(err, jv_string("message"), jv_string(message));
-	if (status > 0)
-		err = jv_object_set(err, jv_string("status"), jv_number((double)status));
-	err = jv_object_set(err, jv_string("attempts"), jv_number(pj->attempts));
-	pj->record = jv_object_set(pj->record, jv_string("_error"), err);
+	pj->record = record_fail(pj->record,
+		&(struct record_error){ code, message, NULL, 0, status, pj->attempts });
 	set_line(j, jv_copy(pj->record));
 	j->state = JOB_DONE;
 	j->failed = true;
@@ -221,7 +214,7 @@ netloop_ok(struct netloop *nl, struct net_job *pj, jv value)
 {
 	struct job *j = JOB(pj);
 
-	pj->record = jv_object_set(pj->record, jv_string(nl->cfg->into), value);
+	pj->record = record_set(pj->record, nl->cfg->into, value);
 	set_line(j, jv_copy(pj->record));
 	j->state = JOB_DONE;
 	nl->counts.ok++;
@@ -270,7 +263,7 @@ netloop_cache_put(struct netloop *nl, const struct net_job *j, jv value)
 	if (db_begin(nl->db) != 0 ||
 		db_cache_put(nl->db, nl->cfg->cache_table, j->key, jv_string_value(s),
 			(size_t)jv_string_length_bytes(jv_copy(s))) != 0)
-		netloop_stop(nl, EXIT_CANTCREAT, NULL);
+		netloop_stop(nl, EXIT_IOERR, NULL);
 	jv_free(s);
 }
 
@@ -314,19 +307,15 @@ static void
 add_record(struct netloop *nl, jv record)
 {
 	struct job *j = new_job(nl, record);
-	jv err = jv_object_get(jv_copy(record), jv_string("_error"));
 	int first = netloop_first_target(nl);
 
-	if (jv_is_valid(err) && jv_get_kind(err) != JV_KIND_NULL) {
-		/* A record that failed upstream goes through untouched. */
+	if (record_failed(record)) { /* failed upstream: goes through untouched */
 		set_line(j, jv_copy(record));
 		j->state = JOB_DONE;
 		j->failed = true;
 		nl->counts.failed++;
-		jv_free(err);
 		return;
 	}
-	jv_free(err);
 	j->pub.target = first < 0 ? 0 : first;
 	nl->ops->prepare(nl, &j->pub);
 }
@@ -411,7 +400,7 @@ hold_back(struct netloop *nl, struct job *j)
 	}
 	buf_puts(&message, " reached the budget $");
 	ledger_usd(&message, nl->cfg->budget_micro);
-	netloop_fail(nl, &j->pub, "budget_exceeded", buf_cstr(&message), 0);
+	netloop_fail(nl, &j->pub, ERR_BUDGET_EXCEEDED, buf_cstr(&message), 0);
 	buf_free(&message);
 	nl->held_back++;
 }
@@ -433,7 +422,7 @@ start_job(struct netloop *nl, struct job *j)
 		return 0; /* the ledger could not be read */
 	best = netloop_first_target(nl);
 	if (best < 0) {
-		netloop_fail(nl, &j->pub, "model_not_found", "no target is left to try", 404);
+		netloop_fail(nl, &j->pub, ERR_MODEL_NOT_FOUND, "no target is left to try", 404);
 		return 0;
 	}
 	j->pub.target = best;
@@ -453,7 +442,7 @@ start_job(struct netloop *nl, struct job *j)
 	j->estimate = estimate;
 	j->pub.t->user = j;
 	if (http_start(nl->http, j->pub.t) != 0) {
-		netloop_fail(nl, &j->pub, "network", j->pub.t->error, 0);
+		netloop_fail(nl, &j->pub, ERR_NETWORK, j->pub.t->error, 0);
 		return 0;
 	}
 	j->pub.attempts++;
@@ -722,7 +711,7 @@ handle_failure(struct netloop *nl, struct job *j, struct failure *f)
 			netloop_send(nl, &j->pub);
 			return;
 		}
-		netloop_fail(nl, &j->pub, "context_length", message, status);
+		netloop_fail(nl, &j->pub, ERR_CONTEXT_LENGTH, message, status);
 		note_server_failure(nl, false);
 		return;
 	case STEP_FALLBACK:
@@ -837,7 +826,7 @@ emit(struct netloop *nl)
 	size_t kept = 0;
 
 	if (nl->db != NULL && db_in_transaction(nl->db) && db_commit(nl->db) != 0)
-		netloop_stop(nl, EXIT_CANTCREAT, NULL);
+		netloop_stop(nl, EXIT_IOERR, NULL);
 	for (size_t i = 0; i < nl->njobs; i++) {
 		struct job *j = nl->jobs[i];
 
@@ -845,7 +834,6 @@ emit(struct netloop *nl)
 			nl->jobs[kept++] = j;
 			continue;
 		}
-		buf_putc(&j->line, '\n');
 		out_write(j->line.data, j->line.len);
 		job_free(nl, j);
 	}
@@ -864,7 +852,7 @@ abandon_pending(struct netloop *nl)
 		if (j->state != JOB_PENDING)
 			continue;
 		if (j->pub.attempts == 0) {
-			netloop_fail(nl, &j->pub, "not_sent",
+			netloop_fail(nl, &j->pub, ERR_NOT_SENT,
 				"the run stopped before this record was sent", 0);
 			continue;
 		}
@@ -887,7 +875,7 @@ abandon_in_flight(struct netloop *nl)
 			continue;
 		http_cancel(nl->http, j->pub.t);
 		nl->in_flight--;
-		netloop_fail(nl, &j->pub, "interrupted",
+		netloop_fail(nl, &j->pub, ERR_INTERRUPTED,
 			"the run stopped while this request was in flight", 0);
 	}
 }
@@ -1000,7 +988,7 @@ teardown(struct netloop *nl)
 	jsonl_free(&nl->reader);
 	ledger_close(nl->ledger);
 	if (nl->db != NULL && db_close(nl->db) != 0 && nl->stop_code == 0)
-		nl->stop_code = EXIT_CANTCREAT;
+		nl->stop_code = EXIT_IOERR;
 	if (nl->log != NULL && fclose(nl->log) != 0)
 		warn("cannot close the log '%s':", nl->cfg->log_path);
 	buf_free(&nl->counts.codes);
@@ -1096,10 +1084,9 @@ netloop_run(const struct netloop_config *cfg, const struct netloop_ops *ops, voi
 		warn("%llu records held back by --budget left with _error budget_exceeded; rerun "
 		     "with a higher --budget to resume",
 			nl.held_back);
-	rc = nl.stop_code != 0                        ? nl.stop_code
-		: nl.held_back > 0                    ? EXIT_TEMPFAIL
-		: cfg->strict && nl.counts.failed > 0 ? EXIT_PARTIAL
-						      : EXIT_OK;
+	rc = nl.stop_code != 0 ? nl.stop_code
+		: nl.held_back > 0 ? EXIT_TEMPFAIL
+				   : recloop_status(cfg->strict, false, nl.counts.failed);
 	teardown(&nl);
 	return rc;
 }

@@ -154,4 +154,16 @@ test_expect_success 'stop the mock' '
 	mock_stop
 '
 
+# Every code of common/record.h, the one list of _error codes, is explained in jlkit(7).
+test_expect_success 'jlkit.7 explains every _error code of common/record.h' '
+	sed -n "s/^#define ERR_[A-Z0-9_]* \"\([a-z_0-9]*\)\".*/\1/p" \
+		"$SRCDIR/common/record.h" >codes &&
+	test_line_count -gt 20 codes &&
+	sed -n "/^\.Ss Error records/,/^\.Ss /p" "$SRCDIR/man/jlkit.7" >errors.7 &&
+	while read -r code; do
+		grep -qE "^\.It .*Li ([a-z_0-9, ]* )?$code( |,|\$)" errors.7 ||
+		{ echo "$code is not in jlkit.7 Error records" >&4; return 1; }
+	done <codes
+'
+
 test_done

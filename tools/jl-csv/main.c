@@ -16,6 +16,7 @@
 #include "opt.h"
 #include "out.h"
 #include "progress.h"
+#include "recloop.h"
 #include "util.h"
 #include "version.h"
 
@@ -322,8 +323,9 @@ run_conversion(const struct csv_config *cfg, struct csvconv_stats *stats, double
 	progress_end(&run.progress);
 	if (rc == EXIT_DATAERR)
 		warn("stopped at malformed input (--strict)");
-	else if (cfg->conv.strict && csvconv_stats(run.conv)->errors > 0)
-		rc = EXIT_PARTIAL;
+	if (rc == 0 || rc == EXIT_DATAERR)
+		rc = recloop_status(cfg->conv.strict, rc == EXIT_DATAERR,
+			csvconv_stats(run.conv)->errors);
 	*stats = *csvconv_stats(run.conv);
 	*seconds = progress_elapsed(&run.progress);
 	csvconv_free(run.conv);
