@@ -7,6 +7,7 @@
 
 #include "json.h"
 #include "out.h"
+#include "record.h"
 #include "report.h"
 #include "util.h"
 
@@ -60,8 +61,9 @@ count(struct report *rp, jv rec)
 	double usd = number_at(rec, "cost", "usd", &has);
 
 	rp->records++;
-	if (jv_get_kind(err) == JV_KIND_OBJECT) {
-		jv code = jv_object_get(err, jv_string("code"));
+	if (record_failed(rec)) {
+		jv code = jv_get_kind(err) == JV_KIND_OBJECT ? jv_object_get(err, jv_string("code"))
+							     : (jv_free(err), jv_invalid());
 
 		rp->failed++;
 		tally_get(&rp->errors,
@@ -238,13 +240,11 @@ void
 report_add(struct report *rp, jv rec)
 {
 	struct row r = { .key = jv_null(), .seq = rp->records };
-	jv err = jv_object_get(jv_copy(rec), jv_string("_error"));
 	struct buf cell = BUF_INIT;
 	struct tally *g = NULL;
 
 	count(rp, rec);
-	r.error = jv_get_kind(err) == JV_KIND_OBJECT;
-	jv_free(err);
+	r.error = record_failed(rec);
 	if (rp->group != NULL) {
 		jv gv = jqx_first(rp->group, jv_copy(rec));
 
