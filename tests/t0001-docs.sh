@@ -99,4 +99,56 @@ test_expect_success 'make install and make uninstall with DESTDIR and PREFIX' '
 	test_must_be_empty left
 '
 
+# The design documents live in doc/ (doc/design.md and its companions), and
+# comments, tests and examples point there. These tests keep every such
+# pointer on a file of the repository, as the files are in the work tree.
+test_lazy_prereq GIT 'git -C "$SRCDIR" rev-parse --git-dir'
+
+# tracked_grep ERE: the lines of the tracked files that match, as
+# FILE:LINE:TEXT in grep.out (binary files skipped).
+tracked_grep() {
+	git -C "$SRCDIR" grep -n -I -E "$1" >grep.out
+	test $? -le 1
+}
+
+test_expect_success GIT 'references to design documents stay inside the repository' '
+	tracked_grep "DESIGN\.md|\.\./shared|shared/referenc[e]|/work/share[d]" &&
+	test_must_be_empty grep.out
+'
+
+test_expect_success GIT 'the design documents are named only as files of doc/' '
+	tracked_grep "(design|protocols|reliability|style)\.md" &&
+	sed -E -e "/^doc\/[^:]*\.md:/s@\]\((design|protocols|reliability|style)\.md@](@g" \
+		-e "s@doc/(design|protocols|reliability|style)\.md@@g" grep.out >rest &&
+	{ grep -E "(design|protocols|reliability|style)\.md" rest >stray || test $? = 1; } &&
+	test_must_be_empty stray
+'
+
+test_expect_success GIT 'every doc/ file named anywhere exists, and every section named in it' '
+	git -C "$SRCDIR" grep -h -o -I -E "(^|[^A-Za-z0-9_./-])doc/[A-Za-z0-9_.-]+\.md( §[0-9]+(\.[0-9]+)?)?" |
+		sed -E "s@^.?(doc/)@\1@" | sort -u >named &&
+	grep -q "^doc/design\.md" named &&
+	while read -r file section; do
+		test -f "$SRCDIR/$file" || { echo "$file does not exist" >&4; return 1; }
+		case $section in
+		"") ;;
+		*.*) grep -q "^### ${section#§} " "$SRCDIR/$file" ;;
+		*) grep -q "^## ${section#§}\. " "$SRCDIR/$file" ;;
+		esac || { echo "$file has no section $section" >&4; return 1; }
+	done <named
+'
+
+test_expect_success GIT 'the links of doc/ lead to files that exist' '
+	git -C "$SRCDIR" ls-files "doc/*.md" >docs &&
+	test_line_count -ge 4 docs &&
+	while read -r doc; do
+		grep -oE "\]\([^)#]+" "$SRCDIR/$doc" | sed "s/^](//" >targets &&
+		while read -r target; do
+			case $target in http:* | https:*) continue ;; esac
+			test -e "$SRCDIR/doc/$target" ||
+			{ echo "$doc: link to $target, which does not exist" >&4; return 1; }
+		done <targets || return 1
+	done <docs
+'
+
 test_done
