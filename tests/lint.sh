@@ -14,7 +14,7 @@ fail() {
 c_files=$(git ls-files '*.c' '*.h' 2>/dev/null || find common tools tests bench -name '*.[ch]')
 sh_files=$(git ls-files 'tests/*.sh' 'bench/*.sh' 'examples/*.sh' .ci/run 2>/dev/null)
 
-# Functions that invite overflows or hide errors (style.md 2.6).
+# Functions that invite overflows or hide errors (doc/style.md §8).
 banned='\<(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol|strtok|tmpnam|mktemp|system)[[:space:]]*\('
 # shellcheck disable=SC2086
 if grep -nE "$banned" $c_files; then

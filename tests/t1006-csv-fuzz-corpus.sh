@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-test_description='jl-csv fuzz target replayed without libFuzzer (reliability.md T7)
+test_description='jl-csv fuzz target replayed without libFuzzer (doc/reliability.md §9.6)
 
 tests/fuzz/fuzz_csv.c reads byte 0 as option bits (1 no-header, 2 infer,
 4 line, 8 strict, 16 tab delimiter, 32 quote '"'"'), byte 1 as the chunk

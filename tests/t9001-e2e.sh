@@ -16,7 +16,7 @@ companies() {
 	awk -v n="$1" 'BEGIN { print "name,city"; for (i = 1; i <= n; i++) printf "Company %d,City %d\n", i, i % 7 }'
 }
 
-# pipeline DB: the run of DESIGN.md section 1 against the mock, results in new.jsonl;
+# pipeline DB: the run of doc/design.md §1 against the mock, results in new.jsonl;
 # $RPM, when set, is each network stage's --rpm.
 pipeline() {
 	jl-csv in.csv |

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * libFuzzer target for jl-csv's converter (reliability.md T7). The first two
+ * libFuzzer target for jl-csv's converter (doc/reliability.md §9.6). The first two
  * bytes choose options and a chunk size; the rest is CSV fed in those chunks.
  * Checks: no crash or UB, every output line is one JSON object in valid
  * UTF-8, the chunked output equals the output of one whole-buffer feed, and

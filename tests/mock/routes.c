@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The answers: each route speaks its provider's dialect (protocols.md),
+ * The answers: each route speaks its provider's dialect (doc/protocols.md),
  * with its auth header, its rate-limit headers and its error bodies.
  * Answers are a deterministic function of the request; only --latency,
  * --fail-rate and the rate limits depend on time and the seed.

@@ -6,8 +6,8 @@
  * message; schema steps run once, kept per component, newer versions
  * refused, failed steps rolled back, db_schema inside a transaction; cache
  * tables (names checked, absent, first value wins, empty, NUL bytes, 1 MB);
- * begin, commit, rollback, close committing. Across processes (reliability.md
- * T4), never carrying a connection over fork(): a writer waits for another's
+ * begin, commit, rollback, close committing. Across processes
+ * (doc/reliability.md §9.3), never carrying a connection over fork(): a writer waits for another's
  * lock; 4 writers start at once on a new file and upsert overlapping keys
  * in batches, racing through db_open and db_schema as well; a writer is
  * killed with SIGKILL mid-batch while another keeps writing, or alone and
