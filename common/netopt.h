@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The options and set-up every network tool shares (DESIGN.md section 3 and
- * 5): the NETLOOP_OPTIONS entries of an option table, their parser, keys
- * from the environment or a 0600 file, the endpoint check, --version's
- * library lines, the signals.
+ * The options and set-up every network tool shares: the NETLOOP_OPTIONS
+ * entries of an option table, keys from the environment or a 0600 file, the
+ * endpoint check, --version's library lines, the signals.
  */
 #ifndef JL_NETOPT_H
 #define JL_NETOPT_H
@@ -13,68 +12,49 @@
 #include "netloop.h"
 #include "opt.h"
 
-enum {
-	NETOPT_PARALLEL = 'j',
-	NETOPT_KEEP_ORDER = 'k',
-	NETOPT_VERBOSE = 'v',
-	NETOPT_BASE_URL = 1024,
-	NETOPT_KEY_FILE,
-	NETOPT_RPM,
-	NETOPT_LIMITER_KEY,
-	NETOPT_RETRIES,
-	NETOPT_RETRY_BASE,
-	NETOPT_MAX_RETRY_AFTER,
-	NETOPT_MAX_FAILURES,
-	NETOPT_NO_CHECK,
-	NETOPT_DB,
-	NETOPT_BUDGET,
-	NETOPT_RUN,
-	NETOPT_LOG,
-	NETOPT_CACERT,
-	NETOPT_TOTAL,
-	NETOPT_STRICT,
-	NETOPT_PROGRESS,
-	NETOPT_NO_PROGRESS,
-};
-
-/* The shared entries, to put in a tool's option table. */
-#define NETLOOP_OPTIONS                                                                            \
-	{ NETOPT_BASE_URL, "base-url", 0, "URL",                                                   \
-		"the service's endpoint (https, or http to this machine)" },                       \
-		{ NETOPT_KEY_FILE, "api-key-file", 0, "FILE",                                      \
-			"read the key from FILE (mode 0600)" },                                    \
-		{ 'j', "parallel", 'j', "N", "requests in flight (default 8)" },                   \
-		{ NETOPT_RPM, "rpm", 0, "N",                                                       \
-			"requests per minute, shared by every process (default none)" },           \
-		{ NETOPT_LIMITER_KEY, "limiter-key", 0, "KEY",                                     \
-			"share limits under KEY (default the target)" },                           \
-		{ NETOPT_RETRIES, "retries", 0, "N", "retries per record (default 6)" },           \
-		{ NETOPT_RETRY_BASE, "retry-base-ms", 0, "MS",                                     \
-			"first backoff, doubling (default 1000)" },                                \
-		{ NETOPT_MAX_RETRY_AFTER, "max-retry-after", 0, "SECS",                            \
-			"longest wait a server may ask (default 120)" },                           \
-		{ NETOPT_MAX_FAILURES, "max-consecutive-failures", 0, "N",                         \
-			"stop after N records fail on server errors (default 20)" },               \
-		{ NETOPT_NO_CHECK, "no-check", 0, NULL,                                            \
-			"do not check the key before reading input" },                             \
-		{ NETOPT_DB, "db", 0, "FILE",                                                      \
-			"cache answers in the run database FILE (default $JL_DB)" },               \
-		{ NETOPT_BUDGET, "budget", 0, "USD",                                               \
-			"send nothing once jl-cost's ledger in --db holds USD" },                  \
-		{ NETOPT_RUN, "run", 0, "NAME",                                                    \
-			"count only this run of the ledger for --budget" },                        \
-		{ NETOPT_LOG, "log", 0, "FILE", "append one JSON line per HTTP attempt" },         \
-		{ NETOPT_CACERT, "cacert", 0, "FILE",                                              \
-			"CA certificates to verify the server with" },                             \
-		{ 'k', "keep-order", 'k', NULL, "write records in input order" },                  \
-		{ NETOPT_TOTAL, "total", 0, "N", "the number of records, for the ETA" },           \
-		{ NETOPT_STRICT, "strict", 0, NULL, "exit 1 when a record carries _error" },       \
-		{ 'v', "verbose", 'v', NULL, "a line on stderr for each failed attempt" },         \
-		{ NETOPT_PROGRESS, "progress", 0, NULL,                                            \
-			"show progress even when stderr is not a terminal" },                      \
-	{                                                                                          \
-		NETOPT_NO_PROGRESS, "no-progress", 0, NULL, "never show progress"                  \
-	}
+/*
+ * The shared entries, for a tool's option table: loop is its struct
+ * netloop_config, net its struct netopt. jlkit(7), NETWORK OPTIONS,
+ * describes them once for every network tool.
+ */
+#define NETLOOP_OPTIONS(loop, net)                                                                 \
+	OPT_STRING(0, "base-url", &(net)->base_url, "URL",                                         \
+		"the service's endpoint (https, or http to this machine)", NULL),                  \
+		OPT_STRING(0, "api-key-file", &(net)->key_file, "FILE",                            \
+			"read the key from FILE (mode 0600)", NULL),                               \
+		OPT_UINT('j', "parallel", &(loop)->jobs, 1, 1024, "N", "requests in flight", "8"), \
+		OPT_NUMBER(0, "rpm", &(loop)->rpm, 0, 1e7, "N",                                    \
+			"requests per minute, shared by every process; 0: no limit", "0"),         \
+		OPT_STRING(0, "limiter-key", &(loop)->limiter_key, "KEY",                          \
+			"share limits under KEY", "the model or backend"),                         \
+		OPT_UINT(0, "retries", &(loop)->retries, 0, 100, "N", "retries per record", "6"),  \
+		OPT_UINT(0, "retry-base-ms", &(loop)->retry_base_ms, 1, 600000, "MS",              \
+			"first backoff, doubling", "1000"),                                        \
+		OPT_SECONDS(0, "max-retry-after", &(loop)->max_retry_after_ms, 0, 86400, "SECS",   \
+			"longest wait a server may ask", "120"),                                   \
+		OPT_UINT(0, "max-consecutive-failures", &(loop)->max_consecutive_failures, 1,      \
+			1000000, "N", "stop after N records fail on server errors", "20"),         \
+		OPT_SET(0, "no-check", &(loop)->check, false,                                      \
+			"do not check the key before reading input"),                              \
+		OPT_STRING(0, "db", &(loop)->db_path, "FILE",                                      \
+			"cache answers in the run database FILE", "$JL_DB"),                       \
+		OPT_USD(0, "budget", &(loop)->budget_micro, "USD",                                 \
+			"send nothing once jl-cost's ledger in --db holds USD", NULL),             \
+		OPT_STRING(0, "run", &(loop)->budget_run, "NAME",                                  \
+			"count only this run of the ledger for --budget", "every run"),            \
+		OPT_STRING(0, "log", &(loop)->log_path, "FILE",                                    \
+			"append one JSON line per HTTP attempt", NULL),                            \
+		OPT_STRING(0, "cacert", &(loop)->cacert, "FILE",                                   \
+			"CA certificates to verify the server with", NULL),                        \
+		OPT_BOOL('k', "keep-order", &(loop)->keep_order, "write records in input order"),  \
+		OPT_UINT(0, "total", &(loop)->total, 1, ~0ULL, "N",                                \
+			"the number of records, for the ETA", NULL),                               \
+		OPT_BOOL(0, "strict", &(loop)->strict, "exit 1 when a record carries _error"),     \
+		OPT_BOOL('v', "verbose", &(loop)->verbose,                                         \
+			"a line on stderr for each failed attempt"),                               \
+		OPT_SET(0, "progress", &(loop)->progress, PROGRESS_ON,                             \
+			"show progress even when stderr is not a terminal"),                       \
+		OPT_SET(0, "no-progress", &(loop)->progress, PROGRESS_OFF, "never show progress")
 
 /* What the shared options set besides the loop's configuration. */
 struct netopt {
@@ -82,19 +62,8 @@ struct netopt {
 	const char *key_file;
 };
 
-/* The defaults of the loop's configuration (DESIGN.md section 5); into is the field. */
+/* The defaults of the loop's configuration (the ones NETLOOP_OPTIONS shows); into is the field. */
 void netopt_defaults(struct netloop_config *loop, const char *into);
-
-/*
- * Handle option id (with arg) when it is a shared one; returns whether it
- * was. A bad value exits with EXIT_USAGE through tool's usage line.
- */
-bool netopt_parse(const struct opt_tool *tool, struct netloop_config *loop, struct netopt *no,
-	int id, const char *arg);
-
-/* arg as a number in [min, max], else a usage error naming --option. */
-double netopt_number(const struct opt_tool *tool, const char *option, const char *arg, double min,
-	double max);
 
 /*
  * After the options: --db from $JL_DB, a seed for the retry jitter that
