@@ -17,7 +17,6 @@
 
 #include "io.h"
 #include "jsonl.h"
-#include "opt.h"
 #include "out.h"
 #include "util.h"
 
@@ -65,15 +64,26 @@ cmd_json_check(void)
 	return rc;
 }
 
+/* A size given to a subcommand: from 1 to 2^30. */
+static size_t
+size_arg(const char *what, const char *arg)
+{
+	char *end;
+	unsigned long v = strtoul(arg, &end, 10);
+
+	if (end == arg || *end != '\0' || v < 1 || v > 1UL << 30)
+		die(EXIT_USAGE, "bad %s '%s': expected 1 to 2^30", what, arg);
+	return v;
+}
+
 static int
 cmd_jsonl(int argc, char **argv)
 {
 	struct input in;
 	struct jsonl_reader r;
 	enum jsonl_status st;
-	size_t bufsize = argc > 2 ? (size_t)opt_uint("bufsize", argv[2], 1, 1 << 30) : 65536;
-	size_t max_line =
-		argc > 3 ? (size_t)opt_uint("max-line", argv[3], 1, 1 << 30) : JSONL_MAX_LINE;
+	size_t bufsize = argc > 2 ? size_arg("bufsize", argv[2]) : 65536;
+	size_t max_line = argc > 3 ? size_arg("max-line", argv[3]) : JSONL_MAX_LINE;
 	jv rec;
 
 	if (input_open(&in, "-") != 0)

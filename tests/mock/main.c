@@ -496,40 +496,6 @@ run_timers(struct server *s)
 
 /* --- set-up ------------------------------------------------------------------ */
 
-enum {
-	OPT_PORT = 256,
-	OPT_PORT_FILE,
-	OPT_KEY,
-	OPT_MODEL,
-	OPT_CONTEXT,
-	OPT_RPM,
-	OPT_TPM,
-	OPT_LATENCY,
-	OPT_FAIL_RATE,
-	OPT_SEED,
-	OPT_SCENARIO,
-	OPT_LOG,
-	OPT_LIFETIME,
-};
-
-static const struct opt_spec options[] = {
-	{ OPT_PORT, "port", 0, "N", "listen on 127.0.0.1:N (default 0: a free port)" },
-	{ OPT_PORT_FILE, "port-file", 0, "FILE", "write the port there once listening" },
-	{ OPT_KEY, "key", 0, "KEY", "accept this API key (repeatable; none: no auth)" },
-	{ OPT_MODEL, "model", 0, "NAME", "accept this model (repeatable; none: any)" },
-	{ OPT_CONTEXT, "context", 0, "TOKENS", "context window (default 128000)" },
-	{ OPT_RPM, "rpm", 0, "N", "requests per minute per key (0: no limit)" },
-	{ OPT_TPM, "tpm", 0, "N", "tokens per minute per key (0: no limit)" },
-	{ OPT_LATENCY, "latency", 0, "SPEC", "MS, MIN-MAX (uniform) or MIN~MAX (long tail)" },
-	{ OPT_FAIL_RATE, "fail-rate", 0, "P", "transient server errors with probability P" },
-	{ OPT_SEED, "seed", 0, "S", "seed of latency and failures (default 1)" },
-	{ OPT_SCENARIO, "scenario", 0, "FILE", "script the answers (tests/mock/README)" },
-	{ OPT_LOG, "log", 0, "FILE", "append one JSON line per request" },
-	{ OPT_LIFETIME, "lifetime", 0, "SECS", "exit after SECS seconds (default 300)" },
-	{ 'q', "quiet", 'q', NULL, "no messages on stderr" },
-	{ 0, NULL, 0, NULL, NULL },
-};
-
 static void
 print_versions(void)
 {
@@ -539,13 +505,14 @@ print_versions(void)
 static const struct opt_tool tool = {
 	.synopsis = "[options]",
 	.summary = "Mock the LLM and search APIs on 127.0.0.1, for tests and benchmarks.",
-	.options = options,
 	.version = print_versions,
 };
 
-static void
-parse_latency(struct mock_config *cfg, const char *arg)
+/* --latency MS, MIN-MAX (uniform) or MIN~MAX (long tail), into the mock_config. */
+static const char *
+parse_latency(const struct opt *o, const char *arg)
 {
+	struct mock_config *cfg = o->value;
 	char *end;
 	long lo, hi;
 
@@ -557,76 +524,68 @@ parse_latency(struct mock_config *cfg, const char *arg)
 		hi = strtol(arg, &end, 10);
 	}
 	if (end == arg || *end != '\0' || lo < 0 || hi < lo || hi > 3600000)
-		opt_usage_error(&tool, "bad --latency '%s': MS, MIN-MAX or MIN~MAX", arg);
+		return "expected MS, MIN-MAX or MIN~MAX, up to 3600000";
 	cfg->latency_min = lo;
 	cfg->latency_max = hi;
+	return NULL;
+}
+
+static const char *
+add_key(const struct opt *o, const char *arg)
+{
+	struct mock_config *cfg = o->value;
+
+	cfg->keys = xreallocarray(cfg->keys, cfg->nkeys + 1, sizeof(*cfg->keys));
+	cfg->keys[cfg->nkeys++] = (char *)arg;
+	return NULL;
+}
+
+static const char *
+add_model(const struct opt *o, const char *arg)
+{
+	struct mock_config *cfg = o->value;
+
+	cfg->models = xreallocarray(cfg->models, cfg->nmodels + 1, sizeof(*cfg->models));
+	cfg->models[cfg->nmodels++] = (char *)arg;
+	return NULL;
 }
 
 static void
 parse_options(struct mock_config *cfg, int argc, char **argv)
 {
-	struct opt_state st;
-	const char *arg;
-	char *end;
-	int id;
+	struct opt options[] = {
+		OPT_UINT(0, "port", &cfg->port, 0, 65535, "N",
+			"listen on 127.0.0.1:N; 0: a free port", "0"),
+		OPT_STRING(0, "port-file", &cfg->port_file, "FILE",
+			"write the port there once listening", NULL),
+		OPT_CALLBACK(0, "key", cfg, "KEY",
+			"accept this API key (repeatable; none: no auth)", NULL, add_key),
+		OPT_CALLBACK(0, "model", cfg, "NAME", "accept this model (repeatable; none: any)",
+			NULL, add_model),
+		OPT_UINT(0, "context", &cfg->context, 1, 100000000, "TOKENS", "context window",
+			"128000"),
+		OPT_UINT(0, "rpm", &cfg->rpm, 0, 100000000, "N",
+			"requests per minute per key; 0: no limit", "0"),
+		OPT_UINT(0, "tpm", &cfg->tpm, 0, 1000000000, "N",
+			"tokens per minute per key; 0: no limit", "0"),
+		OPT_CALLBACK(0, "latency", cfg, "SPEC",
+			"MS, MIN-MAX (uniform) or MIN~MAX (long tail)", "0", parse_latency),
+		OPT_NUMBER(0, "fail-rate", &cfg->fail_rate, 0, 1, "P",
+			"transient server errors with probability P", "0"),
+		OPT_UINT(0, "seed", &cfg->seed, 0, ~0ULL, "S", "seed of latency and failures", "1"),
+		OPT_STRING(0, "scenario", &cfg->scenario_path, "FILE",
+			"script the answers (tests/mock/README)", NULL),
+		OPT_STRING(0, "log", &cfg->log_path, "FILE", "append one JSON line per request",
+			NULL),
+		OPT_UINT(0, "lifetime", &cfg->lifetime, 1, 86400 * 7, "SECS",
+			"exit after SECS seconds", "300"),
+		OPT_BOOL('q', "quiet", &cfg->quiet, "no messages on stderr"),
+		OPT_END(),
+	};
+	int operand = opt_parse(&tool, options, argc, argv);
 
-	opt_init(&st, &tool, argc, argv);
-	while ((id = opt_next(&st, &arg)) != OPT_DONE) {
-		switch (id) {
-		case OPT_PORT:
-			cfg->port = (int)opt_uint("port", arg, 0, 65535);
-			break;
-		case OPT_PORT_FILE:
-			cfg->port_file = arg;
-			break;
-		case OPT_KEY:
-			cfg->keys = xreallocarray(cfg->keys, cfg->nkeys + 1, sizeof(*cfg->keys));
-			cfg->keys[cfg->nkeys++] = (char *)arg;
-			break;
-		case OPT_MODEL:
-			cfg->models =
-				xreallocarray(cfg->models, cfg->nmodels + 1, sizeof(*cfg->models));
-			cfg->models[cfg->nmodels++] = (char *)arg;
-			break;
-		case OPT_CONTEXT:
-			cfg->context = (long)opt_uint("context", arg, 1, 100000000);
-			break;
-		case OPT_RPM:
-			cfg->rpm = (long)opt_uint("rpm", arg, 0, 100000000);
-			break;
-		case OPT_TPM:
-			cfg->tpm = (long)opt_uint("tpm", arg, 0, 1000000000);
-			break;
-		case OPT_LATENCY:
-			parse_latency(cfg, arg);
-			break;
-		case OPT_FAIL_RATE:
-			cfg->fail_rate = strtod(arg, &end);
-			if (end == arg || *end != '\0' ||
-				!(cfg->fail_rate >= 0 && cfg->fail_rate <= 1))
-				opt_usage_error(&tool, "bad --fail-rate '%s': a number from 0 to 1",
-					arg);
-			break;
-		case OPT_SEED:
-			cfg->seed = opt_uint("seed", arg, 0, ~0ULL);
-			break;
-		case OPT_SCENARIO:
-			cfg->scenario_path = arg;
-			break;
-		case OPT_LOG:
-			cfg->log_path = arg;
-			break;
-		case OPT_LIFETIME:
-			cfg->lifetime = (long)opt_uint("lifetime", arg, 1, 86400 * 7);
-			break;
-		case 'q':
-			cfg->quiet = true;
-			break;
-		}
-	}
-	if (st.operand < argc)
-		opt_usage_error(&tool, "unexpected argument '%s'", argv[st.operand]);
-	opt_free(&st);
+	if (operand < argc)
+		opt_usage_error(&tool, "unexpected argument '%s'", argv[operand]);
 }
 
 /* Write the port atomically (a temporary file renamed), so a reader never sees half of it. */
