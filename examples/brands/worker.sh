@@ -9,7 +9,7 @@ set -eu
 "$JL/jl-dedup" --db "$DB" --key .brand |
 	"$JL/jl-search" --quiet --db "$DB" ${SEARCH_URL:+--base-url "$SEARCH_URL"} --rpm "$SEARCH_RPM" \
 		--budget "$BUDGET" --run "${RUN:-brands}" \
-		-q '"\(.brand) \(.category) AI GPU"' --max-results 3 --max-chars 500 |
+		--query '"\(.brand) \(.category) AI GPU"' --max-results 3 --max-chars 500 |
 	"$JL/jl-llm" --quiet --db "$DB" -m "$MODEL" ${LLM_URL:+--base-url "$LLM_URL"} --rpm "$RPM" \
 		--budget "$BUDGET" --run "${RUN:-brands}" \
 		--json --max-tokens 200 --prompt-file classify.tmpl |
