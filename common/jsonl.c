@@ -72,6 +72,48 @@ parse_message(jv err, char *out, size_t size)
 }
 
 /*
+ * Whether libjq 1.6 would reject line as "Expected separator between values"
+ * for a string that follows a value inside a container: its parser leaks
+ * that string (18 bytes and more a line, without bound on a long input), so
+ * such a line is rejected here, with jq's message, before libjq sees it.
+ * *column is where jq reports it: the string's closing quote, from 1.
+ */
+static bool
+string_without_separator(const char *s, size_t n, size_t *column)
+{
+	int depth = 0;
+	bool after_value = false;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '"') {
+			bool follows_value = after_value && depth > 0;
+
+			while (++i < n && s[i] != '"')
+				if (s[i] == '\\')
+					i++;
+			if (follows_value && i < n) {
+				*column = i + 1;
+				return true;
+			}
+			after_value = true;
+		} else if (c == '{' || c == '[') {
+			depth++;
+			after_value = false;
+		} else if (c == '}' || c == ']') {
+			depth--;
+			after_value = true;
+		} else if (c == ',' || c == ':') {
+			after_value = false;
+		} else if (c != ' ' && c != '\t' && c != '\r') {
+			after_value = true; /* a number or a word */
+		}
+	}
+	return false;
+}
+
+/*
  * The next record. When lazy, a strict JSON object line is only checked,
  * its members picks[0..npicks) picked.
  */
@@ -82,6 +124,7 @@ next_record(struct jsonl_reader *r, jv *rec, bool lazy, const struct jscan_pick 
 	const char *line;
 	size_t len;
 	int flags, got;
+	size_t column;
 	char why[256];
 	jv v;
 
@@ -109,6 +152,13 @@ next_record(struct jsonl_reader *r, jv *rec, bool lazy, const struct jscan_pick 
 	if (lazy && jscan_object_pick(line, len, picks, npicks)) {
 		*rec = jv_invalid();
 		return JSONL_RECORD;
+	}
+	if (string_without_separator(line, len, &column)) {
+		snprintf(why, sizeof(why),
+			"not valid JSON: Expected separator between values at line 1, column %zu",
+			column);
+		*rec = bad_line(r, line, len, why);
+		return JSONL_BAD;
 	}
 	v = jv_parse_sized(line, (int)len);
 	if (!jv_is_valid(v)) {
