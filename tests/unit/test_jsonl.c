@@ -216,6 +216,30 @@ test_mixed(void)
 	close_reader(&rd);
 }
 
+/* Lines libjq 1.6 would leak a string on: rejected first, with jq's message and column. */
+static const char separator[] = "{\"x\":{\"a\" \"b\"}}\n"   /* 1 */
+				"{\"x\":[1 \"b\"]}\n"       /* 2 */
+				"{\"x\":\"a\\\" \\\"b\"}\n" /* 3: one string */
+				"{\"x\":[nan \"b\"]}\n";    /* 4 */
+
+static void
+test_missing_separator(void)
+{
+	struct reader rd;
+
+	open_reader(&rd, separator, sizeof(separator) - 1, JSONL_MAX_LINE);
+	expect_bad(&rd, 1, "{\"x\":{\"a\" \"b\"}}", 15,
+		"Expected separator between values at line 1, column 13", "a key without a colon");
+	expect_bad(&rd, 2, "{\"x\":[1 \"b\"]}", 13,
+		"Expected separator between values at line 1, column 11",
+		"a string after a number");
+	expect_record(&rd, "{\"x\":\"a\\\" \\\"b\"}", 3, "escaped quotes are not a separator");
+	expect_bad(&rd, 4, "{\"x\":[nan \"b\"]}", 15,
+		"Expected separator between values at line 1, column 13", "a string after nan");
+	expect_eof(&rd, "separator");
+	close_reader(&rd);
+}
+
 static void
 test_blank_and_empty(void)
 {
@@ -349,6 +373,7 @@ main(void)
 {
 	progname = PROG;
 	test_mixed();
+	test_missing_separator();
 	test_blank_and_empty();
 	test_too_long();
 	test_long_raw();
