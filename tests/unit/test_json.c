@@ -344,21 +344,6 @@ test_cstring(void)
 	buf_free(&b);
 }
 
-/* Wrap members in braces and parse them; returns the object (invalid when not one). */
-static jv
-parse_object(const struct buf *members)
-{
-	struct buf o = BUF_INIT;
-	jv v;
-
-	buf_putc(&o, '{');
-	buf_add(&o, members->data, members->len);
-	buf_putc(&o, '}');
-	v = jv_parse_sized(o.data, (int)o.len);
-	buf_free(&o);
-	return v;
-}
-
 /* The _raw member for raw[0..n), parsed: the string's byte length, or -1. */
 static int
 raw_value_length(const char *raw, size_t n, struct buf *value)

@@ -19,21 +19,6 @@
 #include "testutil.h"
 #include "util.h"
 
-/* Wrap members in braces and parse them; returns the object (invalid when not one). */
-static jv
-parse_object(const struct buf *members)
-{
-	struct buf o = BUF_INIT;
-	jv v;
-
-	buf_putc(&o, '{');
-	buf_add(&o, members->data, members->len);
-	buf_putc(&o, '}');
-	v = jv_parse_sized(o.data, (int)o.len);
-	buf_free(&o);
-	return v;
-}
-
 static void
 test_error_member(void)
 {

@@ -8,6 +8,7 @@
 #define JL_TESTUTIL_H
 
 #include <errno.h>
+#include <jv.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -134,6 +135,21 @@ run_in_child(void (*fn)(void *), void *arg, struct child_result *r)
 		r->status = 128 + WTERMSIG(status);
 	buf_cstr(&r->out);
 	buf_cstr(&r->err);
+}
+
+/* Wrap members in braces and parse them; returns the object (invalid when not one). */
+static inline jv
+parse_object(const struct buf *members)
+{
+	struct buf o = BUF_INIT;
+	jv v;
+
+	buf_putc(&o, '{');
+	buf_add(&o, members->data, members->len);
+	buf_putc(&o, '}');
+	v = jv_parse_sized(o.data, (int)o.len);
+	buf_free(&o);
+	return v;
 }
 
 /* Whether the n bytes at s begin with the C string prefix. */
