@@ -152,6 +152,45 @@ field_price(jv entry, const char *field, int64_t *out)
 	return ok;
 }
 
+/*
+ * The base tier of entry's tiered_pricing (an array of objects with
+ * "range": [from, to] and the prices of the tokens in it): the tier whose
+ * range starts lowest, or the first when none has a range. jv_null() when
+ * there is none.
+ */
+static jv
+base_tier(jv entry)
+{
+	jv tiers = jv_object_get(jv_copy(entry), jv_string("tiered_pricing")), base = jv_null();
+	double base_from = 0;
+
+	if (jv_get_kind(tiers) != JV_KIND_ARRAY) {
+		jv_free(tiers);
+		return base;
+	}
+	jv_array_foreach(tiers, i, tier)
+	{
+		jv range = jv_get_kind(tier) == JV_KIND_OBJECT
+			? jv_object_get(jv_copy(tier), jv_string("range"))
+			: jv_null();
+		jv from = jv_get_kind(range) == JV_KIND_ARRAY ? jv_array_get(range, 0)
+							      : (jv_free(range), jv_null());
+		double at = jv_get_kind(from) == JV_KIND_NUMBER ? jv_number_value(from) : INFINITY;
+
+		jv_free(from);
+		if (jv_get_kind(tier) == JV_KIND_OBJECT &&
+			(jv_get_kind(base) == JV_KIND_NULL || at < base_from)) {
+			jv_free(base);
+			base = tier;
+			base_from = at;
+		} else {
+			jv_free(tier);
+		}
+	}
+	jv_free(tiers);
+	return base;
+}
+
 int
 prices_load(struct prices *p, const char *path, struct buf *err)
 {
@@ -183,7 +222,8 @@ prices_load(struct prices *p, const char *path, struct buf *err)
 	{
 		struct model_price mp = { .cache_read = -1, .reasoning = -1, .source = path };
 		int64_t *slots[] = { &mp.input, &mp.output, &mp.cache_read, &mp.reasoning };
-		jv provider;
+		jv provider, tier;
+		const char *bad = NULL, *where = ""; /* a price that is not one, and where */
 		bool priced = false;
 
 		if (strcmp(jv_string_value(name), "sample_spec") == 0 ||
@@ -193,19 +233,30 @@ prices_load(struct prices *p, const char *path, struct buf *err)
 			continue;
 		}
 		mp.input = mp.output = -1;
-		for (size_t i = 0; i < 4; i++) {
-			if (!field_price(entry, fields[i], slots[i])) {
-				buf_puts(err, path);
-				buf_puts(err, ": model '");
-				buf_puts(err, jv_string_value(name));
-				buf_puts(err, "': ");
-				buf_puts(err, fields[i]);
-				buf_puts(err, " is not a price in USD per token");
-				jv_free(name);
-				jv_free(entry);
-				jv_free(doc);
-				return -1;
+		/* a price the entry does not give is its base tier's */
+		tier = base_tier(entry);
+		for (size_t i = 0; i < 4 && bad == NULL; i++) {
+			if (!field_price(entry, fields[i], slots[i]))
+				bad = fields[i];
+			else if (*slots[i] < 0 && jv_get_kind(tier) == JV_KIND_OBJECT &&
+				!field_price(tier, fields[i], slots[i])) {
+				bad = fields[i];
+				where = "the base tier's ";
 			}
+		}
+		jv_free(tier);
+		if (bad != NULL) {
+			buf_puts(err, path);
+			buf_puts(err, ": model '");
+			buf_puts(err, jv_string_value(name));
+			buf_puts(err, "': ");
+			buf_puts(err, where);
+			buf_puts(err, bad);
+			buf_puts(err, " is not a price in USD per token");
+			jv_free(name);
+			jv_free(entry);
+			jv_free(doc);
+			return -1;
 		}
 		priced = mp.input >= 0 || mp.output >= 0;
 		if (priced) {

@@ -34,9 +34,11 @@ struct prices *prices_new(void);
 void prices_free(struct prices *p);
 
 /*
- * Merge a LiteLLM-format file over the table (its entries win). Returns 0,
- * or -1 with the file and the reason in err (not JSON, not an object, a
- * price that is not a number).
+ * Merge a LiteLLM-format file over the table (its entries win). A price an
+ * entry does not give at its top level is its base tier's: the tier of
+ * tiered_pricing whose range starts lowest. Returns 0, or -1 with the file
+ * and the reason in err (not JSON, not an object, a price that is not a
+ * number).
  */
 int prices_load(struct prices *p, const char *path, struct buf *err);
 
