@@ -35,24 +35,28 @@ jq_peer() {
 }
 
 # After a run, the ledger holds a row per record, and their sum is what
-# the prices give, computed here from the input: gpt-4o-mini at $0.15 per
-# million uncached prompt tokens, $0.075 cached, $0.60 completion, rounded
-# to the micro-dollar per record, plus a basic Tavily search ($0.008).
-want_micro=$(awk -F'[{:,}]' '{
+# the prices give, to the pico-dollar, computed here from the input:
+# gpt-4o-mini at $0.15 per million uncached prompt tokens (150,000
+# pico-dollars a token), $0.075 cached, $0.60 completion, plus a basic
+# Tavily search ($0.008). awk sums the tokens (small, exact); the shell's
+# 64-bit arithmetic prices them.
+read -r uncached cached completion <<EOF
+$(awk -F'[{:,}]' '{
 	for (i = 1; i < NF; i++) {
 		if ($i == "\"prompt_tokens\"") p = $(i + 1)
 		if ($i == "\"cached_tokens\"") c = $(i + 1)
 		if ($i == "\"completion_tokens\"") o = $(i + 1)
 	}
-	pico = (p - c) * 150000 + c * 75000 + o * 600000
-	s += int((pico + 500000) / 1000000) + 8000
-} END { printf "%.0f", s }' "$in")
+	uncached += p - c; cached += c; completion += o
+} END { printf "%d %d %d", uncached, cached, completion }' "$in")
+EOF
+want_pico=$((uncached * 150000 + cached * 75000 + completion * 600000 + n * 8000000000))
 check_run() {
 	ledger=$(python3 -c 'import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
-print(*c.execute("SELECT count(*), sum(micro) FROM cost_ledger").fetchone())' "$work/cost.db")
-	if [ "$ledger" != "$n $want_micro" ]; then
-		echo "bench: the ledger holds $ledger (rows, micro-dollars), not $n $want_micro" >&2
+print(*c.execute("SELECT count(*), sum(pico) FROM cost_ledger").fetchone())' "$work/cost.db")
+	if [ "$ledger" != "$n $want_pico" ]; then
+		echo "bench: the ledger holds $ledger (rows, pico-dollars), not $n $want_pico" >&2
 		exit 1
 	fi
 }
@@ -74,7 +78,7 @@ echo "== jl-cost: $n records priced and ledgered (best of $BENCH_RUNS, taking tu
 printf '%-44s %8s %8s %10s\n' tool "wall s" "cpu s" records/s
 printf '%-44s %8s %8s %10s\n' "jl-cost --db (priced, ledgered)" "${t_jl%% *}" "${t_jl##* }" \
 	"$r_jl" "jq (the same cost expression, no ledger)" "${t_jq%% *}" "${t_jq##* }" "$r_jq"
-echo "ledger checked after every run: $n rows, \$$(awk -v m="$want_micro" 'BEGIN { printf "%.6f", m / 1e6 }') as computed from the prices"
+echo "ledger checked after every run: $n rows, $want_pico pico-dollars as computed from the prices"
 echo "jl-cost: $r_jl records/s (target >= 500000: $(verdict "$r_jl" ">=" 500000)); $(ratio "$r_jl" "$r_jq")x jq"
 summary jl-cost "$n records priced and ledgered" "$r_jl rec/s" "jq cost expression" "$r_jq rec/s" \
 	"$(ratio "$r_jl" "$r_jq")" ">= 500000 rec/s"

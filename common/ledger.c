@@ -13,6 +13,27 @@ static const char *const schema[] = {
 	"completion_tokens INTEGER, cached_tokens INTEGER, llm_micro INTEGER NOT NULL, "
 	"search_micro INTEGER NOT NULL, micro INTEGER NOT NULL, at INTEGER NOT NULL);"
 	"CREATE TABLE cost_totals(run TEXT PRIMARY KEY, micro INTEGER NOT NULL) WITHOUT ROWID;",
+	/*
+	 * version 2: pico-dollars, the amounts multiplied by a million. What
+	 * SQLite would turn into a float (an amount past the largest) fails
+	 * instead: the rows' new amounts go through a check, and the totals'
+	 * column keeps one, for the totals written later. (The rows need none:
+	 * they are bound as 64-bit integers.)
+	 */
+	"ALTER TABLE cost_ledger RENAME COLUMN llm_micro TO llm_pico;"
+	"ALTER TABLE cost_ledger RENAME COLUMN search_micro TO search_pico;"
+	"ALTER TABLE cost_ledger RENAME COLUMN micro TO pico;"
+	"UPDATE cost_ledger SET llm_pico = llm_pico * 1000000, "
+	"search_pico = search_pico * 1000000, pico = pico * 1000000;"
+	"CREATE TEMP TABLE cost_migrated(pico INTEGER CHECK(typeof(pico) = 'integer'));"
+	"INSERT INTO cost_migrated SELECT llm_pico FROM cost_ledger UNION ALL "
+	"SELECT search_pico FROM cost_ledger UNION ALL SELECT pico FROM cost_ledger;"
+	"DROP TABLE cost_migrated;"
+	"CREATE TABLE cost_totals2(run TEXT PRIMARY KEY, "
+	"pico INTEGER NOT NULL CHECK(typeof(pico) = 'integer')) WITHOUT ROWID;"
+	"INSERT INTO cost_totals2 SELECT run, micro * 1000000 FROM cost_totals;"
+	"DROP TABLE cost_totals;"
+	"ALTER TABLE cost_totals2 RENAME TO cost_totals;",
 };
 
 enum { ST_ADD, ST_ADD_CHUNK, ST_TOTAL_ADD, ST_TOTAL, ST_MAX };
@@ -21,7 +42,7 @@ enum { ST_ADD, ST_ADD_CHUNK, ST_TOTAL_ADD, ST_TOTAL, ST_MAX };
 #define LEDGER_CHUNK 32
 #define ROW_COLUMNS                                                                                \
 	"INSERT INTO cost_ledger(run, record_hash, model, backend, prompt_tokens, "                \
-	"completion_tokens, cached_tokens, llm_micro, search_micro, micro, at) VALUES"
+	"completion_tokens, cached_tokens, llm_pico, search_pico, pico, at) VALUES"
 #define ROW_VALUES "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 enum { ROW_PARAMS = 11 };
 
@@ -30,14 +51,14 @@ struct held_row {
 	char record_hash[24], model[128], backend[32];
 	bool has_hash, has_model, has_backend;
 	long long prompt_tokens, completion_tokens, cached_tokens;
-	int64_t llm_micro, search_micro, at;
+	int64_t llm_pico, search_pico, pico, at;
 };
 
 struct ledger {
 	struct db *db;
 	sqlite3_stmt *st[ST_MAX];
-	char *pending_run;     /* the run of the rows added since the last flush */
-	int64_t pending_micro; /* and what they add to its total */
+	char *pending_run;    /* the run of the rows added since the last flush */
+	int64_t pending_pico; /* and what they add to its total */
 	struct held_row held[LEDGER_CHUNK];
 	size_t nheld;
 };
@@ -49,13 +70,13 @@ ledger_open(struct db *db)
 	struct buf chunk = BUF_INIT;
 	const char *sql[ST_MAX] = {
 		[ST_ADD] = ROW_COLUMNS ROW_VALUES,
-		[ST_TOTAL_ADD] = "INSERT INTO cost_totals(run, micro) VALUES(?1, ?2), ('', ?2) "
-				 "ON CONFLICT(run) DO UPDATE SET micro = micro + excluded.micro",
-		[ST_TOTAL] = "SELECT micro FROM cost_totals WHERE run = ?1",
+		[ST_TOTAL_ADD] = "INSERT INTO cost_totals(run, pico) VALUES(?1, ?2), ('', ?2) "
+				 "ON CONFLICT(run) DO UPDATE SET pico = pico + excluded.pico",
+		[ST_TOTAL] = "SELECT pico FROM cost_totals WHERE run = ?1",
 	};
 
 	l->db = db;
-	if (db_schema(db, "cost", schema, 1) != 0) {
+	if (db_schema(db, "cost", schema, sizeof(schema) / sizeof(schema[0])) != 0) {
 		free(l);
 		return NULL;
 	}
@@ -92,12 +113,23 @@ bind_text(sqlite3_stmt *st, int i, const char *s)
 			 : sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
+/* An amount past the largest an int64_t holds. */
+static int
+too_large(const struct ledger *l, const char *what)
+{
+	return error("%s: %s would pass $9223372.036854775807, the most the ledger holds",
+		db_path(l->db), what);
+}
+
 static int
 step_done(struct ledger *l, sqlite3_stmt *st, int rc)
 {
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	sqlite3_reset(st);
+	if (rc != SQLITE_DONE &&
+		sqlite3_extended_errcode(db_sqlite(l->db)) == SQLITE_CONSTRAINT_CHECK)
+		return too_large(l, "a total"); /* SQLite would have made it a float */
 	if (rc != SQLITE_DONE)
 		return error("%s: cannot write the ledger: %s", db_path(l->db),
 			sqlite3_errmsg(db_sqlite(l->db)));
@@ -123,11 +155,11 @@ bind_row(sqlite3_stmt *st, int first, const char *run, const struct held_row *ro
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, first + 6, row->cached_tokens);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, first + 7, row->llm_micro);
+		rc = sqlite3_bind_int64(st, first + 7, row->llm_pico);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, first + 8, row->search_micro);
+		rc = sqlite3_bind_int64(st, first + 8, row->search_pico);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, first + 9, row->llm_micro + row->search_micro);
+		rc = sqlite3_bind_int64(st, first + 9, row->pico);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, first + 10, row->at);
 	return rc;
@@ -165,14 +197,14 @@ flush(struct ledger *l)
 
 	if (flush_rows(l) != 0)
 		return -1;
-	if (l->pending_micro == 0)
+	if (l->pending_pico == 0)
 		return 0;
 	rc = bind_text(tot, 1, l->pending_run);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(tot, 2, l->pending_micro);
+		rc = sqlite3_bind_int64(tot, 2, l->pending_pico);
 	if (step_done(l, tot, rc) != 0)
 		return -1;
-	l->pending_micro = 0;
+	l->pending_pico = 0;
 	return 0;
 }
 
@@ -195,7 +227,12 @@ ledger_add(struct ledger *l, const struct ledger_row *row)
 {
 	struct held_row *h;
 	struct timespec now;
+	int64_t pico, total;
 
+	if (row->llm_pico < 0 || row->search_pico < 0)
+		return error("%s: a ledger row of a negative amount", db_path(l->db));
+	if (__builtin_add_overflow(row->llm_pico, row->search_pico, &pico))
+		return too_large(l, "a ledger row");
 	if (l->pending_run == NULL || strcmp(l->pending_run, row->run) != 0) {
 		if (flush(l) != 0)
 			return -1;
@@ -204,6 +241,9 @@ ledger_add(struct ledger *l, const struct ledger_row *row)
 	}
 	if (l->nheld == LEDGER_CHUNK && flush_rows(l) != 0)
 		return -1;
+	if (__builtin_add_overflow(l->pending_pico, pico, &total))
+		return too_large(l, "the batch's total");
+	l->pending_pico = total;
 	h = &l->held[l->nheld++];
 	clock_gettime(CLOCK_REALTIME_COARSE, &now); /* a clock tick (ms) is fine for a ledger */
 	h->has_hash = hold_text(h->record_hash, sizeof(h->record_hash), row->record_hash);
@@ -212,10 +252,10 @@ ledger_add(struct ledger *l, const struct ledger_row *row)
 	h->prompt_tokens = row->prompt_tokens;
 	h->completion_tokens = row->completion_tokens;
 	h->cached_tokens = row->cached_tokens;
-	h->llm_micro = row->llm_micro;
-	h->search_micro = row->search_micro;
+	h->llm_pico = row->llm_pico;
+	h->search_pico = row->search_pico;
+	h->pico = pico;
 	h->at = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-	l->pending_micro += row->llm_micro + row->search_micro;
 	return 0;
 }
 
@@ -233,7 +273,7 @@ void
 ledger_rollback(struct ledger *l)
 {
 	l->nheld = 0;
-	l->pending_micro = 0;
+	l->pending_pico = 0;
 	db_rollback(l->db);
 }
 
@@ -252,25 +292,96 @@ ledger_total(struct ledger *l, const char *run)
 	if (rc != SQLITE_DONE)
 		return error("%s: cannot read the ledger: %s", db_path(l->db),
 			sqlite3_errmsg(db_sqlite(l->db)));
-	if (l->pending_run != NULL && (*run == '\0' || strcmp(run, l->pending_run) == 0))
-		total += l->pending_micro;
+	if (l->pending_run != NULL && (*run == '\0' || strcmp(run, l->pending_run) == 0) &&
+		__builtin_add_overflow(total, l->pending_pico, &total))
+		return too_large(l, "the ledger's total");
 	return total;
 }
 
-void
-ledger_usd(struct buf *b, int64_t micro)
+ledger_sum
+ledger_pico(int64_t micro)
 {
-	char text[32];
-	size_t i = sizeof(text);
-	uint64_t n = micro < 0 ? -(uint64_t)micro : (uint64_t)micro;
+	return (ledger_sum)micro * LEDGER_PICO_PER_MICRO;
+}
 
-	for (int digit = 0; digit < 7 || n != 0; digit++) { /* at least 0.000000 */
-		if (digit == 6)
-			text[--i] = '.';
-		text[--i] = (char)('0' + n % 10);
-		n /= 10;
+/*
+ * The decimal digits of n, written backwards ending at end; returns where
+ * they start. At least min digits (leading zeros).
+ */
+static char *
+put_u64(char *end, uint64_t n, int min)
+{
+	static const char pairs[] = /* "00" to "99" */
+		"00010203040506070809"
+		"10111213141516171819"
+		"20212223242526272829"
+		"30313233343536373839"
+		"40414243444546474849"
+		"50515253545556575859"
+		"60616263646566676869"
+		"70717273747576777879"
+		"80818283848586878889"
+		"90919293949596979899";
+
+	while (n >= 100 || min > 2) { /* two digits a division */
+		end -= 2;
+		memcpy(end, pairs + n % 100 * 2, 2);
+		n /= 100;
+		min -= 2;
 	}
-	if (micro < 0)
-		text[--i] = '-';
-	buf_add(b, text + i, sizeof(text) - i);
+	if (n >= 10 || min == 2) {
+		end -= 2;
+		memcpy(end, pairs + n * 2, 2);
+	} else {
+		*--end = (char)('0' + (int)n);
+	}
+	return end;
+}
+
+/* put_u64 for a 128-bit n. */
+static char *
+put_digits(char *end, unsigned __int128 n, int min)
+{
+	while (n > UINT64_MAX) { /* 128-bit division only for what needs it */
+		*--end = (char)('0' + (int)(n % 10));
+		n /= 10;
+		min--;
+	}
+	return put_u64(end, (uint64_t)n, min);
+}
+
+void
+ledger_usd(struct buf *b, ledger_sum pico)
+{
+	static const uint64_t per_usd = UINT64_C(1000000000000);
+	unsigned __int128 n = pico < 0 ? -(unsigned __int128)pico : (unsigned __int128)pico;
+	uint64_t fraction = n <= UINT64_MAX ? (uint64_t)n % per_usd : (uint64_t)(n % per_usd);
+	int decimals = 12;
+	char text[64], *start, *end = text + sizeof(text);
+
+	if (fraction % 1000000 == 0) { /* whole micro-dollars, the usual: 6 decimals */
+		fraction /= 1000000;
+		decimals = 6;
+	}
+	while (decimals > 6 && fraction % 10 == 0) {
+		fraction /= 10;
+		decimals--;
+	}
+	start = put_u64(end, fraction, decimals);
+	*--start = '.';
+	if (n <= UINT64_MAX) /* the usual amount: 64-bit arithmetic */
+		start = put_u64(start, (uint64_t)n / per_usd, 1);
+	else
+		start = put_digits(start, n / per_usd, 1);
+	if (pico < 0)
+		*--start = '-';
+	buf_add(b, start, (size_t)(end - start));
+}
+
+void
+ledger_uint(struct buf *b, ledger_count n)
+{
+	char text[48], *end = text + sizeof(text), *start = put_digits(end, n, 1);
+
+	buf_add(b, start, (size_t)(end - start));
 }

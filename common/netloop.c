@@ -382,7 +382,7 @@ over_budget(struct netloop *nl)
 		netloop_stop(nl, EXIT_IOERR, NULL);
 		return false;
 	}
-	nl->budget_reached = total >= nl->cfg->budget_micro;
+	nl->budget_reached = total >= ledger_pico(nl->cfg->budget_micro);
 	return nl->budget_reached;
 }
 
@@ -399,7 +399,7 @@ hold_back(struct netloop *nl, struct job *j)
 		buf_putc(&message, '\'');
 	}
 	buf_puts(&message, " reached the budget $");
-	ledger_usd(&message, nl->cfg->budget_micro);
+	ledger_usd(&message, ledger_pico(nl->cfg->budget_micro));
 	netloop_fail(nl, &j->pub, ERR_BUDGET_EXCEEDED, buf_cstr(&message), 0);
 	buf_free(&message);
 	nl->held_back++;

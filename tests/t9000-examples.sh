@@ -78,7 +78,7 @@ test_expect_success MAKE,JQ 'brands: the shared budget stops all 8 workers befor
 	paid=$(grep "\"route\":\"tavily\"" "$MOCK_LOG" | grep -c "\"status\":200") &&
 	test "$paid" -ge 7 && test "$paid" -le $((7 + 8 * 2)) &&
 	# the ledger holds what was paid, and a rerun with more budget resumes
-	test "$(python3 -c "import sqlite3; print(sqlite3.connect(\"brands/run.db\").execute(\"select micro from cost_totals where run = ?\", (\"brands\",)).fetchone()[0])")" = $((paid * 8000)) &&
+	test "$(python3 -c "import sqlite3; print(sqlite3.connect(\"brands/run.db\").execute(\"select pico from cost_totals where run = ?\", (\"brands\",)).fetchone()[0])")" = $((paid * 8000000000)) &&
 	make -s -C brands JL="$BUILD" MOCK_URL="$MOCK_URL" WORKERS=8 BUDGET=5 run >out 2>err &&
 	test_line_count = 40 brands/results.jsonl &&
 	test "$(grep "\"route\":\"tavily\"" "$MOCK_LOG" | grep -c "\"status\":200")" = 40

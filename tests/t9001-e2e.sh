@@ -65,7 +65,7 @@ test_expect_success JQ 'kill -9 at random moments, rerun each time: every key on
 	# two stages of 12,000 rpm never pass the 30,000 rpm of their shared key
 	test "$(grep -c "\"status\":429" "$MOCK_LOG")" = 0 &&
 	# the ledger total is the sum of the rows
-	test "$(sql e2e9001.db "select sum(micro) from cost_ledger")" = "$(sql e2e9001.db "select micro from cost_totals where run = \"\"")"
+	test "$(sql e2e9001.db "select sum(pico) from cost_ledger")" = "$(sql e2e9001.db "select pico from cost_totals where run = \"\"")"
 '
 
 test_expect_success JQ 'fault matrix: 429 storms, 30% 5xx, stalls, truncated and invalid bodies, resets: nothing lost, every failure an _error' '
