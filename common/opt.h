@@ -37,7 +37,7 @@
 enum opt_kind {
 	OPT_KIND_END,      /* the end of a table */
 	OPT_KIND_FLAG,     /* no argument: stores .set in the integer (bool, enum) *value */
-	OPT_KIND_STRING,   /* const char *: the argument itself, at least .min bytes long */
+	OPT_KIND_STRING,   /* const char *: the argument itself (not empty when .min is 1) */
 	OPT_KIND_UINT,     /* an integer: a whole number from .min to .max */
 	OPT_KIND_SIZE,     /* the same, with an optional K, M or G suffix (powers of 1024) */
 	OPT_KIND_USD,      /* int64_t micro-dollars: an amount of USD, "5" or "0.25" */
@@ -47,7 +47,6 @@ enum opt_kind {
 };
 
 struct opt;
-struct opt_spec;
 
 /*
  * A callback option's handler: arg is the argument (NULL when the entry
@@ -65,7 +64,7 @@ struct opt {
 	const char *argname;    /* the argument's name in --help; NULL: no argument */
 	const char *help;       /* one line for --help */
 	const char *defval;     /* the default as --help shows it, or NULL */
-	long long set;          /* FLAG: the value stored; CALLBACK: the handler's to use */
+	long long set;          /* FLAG: the value stored */
 	unsigned long long min; /* UINT, SIZE: the range; STRING: 1 when it may not be empty */
 	unsigned long long max;
 	double dmin, dmax;      /* NUMBER, SECONDS: the range */
@@ -139,10 +138,9 @@ struct opt {
 	}
 
 struct opt_tool {
-	const char *synopsis;           /* after the name: "[options] [FILE...]" */
-	const char *summary;            /* one sentence for the top of --help */
-	void (*version)(void);          /* prints the library lines of --version */
-	const struct opt_spec *options; /* transitional: opt_init's table */
+	const char *synopsis;  /* after the name: "[options] [FILE...]" */
+	const char *summary;   /* one sentence for the top of --help */
+	void (*version)(void); /* prints the library lines of --version */
 };
 
 /*
@@ -157,38 +155,5 @@ int opt_parse(const struct opt_tool *tool, const struct opt *options, int argc, 
 /* Print "PROG: message", the usage line and the try-help line on stderr; exit EXIT_USAGE. */
 void opt_usage_error(const struct opt_tool *tool, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 2, 3)));
-
-/*
- * Transitional: the switch-based API that the tools not yet converted use
- * (opt_init, opt_next, opt_free, opt_uint, opt_size, opt_usd). Removed once
- * every tool declares its options.
- */
-#define OPT_DONE (-1)
-
-struct opt_spec {
-	int id;              /* what opt_next returns: the short letter, or a value >= 256 */
-	const char *name;    /* long name, without "--" */
-	int short_name;      /* 0 when there is none */
-	const char *argname; /* NULL for a flag, else the argument's name in --help */
-	const char *help;    /* one line for --help */
-};
-
-struct opt_state {
-	const struct opt_tool *tool;
-	int argc;
-	char **argv;
-	int operand; /* after OPT_DONE: index of the first operand in argv */
-	void *longopts;
-	char *shortopts;
-};
-
-void opt_init(struct opt_state *st, const struct opt_tool *tool, int argc, char **argv);
-int opt_next(struct opt_state *st, const char **arg);
-void opt_free(struct opt_state *st);
-unsigned long long opt_uint(const char *option, const char *arg, unsigned long long min,
-	unsigned long long max);
-unsigned long long opt_size(const char *option, const char *arg, unsigned long long min,
-	unsigned long long max);
-int64_t opt_usd(const char *option, const char *arg);
 
 #endif

@@ -2,7 +2,7 @@
 /*
  * Helpers shared by the C unit tests (test code only): a seeded PRNG, temporary
  * files, and running a function in a fork()ed child whose exit status, stdout
- * and stderr are captured, for code that calls exit() (die, opt_next).
+ * and stderr are captured, for code that calls exit() (die, opt_parse).
  */
 #ifndef JL_TESTUTIL_H
 #define JL_TESTUTIL_H
