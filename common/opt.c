@@ -374,24 +374,30 @@ find_option(const struct opt *options, size_t n, int c)
 	return NULL;
 }
 
+/*
+ * getopt_long's tables for the parse under way; not locals, so that an exit
+ * in the middle of a parse (--help, a usage error) leaves nothing unreachable.
+ */
+static struct option *longopts;
+static char *shortopts;
+
 int
 opt_parse(const struct opt_tool *tool, const struct opt *options, int argc, char **argv)
 {
 	size_t n = 0;
-	struct option *lo;
-	char *so, *s;
+	char *s;
 	int c;
 
 	while (options[n].kind != OPT_KIND_END)
 		check_option(options, &options[n++]);
-	lo = xcalloc(n + 3, sizeof(*lo));
-	s = so = xmalloc(2 * n + 3);
+	longopts = xcalloc(n + 3, sizeof(*longopts));
+	s = shortopts = xmalloc(2 * n + 3);
 	*s++ = ':'; /* report a missing argument as ':' */
 	*s++ = 'h';
 	for (size_t i = 0; i < n; i++) {
 		const struct opt *o = &options[i];
 
-		lo[i] = (struct option){ o->name,
+		longopts[i] = (struct option){ o->name,
 			takes_argument(o) ? required_argument : no_argument, NULL,
 			VAL_FIRST + (int)i };
 		if (o->short_name != 0) {
@@ -401,11 +407,11 @@ opt_parse(const struct opt_tool *tool, const struct opt *options, int argc, char
 		}
 	}
 	*s = '\0';
-	lo[n] = (struct option){ "help", no_argument, NULL, VAL_HELP };
-	lo[n + 1] = (struct option){ "version", no_argument, NULL, VAL_VERSION };
+	longopts[n] = (struct option){ "help", no_argument, NULL, VAL_HELP };
+	longopts[n + 1] = (struct option){ "version", no_argument, NULL, VAL_VERSION };
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, so, lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		const char *given = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
 		const struct opt *o;
 
@@ -427,7 +433,9 @@ opt_parse(const struct opt_tool *tool, const struct opt *options, int argc, char
 		}
 		set_value(tool, o, optarg);
 	}
-	free(lo);
-	free(so);
+	free(longopts);
+	free(shortopts);
+	longopts = NULL;
+	shortopts = NULL;
 	return optind;
 }
