@@ -53,7 +53,8 @@ check_base_url(const char *url)
 }
 
 void
-netopt_finish(struct netloop_config *loop, const struct netopt *no, bool seeded)
+netopt_finish(const struct opt_tool *tool, struct netloop_config *loop, const struct netopt *no,
+	bool seeded)
 {
 	const char *db = getenv("JL_DB");
 
@@ -65,7 +66,8 @@ netopt_finish(struct netloop_config *loop, const struct netopt *no, bool seeded)
 	if (no->base_url != NULL)
 		check_base_url(no->base_url);
 	if (loop->budget_micro >= 0 && loop->db_path == NULL)
-		die(EXIT_USAGE, "--budget needs --db: the ledger of jl-cost is what it counts");
+		opt_usage_error(tool,
+			"--budget needs --db: the ledger of jl-cost is what it counts");
 }
 
 char *

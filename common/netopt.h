@@ -68,9 +68,11 @@ void netopt_defaults(struct netloop_config *loop, const char *into);
 /*
  * After the options: --db from $JL_DB, a seed for the retry jitter that
  * differs per process unless seeded, the endpoint checked (only https, or
- * http to this machine; exits 78).
+ * http to this machine; exits 78), --budget without --db refused as a
+ * usage error of tool.
  */
-void netopt_finish(struct netloop_config *loop, const struct netopt *no, bool seeded);
+void netopt_finish(const struct opt_tool *tool, struct netloop_config *loop,
+	const struct netopt *no, bool seeded);
 
 /* A whole small file (a template, a key); exits 78 naming what it is when it cannot. */
 char *netopt_read_file(const char *path, const char *what);
