@@ -73,6 +73,7 @@ struct netloop {
 	struct input in;
 	struct jsonl_reader reader;
 	bool input_done;
+	bool stopped_at_bad_line; /* --strict met a malformed line */
 	struct job **jobs; /* unfinished or undelivered, in input order */
 	size_t njobs, jobs_cap;
 	size_t window;
@@ -355,9 +356,12 @@ read_input(struct netloop *nl)
 		}
 		if (st == JSONL_BAD) {
 			add_bad_line(nl, rec);
-			if (nl->cfg->strict)
-				netloop_stop(nl, EXIT_DATAERR,
-					"stopping at a malformed input line (--strict)");
+			if (nl->cfg->strict) { /* read no further; what was read is finished */
+				warn("%s:%lu: stopping at a malformed line (--strict)",
+					nl->reader.lines.in->name, jsonl_lineno(&nl->reader));
+				nl->input_done = true;
+				nl->stopped_at_bad_line = true;
+			}
 		} else {
 			add_record(nl, rec);
 		}
@@ -1086,7 +1090,8 @@ netloop_run(const struct netloop_config *cfg, const struct netloop_ops *ops, voi
 			nl.held_back);
 	rc = nl.stop_code != 0 ? nl.stop_code
 		: nl.held_back > 0 ? EXIT_TEMPFAIL
-				   : recloop_status(cfg->strict, false, nl.counts.failed);
+				   : recloop_status(cfg->strict, nl.stopped_at_bad_line,
+					     nl.counts.failed);
 	teardown(&nl);
 	return rc;
 }
