@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The run database: one SQLite file shared by every process of a run
- * (DESIGN.md section 4; reliability.md section 1; protocols.md 6.4).
+ * (doc/design.md §5; doc/reliability.md §6).
  *
  * SQLITE_BUSY must never reach a tool: the busy handler (busy_timeout) is
  * skipped when SQLite sees a possible deadlock and during crash recovery, so

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The run database (DESIGN.md section 4): one SQLite file that holds a
+ * The run database (doc/design.md §5): one SQLite file that holds a
  * run's state and that several processes share. Each tool owns its tables
  * and creates them on first use, at a schema version.
  *

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The exit statuses every jlkit tool uses (DESIGN.md section 3), sysexits-based.
+ * The exit statuses every jlkit tool uses (doc/design.md §3.4), sysexits-based.
  * Each tool's man page lists the ones it can return.
  */
 #ifndef JL_EXITCODES_H

@@ -100,7 +100,7 @@ failure_server_text(const struct http_transfer *t, char *code, size_t code_size,
 	jv_free(body);
 }
 
-/* The codes of an exhausted account (protocols.md 1.5), beside a 402. */
+/* The codes of an exhausted account (doc/protocols.md §4), beside a 402. */
 static bool
 is_quota_code(const char *code)
 {

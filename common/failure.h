@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * How a failed HTTP attempt is classed into what to do next (DESIGN.md
- * section 5), by the rules every API shares. A tool classes a failure in
+ * How a failed HTTP attempt is classed into what to do next (doc/design.md
+ * §6.4), by the rules every API shares. A tool classes a failure in
  * three steps: failure_transport (no answer at all), its own special cases
  * or failure_by_status, then failure_finish.
  */

@@ -4,7 +4,7 @@
  *
  * Before a read that may block (the input is not a regular file) queued
  * output is flushed, so a stage never sits on finished records while it
- * waits for more input (DESIGN.md section 2.6).
+ * waits for more input (doc/design.md §2.6).
  */
 #ifndef JL_IO_H
 #define JL_IO_H

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Reading JSON Lines records (DESIGN.md section 2): one JSON object per
+ * Reading JSON Lines records (doc/design.md §2): one JSON object per
  * line; blank lines skipped; anything else becomes an error record, never a
  * crash and never silence.
  *

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The record loop of the network tools (jl-llm, jl-search): DESIGN.md
- * sections 2, 4 and 5 in one place.
+ * The record loop of the network tools (jl-llm, jl-search): doc/design.md
+ * §4.3, which keeps §2, §5 and §6 in one place.
  *
  * Records are read from stdin without blocking, only while fewer than a
  * window of jobs is unfinished, so memory stays bounded. Each turn: read

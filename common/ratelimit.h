@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The shared rate limiter (DESIGN.md section 5). Every process that uses
+ * The shared rate limiter (doc/design.md §6.2). Every process that uses
  * the same limiter key (e.g. "openai/gpt-4o-mini") maps one small state file
  * and takes a lock on it, so `xargs -P 8 jl-llm --rpm 30` sends at most 30
  * requests a minute in total.

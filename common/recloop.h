@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The record loop of the local tools (doc/design.md section 4): every tool
+ * The record loop of the local tools (doc/design.md §4.2): every tool
  * that reads JSON Lines runs it; netloop.h is its asynchronous form for the
  * network tools, with the same reader, record API and exit status.
  *

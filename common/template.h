@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Prompt templates: text with {{ jq-expr }} placeholders evaluated on each
- * record (DESIGN.md section 3). A string value is inserted as it is, any
+ * record (doc/design.md §3.2). A string value is inserted as it is, any
  * other value as compact JSON. Templates compile once, before any input is
  * read, so a bad one is found at once.
  */

@@ -25,55 +25,11 @@
 
 #define MAX_PRICE_FILES 16
 
-enum {
-	OPT_DB = 256,
-	OPT_BUDGET,
-	OPT_GATE,
-	OPT_ESTIMATE,
-	OPT_SUMMARY,
-	OPT_RUN,
-	OPT_PRICES,
-	OPT_LIST_PRICES,
-	OPT_LLM_FIELD,
-	OPT_SEARCH_FIELD,
-	OPT_INTO,
-	OPT_CREDIT_PRICE,
-	OPT_BATCH,
-	OPT_BATCH_MS,
-	OPT_STRICT,
-};
-
-static const struct opt_spec options[] = {
-	{ OPT_DB, "db", 0, "FILE", "the run database: the ledger and the budget (default $JL_DB)" },
-	{ OPT_BUDGET, "budget", 0, "USD",
-		"stop billing at USD: later records get _error, exit 75" },
-	{ OPT_GATE, "gate", 0, NULL,
-		"before a paid stage: pass records only while under --budget" },
-	{ OPT_ESTIMATE, "estimate", 0, NULL, "price a jl-llm --dry-run: print the estimate only" },
-	{ OPT_SUMMARY, "summary", 0, NULL, "print the totals by model and backend at the end" },
-	{ OPT_RUN, "run", 0, "NAME", "tag the ledger rows (default: default)" },
-	{ OPT_PRICES, "prices", 0, "FILE",
-		"merge a LiteLLM price file over the table (repeatable)" },
-	{ OPT_LIST_PRICES, "list-prices", 0, NULL, "list the known prices ([PATTERN] operand)" },
-	{ OPT_LLM_FIELD, "llm-field", 0, "NAME", "where the LLM usage is (default llm)" },
-	{ OPT_SEARCH_FIELD, "search-field", 0, "NAME",
-		"where the search usage is (default search)" },
-	{ OPT_INTO, "into", 0, "NAME", "the field to add (default cost)" },
-	{ OPT_CREDIT_PRICE, "credit-price", 0, "USD",
-		"the price of a Tavily credit (default 0.008)" },
-	{ OPT_BATCH, "batch", 0, "N", "commit the ledger every N records (default 1000)" },
-	{ OPT_BATCH_MS, "batch-ms", 0, "MS", "and every MS milliseconds (default 200)" },
-	{ OPT_STRICT, "strict", 0, NULL, "exit 1 when a record carries _error" },
-	{ 'q', "quiet", 'q', NULL, "no warnings or summary on stderr" },
-	{ 0, NULL, 0, NULL, NULL },
-};
-
 static void print_versions(void);
 
 static const struct opt_tool tool = {
 	.synopsis = "[--db FILE] [--budget USD] [--gate | --estimate] | --list-prices [PATTERN]",
 	.summary = "Price each record's LLM and search usage, keep the ledger, stop at a budget.",
-	.options = options,
 	.version = print_versions,
 };
 
@@ -108,79 +64,62 @@ print_versions(void)
 	version_common();
 }
 
+/* --prices: one more price file. */
+static const char *
+add_price_file(const struct opt *o, const char *arg)
+{
+	struct cost_config *cfg = o->value;
+	static char why[64];
+
+	if (cfg->nprice_files == MAX_PRICE_FILES) {
+		snprintf(why, sizeof(why), "at most %d --prices", MAX_PRICE_FILES);
+		return why;
+	}
+	cfg->price_files[cfg->nprice_files++] = arg;
+	return NULL;
+}
+
 static void
 parse_options(struct cost_config *cfg, int argc, char **argv)
 {
-	struct opt_state st;
-	const char *arg;
-	int id;
+	struct opt options[] = {
+		OPT_STRING(0, "db", &cfg->db_path, "FILE",
+			"the run database: the ledger and the budget", "$JL_DB"),
+		OPT_USD(0, "budget", &cfg->budget_micro, "USD",
+			"stop billing at USD: later records get _error, exit 75", NULL),
+		OPT_BOOL(0, "gate", &cfg->gate,
+			"before a paid stage: pass records only while under --budget"),
+		OPT_BOOL(0, "estimate", &cfg->estimate,
+			"price a jl-llm --dry-run: print the estimate only"),
+		OPT_BOOL(0, "summary", &cfg->summary,
+			"print the totals by model and backend at the end"),
+		OPT_NAME(0, "run", &cfg->run, "NAME", "tag the ledger rows", "default"),
+		OPT_CALLBACK(0, "prices", cfg, "FILE",
+			"merge a LiteLLM price file over the table (repeatable)", NULL,
+			add_price_file),
+		OPT_BOOL(0, "list-prices", &cfg->list, "list the known prices ([PATTERN] operand)"),
+		OPT_STRING(0, "llm-field", &cfg->llm_field, "NAME", "where the LLM usage is",
+			"llm"),
+		OPT_STRING(0, "search-field", &cfg->search_field, "NAME",
+			"where the search usage is", "search"),
+		OPT_NAME(0, "into", &cfg->into, "NAME", "the field to add", "cost"),
+		OPT_USD(0, "credit-price", &cfg->credit_micro, "USD",
+			"the price of a Tavily credit", "0.008"),
+		OPT_UINT(0, "batch", &cfg->batch, 1, 10000000, "N",
+			"commit the ledger every N records", "1000"),
+		OPT_UINT(0, "batch-ms", &cfg->batch_ms, 0, 3600000, "MS",
+			"and every MS milliseconds", "200"),
+		OPT_BOOL(0, "strict", &cfg->strict, "exit 1 when a record carries _error"),
+		OPT_BOOL('q', "quiet", &cfg->quiet, "no warnings or summary on stderr"),
+		OPT_END(),
+	};
+	int operand = opt_parse(&tool, options, argc, argv);
 
-	opt_init(&st, &tool, argc, argv);
-	while ((id = opt_next(&st, &arg)) != OPT_DONE) {
-		switch (id) {
-		case OPT_DB:
-			cfg->db_path = arg;
-			break;
-		case OPT_BUDGET:
-			cfg->has_budget = true;
-			cfg->budget_micro = opt_usd("budget", arg);
-			break;
-		case OPT_GATE:
-			cfg->gate = true;
-			break;
-		case OPT_ESTIMATE:
-			cfg->estimate = true;
-			break;
-		case OPT_SUMMARY:
-			cfg->summary = true;
-			break;
-		case OPT_RUN:
-			if (*arg == '\0')
-				opt_usage_error(&tool, "--run needs a name");
-			cfg->run = arg;
-			break;
-		case OPT_PRICES:
-			if (cfg->nprice_files == MAX_PRICE_FILES)
-				opt_usage_error(&tool, "at most %d --prices", MAX_PRICE_FILES);
-			cfg->price_files[cfg->nprice_files++] = arg;
-			break;
-		case OPT_LIST_PRICES:
-			cfg->list = true;
-			break;
-		case OPT_LLM_FIELD:
-			cfg->llm_field = arg;
-			break;
-		case OPT_SEARCH_FIELD:
-			cfg->search_field = arg;
-			break;
-		case OPT_INTO:
-			if (*arg == '\0')
-				opt_usage_error(&tool, "--into needs a name");
-			cfg->into = arg;
-			break;
-		case OPT_CREDIT_PRICE:
-			cfg->credit_micro = opt_usd("credit-price", arg);
-			break;
-		case OPT_BATCH:
-			cfg->batch = (long)opt_uint("batch", arg, 1, 10000000);
-			break;
-		case OPT_BATCH_MS:
-			cfg->batch_ms = (long)opt_uint("batch-ms", arg, 0, 3600000);
-			break;
-		case OPT_STRICT:
-			cfg->strict = true;
-			break;
-		case 'q':
-			cfg->quiet = true;
-			break;
-		}
-	}
-	if (cfg->list && st.operand < argc)
-		cfg->pattern = argv[st.operand++];
-	if (st.operand < argc)
+	if (cfg->list && operand < argc)
+		cfg->pattern = argv[operand++];
+	if (operand < argc)
 		opt_usage_error(&tool, "unexpected argument '%s' (records come on stdin)",
-			argv[st.operand]);
-	opt_free(&st);
+			argv[operand]);
 }
 
 static void
@@ -188,6 +127,7 @@ validate_config(struct cost_config *cfg)
 {
 	const char *env = getenv("JL_DB");
 
+	cfg->has_budget = cfg->budget_micro >= 0;
 	if (cfg->db_path == NULL && env != NULL && *env != '\0' && !cfg->estimate && !cfg->list)
 		cfg->db_path = env;
 	if (cfg->gate + cfg->estimate + cfg->list > 1)
@@ -525,6 +465,7 @@ main(int argc, char *argv[])
 		.llm_field = "llm",
 		.search_field = "search",
 		.into = "cost",
+		.budget_micro = -1, /* none */
 		.credit_micro = 8000,
 		.batch = 1000,
 		.batch_ms = 200,

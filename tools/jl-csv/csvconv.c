@@ -3,7 +3,7 @@
  * CSV to JSON Lines on top of libcsv: cutting the input and parsing it.
  * (csvrows.c turns the rows into records.)
  *
- * libcsv parses; this file adds what it lacks (protocols.md 6.1): BOM
+ * libcsv parses; this file adds what it lacks (doc/protocols.md §6): BOM
  * stripping, physical line numbers, kept spaces, a field size cap, detection
  * of an unterminated quote and recovery from stray quotes.
  *

@@ -24,46 +24,11 @@
 #define DEFAULT_MAX_FIELD (16ULL << 20)
 #define ERRORS_SHOWN 10 /* per-record messages on stderr before going quiet */
 
-enum {
-	OPT_TSV = 256,
-	OPT_QUOTE,
-	OPT_NO_HEADER,
-	OPT_HEADER,
-	OPT_INFER,
-	OPT_LINE,
-	OPT_ENCODING,
-	OPT_MAX_FIELD,
-	OPT_MAX_ROW,
-	OPT_STRICT,
-	OPT_PROGRESS,
-	OPT_NO_PROGRESS,
-};
-
-static const struct opt_spec options[] = {
-	{ 'd', "delimiter", 'd', "C", "field delimiter: one byte, or 'tab' (default ',')" },
-	{ OPT_TSV, "tsv", 0, NULL, "tab-separated input (same as --delimiter tab)" },
-	{ OPT_QUOTE, "quote", 0, "C", "quote character (default '\"')" },
-	{ OPT_NO_HEADER, "no-header", 0, NULL, "no header row: keys are c1, c2, ..." },
-	{ OPT_HEADER, "header", 0, "LIST", "column names a,b,c; the first row is data" },
-	{ OPT_INFER, "infer", 0, NULL, "numbers, true/false and empty cells as JSON types" },
-	{ OPT_LINE, "line", 0, NULL, "add _line (and _file with several files)" },
-	{ OPT_ENCODING, "encoding", 0, "NAME",
-		"input encoding for iconv (latin1, cp1252, utf-16)" },
-	{ OPT_MAX_FIELD, "max-field", 0, "BYTES", "largest field (default 16M)" },
-	{ OPT_MAX_ROW, "max-row", 0, "BYTES", "largest row as JSON (default 4 x --max-field)" },
-	{ OPT_STRICT, "strict", 0, NULL, "ragged rows are errors; stop at malformed input" },
-	{ 'q', "quiet", 'q', NULL, "no warnings, per-row messages or summary on stderr" },
-	{ OPT_PROGRESS, "progress", 0, NULL, "show progress on stderr even when not a terminal" },
-	{ OPT_NO_PROGRESS, "no-progress", 0, NULL, "never show progress" },
-	{ 0, NULL, 0, NULL, NULL },
-};
-
 static void print_versions(void);
 
 static const struct opt_tool tool = {
 	.synopsis = "[options] [FILE...]",
 	.summary = "Convert CSV or TSV to JSON Lines: one object per row, keys from the header.",
-	.options = options,
 	.version = print_versions,
 };
 
@@ -71,7 +36,6 @@ struct csv_config {
 	struct csvconv_config conv;
 	const char *encoding; /* NULL: UTF-8 */
 	bool quiet;
-	bool max_row_given;
 	enum progress_mode progress;
 	char **files;
 	int nfiles;
@@ -97,84 +61,64 @@ print_versions(void)
 	version_common();
 }
 
-static unsigned char
-parse_char_option(const char *name, const char *arg)
+/* -d and --quote: one byte, or "tab", into an unsigned char. */
+static const char *
+set_char(const struct opt *o, const char *arg)
 {
 	if (strcmp(arg, "tab") == 0 || strcmp(arg, "\\t") == 0)
-		return '\t';
-	if (strlen(arg) != 1)
-		opt_usage_error(&tool, "--%s takes one byte (or 'tab'), not '%s'", name, arg);
-	return (unsigned char)arg[0];
+		*(unsigned char *)o->value = '\t';
+	else if (strlen(arg) == 1)
+		*(unsigned char *)o->value = (unsigned char)arg[0];
+	else
+		return "expected one byte, or 'tab'";
+	return NULL;
 }
 
 static void
 parse_options(struct csv_config *cfg, int argc, char **argv)
 {
-	struct opt_state st;
-	const char *arg;
+	struct csvconv_config *c = &cfg->conv;
 	const char *header_list = NULL;
-	int id;
+	struct opt options[] = {
+		OPT_CALLBACK('d', "delimiter", &c->delimiter, "C",
+			"field delimiter: one byte, or 'tab'", "','", set_char),
+		OPT_SET(0, "tsv", &c->delimiter, '\t',
+			"tab-separated input (same as --delimiter tab)"),
+		OPT_CALLBACK(0, "quote", &c->quote, "C", "quote character", "'\"'", set_char),
+		OPT_SET(0, "no-header", &c->header_row, false,
+			"no header row: keys are c1, c2, ..."),
+		OPT_STRING(0, "header", &header_list, "LIST",
+			"column names a,b,c; the first row is data", NULL),
+		OPT_BOOL(0, "infer", &c->infer,
+			"numbers, true/false and empty cells as JSON types"),
+		OPT_BOOL(0, "line", &c->line_field, "add _line (and _file with several files)"),
+		OPT_STRING(0, "encoding", &cfg->encoding, "NAME",
+			"input encoding for iconv (latin1, cp1252, utf-16)", "UTF-8"),
+		OPT_SIZE(0, "max-field", &c->max_field, 1, SIZE_MAX / 8, "BYTES", "largest field",
+			"16M"),
+		OPT_SIZE(0, "max-row", &c->max_row, 1, SIZE_MAX / 2, "BYTES", "largest row as JSON",
+			"4 x --max-field"),
+		OPT_BOOL(0, "strict", &c->strict,
+			"ragged rows are errors; stop at malformed input"),
+		OPT_BOOL('q', "quiet", &cfg->quiet,
+			"no warnings, per-row messages or summary on stderr"),
+		OPT_SET(0, "progress", &cfg->progress, PROGRESS_ON,
+			"show progress on stderr even when not a terminal"),
+		OPT_SET(0, "no-progress", &cfg->progress, PROGRESS_OFF, "never show progress"),
+		OPT_END(),
+	};
+	int operand = opt_parse(&tool, options, argc, argv);
 
-	opt_init(&st, &tool, argc, argv);
-	while ((id = opt_next(&st, &arg)) != OPT_DONE) {
-		switch (id) {
-		case 'd':
-			cfg->conv.delimiter = parse_char_option("delimiter", arg);
-			break;
-		case OPT_TSV:
-			cfg->conv.delimiter = '\t';
-			break;
-		case OPT_QUOTE:
-			cfg->conv.quote = parse_char_option("quote", arg);
-			break;
-		case OPT_NO_HEADER:
-			cfg->conv.header_row = false;
-			break;
-		case OPT_HEADER:
-			header_list = arg;
-			break;
-		case OPT_INFER:
-			cfg->conv.infer = true;
-			break;
-		case OPT_LINE:
-			cfg->conv.line_field = true;
-			break;
-		case OPT_ENCODING:
-			cfg->encoding = arg;
-			break;
-		case OPT_MAX_FIELD:
-			cfg->conv.max_field = opt_size("max-field", arg, 1, SIZE_MAX / 8);
-			break;
-		case OPT_MAX_ROW:
-			cfg->conv.max_row = opt_size("max-row", arg, 1, SIZE_MAX / 2);
-			cfg->max_row_given = true;
-			break;
-		case OPT_STRICT:
-			cfg->conv.strict = true;
-			break;
-		case 'q':
-			cfg->quiet = true;
-			break;
-		case OPT_PROGRESS:
-			cfg->progress = PROGRESS_ON;
-			break;
-		case OPT_NO_PROGRESS:
-			cfg->progress = PROGRESS_OFF;
-			break;
-		}
-	}
 	if (header_list != NULL) {
-		if (!cfg->conv.header_row)
+		if (!c->header_row)
 			opt_usage_error(&tool, "--header and --no-header cannot be combined");
-		cfg->conv.nnames =
-			csvconv_split_names(header_list, &cfg->conv.names, &cfg->conv.name_lens);
-		if (cfg->conv.nnames == 0)
+		c->nnames = csvconv_split_names(header_list, &c->names, &c->name_lens);
+		if (c->nnames == 0)
 			opt_usage_error(&tool, "--header needs at least one name");
-		cfg->conv.header_row = false;
+		c->header_row = false;
 	}
-	cfg->files = argv + st.operand;
-	cfg->nfiles = argc - st.operand;
-	opt_free(&st);
+	cfg->files = argv + operand;
+	cfg->nfiles = argc - operand;
 }
 
 /* Cross-option checks; every input file is opened once so a bad name fails before any output. */
@@ -188,7 +132,7 @@ validate_config(struct csv_config *cfg)
 		opt_usage_error(&tool, "the delimiter and the quote character must differ");
 	if (d == '\n' || d == '\r' || q == '\n' || q == '\r')
 		opt_usage_error(&tool, "the delimiter and quote cannot be line terminators");
-	if (!cfg->max_row_given)
+	if (cfg->conv.max_row == 0) /* not given */
 		cfg->conv.max_row = cfg->conv.max_field * 4;
 	if (cfg->encoding != NULL && !encoding_known(cfg->encoding))
 		opt_usage_error(&tool, "unknown encoding '%s' (see iconv -l)", cfg->encoding);

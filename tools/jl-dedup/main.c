@@ -29,53 +29,6 @@
 
 #define MAX_MERGE 64
 
-enum {
-	OPT_DB = 256,
-	OPT_KEY,
-	OPT_HASH,
-	OPT_MAX_ATTEMPTS,
-	OPT_FORCE,
-	OPT_KEEP_DUPLICATES,
-	OPT_RECORD,
-	OPT_STORE,
-	OPT_REPLAY,
-	OPT_STATS,
-	OPT_RESET,
-	OPT_FORGET_FAILED,
-	OPT_MERGE,
-	OPT_BATCH,
-	OPT_BATCH_MS,
-	OPT_INTO,
-	OPT_STRICT,
-	OPT_PROGRESS,
-	OPT_NO_PROGRESS,
-};
-
-static const struct opt_spec options[] = {
-	{ OPT_DB, "db", 0, "FILE", "the run database (default $JL_DB)" },
-	{ OPT_KEY, "key", 0, "EXPR", "jq expression giving each record's key" },
-	{ OPT_HASH, "hash", 0, "EXPR", "what counts as the content (default: the whole record)" },
-	{ OPT_MAX_ATTEMPTS, "max-attempts", 0, "N",
-		"retry a failed key until N tries (default 3)" },
-	{ OPT_FORCE, "force", 0, NULL, "pass records done before too" },
-	{ OPT_KEEP_DUPLICATES, "keep-duplicates", 0, NULL, "pass repeats of a key in the stream" },
-	{ OPT_RECORD, "record", 0, NULL, "record each record as done or failed; pass all" },
-	{ OPT_STORE, "store", 0, NULL, "with --record: keep the records, for --replay" },
-	{ OPT_REPLAY, "replay", 0, NULL, "write the stored records of the done keys" },
-	{ OPT_STATS, "stats", 0, NULL, "print the counts by status as JSON" },
-	{ OPT_RESET, "reset", 0, NULL, "forget every key" },
-	{ OPT_FORGET_FAILED, "forget-failed", 0, NULL, "forget the failed keys" },
-	{ OPT_MERGE, "merge", 0, "FILE", "merge another run database's registry (repeatable)" },
-	{ OPT_BATCH, "batch", 0, "N", "--record: commit every N records (default 1000)" },
-	{ OPT_BATCH_MS, "batch-ms", 0, "MS", "--record: and every MS milliseconds (default 200)" },
-	{ OPT_INTO, "into", 0, "NAME", "the field added in filter mode (default _dedup)" },
-	{ OPT_STRICT, "strict", 0, NULL, "exit 1 when a record carries _error" },
-	{ 'q', "quiet", 'q', NULL, "no summary on stderr" },
-	{ OPT_PROGRESS, "progress", 0, NULL, "show progress even when stderr is not a terminal" },
-	{ OPT_NO_PROGRESS, "no-progress", 0, NULL, "never show progress" },
-	{ 0, NULL, 0, NULL, NULL },
-};
-
 static void
 print_versions(void)
 {
@@ -87,7 +40,6 @@ print_versions(void)
 static const struct opt_tool tool = {
 	.synopsis = "--key EXPR [--db FILE] [--record [--store]] | --db FILE --replay|--stats|...",
 	.summary = "Drop duplicate records and work already done; record what is done.",
-	.options = options,
 	.version = print_versions,
 };
 
@@ -102,8 +54,8 @@ enum mode {
 };
 
 struct dedup_config {
-	enum mode mode;
-	int modes; /* how many were asked for */
+	enum mode mode; /* from the options below */
+	bool record, replay, stats, reset, forget_failed;
 	const char *db_path, *key, *hash, *into;
 	const char *merge[MAX_MERGE];
 	size_t nmerge;
@@ -112,104 +64,86 @@ struct dedup_config {
 	enum progress_mode progress;
 };
 
-static void
-set_mode(struct dedup_config *cfg, enum mode m)
+/* --merge: one more database. */
+static const char *
+add_merge(const struct opt *o, const char *arg)
 {
-	if (cfg->modes++ > 0 && cfg->mode != m)
-		opt_usage_error(&tool,
-			"give one of --record, --replay, --stats, --reset, "
-			"--forget-failed, --merge");
-	cfg->mode = m;
+	struct dedup_config *cfg = o->value;
+	static char why[64];
+
+	if (cfg->nmerge == MAX_MERGE) {
+		snprintf(why, sizeof(why), "at most %d --merge", MAX_MERGE);
+		return why;
+	}
+	cfg->merge[cfg->nmerge++] = arg;
+	return NULL;
 }
 
 static void
 parse_options(struct dedup_config *cfg, int argc, char **argv)
 {
-	struct opt_state st;
-	const char *arg;
-	int id;
+	struct opt options[] = {
+		OPT_STRING(0, "db", &cfg->db_path, "FILE", "the run database", "$JL_DB"),
+		OPT_STRING(0, "key", &cfg->key, "EXPR", "jq expression giving each record's key",
+			NULL),
+		OPT_STRING(0, "hash", &cfg->hash, "EXPR", "what counts as the content",
+			"the whole record"),
+		OPT_UINT(0, "max-attempts", &cfg->max_attempts, 1, 1000000, "N",
+			"retry a failed key until N tries", "3"),
+		OPT_BOOL(0, "force", &cfg->force, "pass records done before too"),
+		OPT_BOOL(0, "keep-duplicates", &cfg->keep_duplicates,
+			"pass repeats of a key in the stream"),
+		OPT_BOOL(0, "record", &cfg->record,
+			"record each record as done or failed; pass all"),
+		OPT_BOOL(0, "store", &cfg->store, "with --record: keep the records, for --replay"),
+		OPT_BOOL(0, "replay", &cfg->replay, "write the stored records of the done keys"),
+		OPT_BOOL(0, "stats", &cfg->stats, "print the counts by status as JSON"),
+		OPT_BOOL(0, "reset", &cfg->reset, "forget every key"),
+		OPT_BOOL(0, "forget-failed", &cfg->forget_failed, "forget the failed keys"),
+		OPT_CALLBACK(0, "merge", cfg, "FILE",
+			"merge another run database's registry (repeatable)", NULL, add_merge),
+		OPT_UINT(0, "batch", &cfg->batch, 1, 10000000, "N",
+			"--record: commit every N records", "1000"),
+		OPT_UINT(0, "batch-ms", &cfg->batch_ms, 0, 3600000, "MS",
+			"--record: and every MS milliseconds", "200"),
+		OPT_NAME(0, "into", &cfg->into, "NAME", "the field added in filter mode", "_dedup"),
+		OPT_BOOL(0, "strict", &cfg->strict, "exit 1 when a record carries _error"),
+		OPT_BOOL('q', "quiet", &cfg->quiet, "no summary on stderr"),
+		OPT_SET(0, "progress", &cfg->progress, PROGRESS_ON,
+			"show progress even when stderr is not a terminal"),
+		OPT_SET(0, "no-progress", &cfg->progress, PROGRESS_OFF, "never show progress"),
+		OPT_END(),
+	};
+	int operand = opt_parse(&tool, options, argc, argv);
 
-	opt_init(&st, &tool, argc, argv);
-	while ((id = opt_next(&st, &arg)) != OPT_DONE) {
-		switch (id) {
-		case OPT_DB:
-			cfg->db_path = arg;
-			break;
-		case OPT_KEY:
-			cfg->key = arg;
-			break;
-		case OPT_HASH:
-			cfg->hash = arg;
-			break;
-		case OPT_MAX_ATTEMPTS:
-			cfg->max_attempts = (long)opt_uint("max-attempts", arg, 1, 1000000);
-			break;
-		case OPT_FORCE:
-			cfg->force = true;
-			break;
-		case OPT_KEEP_DUPLICATES:
-			cfg->keep_duplicates = true;
-			break;
-		case OPT_RECORD:
-			set_mode(cfg, MODE_RECORD);
-			break;
-		case OPT_STORE:
-			cfg->store = true;
-			break;
-		case OPT_REPLAY:
-			set_mode(cfg, MODE_REPLAY);
-			break;
-		case OPT_STATS:
-			set_mode(cfg, MODE_STATS);
-			break;
-		case OPT_RESET:
-			set_mode(cfg, MODE_RESET);
-			break;
-		case OPT_FORGET_FAILED:
-			set_mode(cfg, MODE_FORGET);
-			break;
-		case OPT_MERGE:
-			set_mode(cfg, MODE_MERGE);
-			if (cfg->nmerge == MAX_MERGE)
-				opt_usage_error(&tool, "at most %d --merge", MAX_MERGE);
-			cfg->merge[cfg->nmerge++] = arg;
-			break;
-		case OPT_BATCH:
-			cfg->batch = (long)opt_uint("batch", arg, 1, 10000000);
-			break;
-		case OPT_BATCH_MS:
-			cfg->batch_ms = (long)opt_uint("batch-ms", arg, 0, 3600000);
-			break;
-		case OPT_INTO:
-			if (*arg == '\0')
-				opt_usage_error(&tool, "--into needs a name");
-			cfg->into = arg;
-			break;
-		case OPT_STRICT:
-			cfg->strict = true;
-			break;
-		case 'q':
-			cfg->quiet = true;
-			break;
-		case OPT_PROGRESS:
-			cfg->progress = PROGRESS_ON;
-			break;
-		case OPT_NO_PROGRESS:
-			cfg->progress = PROGRESS_OFF;
-			break;
-		}
-	}
-	if (st.operand < argc)
+	if (operand < argc)
 		opt_usage_error(&tool, "unexpected argument '%s' (records come on stdin)",
-			argv[st.operand]);
-	opt_free(&st);
+			argv[operand]);
 }
 
 static void
 validate_config(struct dedup_config *cfg)
 {
 	const char *env = getenv("JL_DB");
+	int modes = cfg->record + cfg->replay + cfg->stats + cfg->reset + cfg->forget_failed +
+		(cfg->nmerge > 0);
 
+	if (modes > 1)
+		opt_usage_error(&tool,
+			"give one of --record, --replay, --stats, --reset, --forget-failed, "
+			"--merge");
+	if (cfg->record)
+		cfg->mode = MODE_RECORD;
+	else if (cfg->replay)
+		cfg->mode = MODE_REPLAY;
+	else if (cfg->stats)
+		cfg->mode = MODE_STATS;
+	else if (cfg->reset)
+		cfg->mode = MODE_RESET;
+	else if (cfg->forget_failed)
+		cfg->mode = MODE_FORGET;
+	else if (cfg->nmerge > 0)
+		cfg->mode = MODE_MERGE;
 	if (cfg->db_path == NULL && env != NULL && *env != '\0')
 		cfg->db_path = env;
 	if (cfg->mode == MODE_FILTER || cfg->mode == MODE_RECORD) {

@@ -16,54 +16,9 @@
 #include "util.h"
 #include "version.h"
 
-enum {
-	OPT_PROMPT_FILE = 256,
-	OPT_SYSTEM_FILE,
-	OPT_JSON,
-	OPT_SCHEMA,
-	OPT_TEMPERATURE,
-	OPT_MAX_TOKENS,
-	OPT_SEED,
-	OPT_INTO,
-	OPT_DRY_RUN,
-	OPT_TRUNCATE,
-	OPT_TPM,
-	OPT_TIMEOUT,
-	OPT_FALLBACK,
-	OPT_COOLDOWN,
-};
-
-static const struct opt_spec options[] = {
-	{ 'm', "model", 'm', "PROVIDER/MODEL", "the model (default: $JL_MODEL)" },
-	{ 'p', "prompt", 'p', "TEMPLATE", "the prompt, with {{ jq }} placeholders" },
-	{ OPT_PROMPT_FILE, "prompt-file", 0, "FILE", "the prompt template from FILE" },
-	{ 's', "system", 's', "TEXT", "the system prompt (a template too)" },
-	{ OPT_SYSTEM_FILE, "system-file", 0, "FILE", "the system prompt from FILE" },
-	{ OPT_JSON, "json", 0, NULL, "ask for a JSON object and parse it into .llm.content" },
-	{ OPT_SCHEMA, "schema", 0, "FILE", "a JSON schema for the answer (implies --json)" },
-	{ OPT_TEMPERATURE, "temperature", 0, "T", "sampling temperature" },
-	{ OPT_MAX_TOKENS, "max-tokens", 0, "N", "cap on the answer's tokens" },
-	{ OPT_SEED, "seed", 0, "N", "the provider's sampling seed (and the retry jitter's)" },
-	{ 'o', "option", 'o', "KEY=VALUE", "set KEY in the request body (VALUE as JSON if it is)" },
-	{ OPT_INTO, "into", 0, "NAME", "the field to add (default llm)" },
-	{ OPT_DRY_RUN, "dry-run", 0, NULL,
-		"no requests: emit each request and its estimated usage" },
-	{ OPT_TRUNCATE, "truncate", 0, NULL,
-		"shrink the longest value when the prompt is too long" },
-	{ OPT_TPM, "tpm", 0, "N", "tokens per minute, shared by every process (default none)" },
-	{ OPT_TIMEOUT, "timeout", 0, "SECS", "per attempt (default 120)" },
-	{ OPT_FALLBACK, "fallback", 0, "PROVIDER/MODEL",
-		"a model to use when the last fails (repeatable)" },
-	{ OPT_COOLDOWN, "cooldown", 0, "SECS", "how long a fallback stands in (default 60)" },
-	{ 'q', "quiet", 'q', NULL, "no warnings or summary on stderr" },
-	NETLOOP_OPTIONS,
-	{ 0, NULL, 0, NULL, NULL },
-};
-
 static const struct opt_tool tool = {
 	.synopsis = "[options] -m PROVIDER/MODEL -p TEMPLATE",
 	.summary = "Call an LLM for each record; add its answer as .llm.",
-	.options = options,
 	.version = netopt_print_versions,
 };
 
@@ -76,16 +31,17 @@ struct llm_args {
 	struct netopt net;
 };
 
-/* -o KEY=VALUE: VALUE as JSON when it parses, else as a string. */
-static void
-add_option(struct llm_config *cfg, const char *arg)
+/* -o KEY=VALUE into the llm_config: VALUE as JSON when it parses, else as a string. */
+static const char *
+add_option(const struct opt *o, const char *arg)
 {
+	struct llm_config *cfg = o->value;
 	const char *eq = strchr(arg, '=');
 	char *key;
 	jv value;
 
 	if (eq == NULL || eq == arg)
-		opt_usage_error(&tool, "--option takes KEY=VALUE, not '%s'", arg);
+		return "expected KEY=VALUE";
 	key = xmemdup(arg, (size_t)(eq - arg));
 	value = jv_parse(eq + 1);
 	if (!jv_is_valid(value)) {
@@ -94,95 +50,72 @@ add_option(struct llm_config *cfg, const char *arg)
 	}
 	cfg->params.options = jv_object_set(cfg->params.options, jv_string(key), value);
 	free(key);
+	return NULL;
+}
+
+/* --fallback into the llm_args. */
+static const char *
+add_fallback(const struct opt *o, const char *arg)
+{
+	struct llm_args *a = o->value;
+	static char why[64];
+
+	if (a->nfallbacks == MAX_MODELS - 1) {
+		snprintf(why, sizeof(why), "at most %d --fallback models", MAX_MODELS - 1);
+		return why;
+	}
+	a->fallbacks[a->nfallbacks++] = arg;
+	return NULL;
 }
 
 static void
 parse_options(struct llm_config *cfg, struct llm_args *a, int argc, char **argv)
 {
-	struct opt_state st;
-	const char *arg;
-	int id;
+	struct llm_params *p = &cfg->params;
+	struct opt options[] = {
+		OPT_STRING('m', "model", &a->model, "PROVIDER/MODEL", "the model", "$JL_MODEL"),
+		OPT_STRING('p', "prompt", &a->prompt, "TEMPLATE",
+			"the prompt, with {{ jq }} placeholders", NULL),
+		OPT_STRING(0, "prompt-file", &a->prompt_file, "FILE",
+			"the prompt template from FILE", NULL),
+		OPT_STRING('s', "system", &a->system, "TEXT", "the system prompt (a template too)",
+			NULL),
+		OPT_STRING(0, "system-file", &a->system_file, "FILE", "the system prompt from FILE",
+			NULL),
+		OPT_BOOL(0, "json", &p->json,
+			"ask for a JSON object and parse it into .llm.content"),
+		OPT_STRING(0, "schema", &a->schema_file, "FILE",
+			"a JSON schema for the answer (implies --json)", NULL),
+		OPT_NUMBER(0, "temperature", &p->temperature, 0, 2, "T", "sampling temperature",
+			NULL),
+		OPT_UINT(0, "max-tokens", &p->max_tokens, 1, 10000000, "N",
+			"cap on the answer's tokens", NULL),
+		OPT_UINT(0, "seed", &p->seed, 0, 1ULL << 62, "N",
+			"the provider's sampling seed (and the retry jitter's)", NULL),
+		OPT_CALLBACK('o', "option", cfg, "KEY=VALUE",
+			"set KEY in the request body (VALUE as JSON if it is)", NULL, add_option),
+		OPT_NAME(0, "into", &cfg->loop.into, "NAME", "the field to add", "llm"),
+		OPT_BOOL(0, "dry-run", &cfg->dry_run,
+			"no requests: emit each request and its estimated usage"),
+		OPT_BOOL(0, "truncate", &cfg->truncate,
+			"shrink the longest value when the prompt is too long"),
+		OPT_NUMBER(0, "tpm", &cfg->loop.tpm, 0, 1e10, "N",
+			"tokens per minute, shared by every process; 0: no limit", "0"),
+		OPT_SECONDS(0, "timeout", &cfg->timeout_ms, 0.001, 86400, "SECS", "per attempt",
+			"120"),
+		OPT_CALLBACK(0, "fallback", a, "PROVIDER/MODEL",
+			"a model to use when the last fails (repeatable)", NULL, add_fallback),
+		OPT_SECONDS(0, "cooldown", &cfg->loop.cooldown_ms, 0, 86400, "SECS",
+			"how long a fallback stands in", "60"),
+		OPT_BOOL('q', "quiet", &cfg->loop.quiet, "no warnings or summary on stderr"),
+		NETLOOP_OPTIONS(&cfg->loop, &a->net),
+		OPT_END(),
+	};
+	int operand = opt_parse(&tool, options, argc, argv);
 
-	opt_init(&st, &tool, argc, argv);
-	while ((id = opt_next(&st, &arg)) != OPT_DONE) {
-		if (netopt_parse(&tool, &cfg->loop, &a->net, id, arg))
-			continue;
-		switch (id) {
-		case 'm':
-			a->model = arg;
-			break;
-		case 'p':
-			a->prompt = arg;
-			break;
-		case OPT_PROMPT_FILE:
-			a->prompt_file = arg;
-			break;
-		case 's':
-			a->system = arg;
-			break;
-		case OPT_SYSTEM_FILE:
-			a->system_file = arg;
-			break;
-		case OPT_JSON:
-			cfg->params.json = true;
-			break;
-		case OPT_SCHEMA:
-			a->schema_file = arg;
-			cfg->params.json = true;
-			break;
-		case OPT_TEMPERATURE:
-			cfg->params.has_temperature = true;
-			cfg->params.temperature = netopt_number(&tool, "temperature", arg, 0, 2);
-			break;
-		case OPT_MAX_TOKENS:
-			cfg->params.max_tokens = (long)opt_uint("max-tokens", arg, 1, 10000000);
-			break;
-		case OPT_SEED:
-			cfg->params.has_seed = true;
-			cfg->params.seed = (long long)opt_uint("seed", arg, 0, 1ULL << 62);
-			cfg->loop.seed = (unsigned long long)cfg->params.seed;
-			cfg->seeded = true;
-			break;
-		case 'o':
-			add_option(cfg, arg);
-			break;
-		case OPT_INTO:
-			if (*arg == '\0')
-				opt_usage_error(&tool, "--into needs a name");
-			cfg->loop.into = arg;
-			break;
-		case OPT_DRY_RUN:
-			cfg->dry_run = true;
-			break;
-		case OPT_TRUNCATE:
-			cfg->truncate = true;
-			break;
-		case OPT_TPM:
-			cfg->loop.tpm = netopt_number(&tool, "tpm", arg, 0, 1e10);
-			break;
-		case OPT_TIMEOUT:
-			cfg->timeout_ms =
-				(long)(netopt_number(&tool, "timeout", arg, 0.001, 86400) * 1000);
-			break;
-		case OPT_FALLBACK:
-			if (a->nfallbacks == MAX_MODELS - 1)
-				opt_usage_error(&tool, "at most %d --fallback models",
-					MAX_MODELS - 1);
-			a->fallbacks[a->nfallbacks++] = arg;
-			break;
-		case OPT_COOLDOWN:
-			cfg->loop.cooldown_ms =
-				(long)(netopt_number(&tool, "cooldown", arg, 0, 86400) * 1000);
-			break;
-		case 'q':
-			cfg->loop.quiet = true;
-			break;
-		}
-	}
-	if (st.operand < argc)
+	if (operand < argc)
 		opt_usage_error(&tool, "unexpected argument '%s' (records come on stdin)",
-			argv[st.operand]);
-	opt_free(&st);
+			argv[operand]);
 }
 
 static struct tmpl *
@@ -213,6 +146,12 @@ validate_config(struct llm_config *cfg, struct llm_args *a)
 		opt_usage_error(&tool, "give one of --prompt and --prompt-file");
 	if (a->system != NULL && a->system_file != NULL)
 		opt_usage_error(&tool, "give --system or --system-file, not both");
+	cfg->params.has_temperature = cfg->params.temperature >= 0;
+	cfg->params.has_seed = cfg->params.seed >= 0;
+	if (cfg->params.has_seed) {
+		cfg->loop.seed = (unsigned long long)cfg->params.seed;
+		cfg->seeded = true;
+	}
 	specs[0] = a->model;
 	memcpy(specs + 1, a->fallbacks, a->nfallbacks * sizeof(*specs));
 	cfg->nmodels = 1 + a->nfallbacks;
@@ -220,7 +159,7 @@ validate_config(struct llm_config *cfg, struct llm_args *a)
 		if (model_parse(specs[i], &cfg->models[i], &err) != 0)
 			die(EXIT_CONFIG, "%s", buf_cstr(&err));
 	cfg->base_url = a->net.base_url;
-	netopt_finish(&cfg->loop, &a->net, cfg->seeded);
+	netopt_finish(&tool, &cfg->loop, &a->net, cfg->seeded);
 	text = a->prompt_file ? netopt_read_file(a->prompt_file, "prompt file")
 			      : xstrdup(a->prompt);
 	cfg->prompt = compile_template(text, "prompt");
@@ -232,6 +171,7 @@ validate_config(struct llm_config *cfg, struct llm_args *a)
 		free(text);
 	}
 	if (a->schema_file != NULL) {
+		cfg->params.json = true;
 		text = netopt_read_file(a->schema_file, "schema");
 		cfg->params.schema = jv_parse(text);
 		free(text);
@@ -267,7 +207,10 @@ free_config(struct llm_config *cfg)
 int
 main(int argc, char *argv[])
 {
-	struct llm_config cfg = { .params = { .max_tokens = -1 }, .timeout_ms = 120000 };
+	struct llm_config cfg = {
+		.params = { .temperature = -1, .max_tokens = -1, .seed = -1 }, /* -1: not given */
+		.timeout_ms = 120000,
+	};
 	struct llm_args args = { 0 };
 	int rc;
 

@@ -22,32 +22,6 @@
 #include "util.h"
 #include "version.h"
 
-enum {
-	OPT_LIMIT = 256,
-	OPT_TITLE,
-	OPT_MAX_GROUPS,
-	OPT_STRICT,
-	OPT_PROGRESS,
-	OPT_NO_PROGRESS,
-};
-
-static const struct opt_spec options[] = {
-	{ 'f', "format", 'f', "FORMAT", "md, csv, html or json (default md)" },
-	{ 'c', "columns", 'c', "SPEC", "Title=expr,... (default: the scalar fields and more)" },
-	{ 'g', "group-by", 'g', "EXPR", "count, share, cost and means per value of EXPR" },
-	{ 's', "sort", 's', "EXPR", "order the table by EXPR" },
-	{ 'r', "reverse", 'r', NULL, "with --sort: largest first" },
-	{ OPT_LIMIT, "limit", 0, "N", "rows in the table (default 1000; 0: none)" },
-	{ OPT_TITLE, "title", 0, "TEXT", "the report's title" },
-	{ OPT_MAX_GROUPS, "max-groups", 0, "N", "distinct groups kept (default 1000)" },
-	{ OPT_STRICT, "strict", 0, NULL,
-		"stop at a malformed line (65); exit 1 when a record carries _error" },
-	{ 'q', "quiet", 'q', NULL, "no warnings on stderr" },
-	{ OPT_PROGRESS, "progress", 0, NULL, "show progress even when stderr is not a terminal" },
-	{ OPT_NO_PROGRESS, "no-progress", 0, NULL, "never show progress" },
-	{ 0, NULL, 0, NULL, NULL },
-};
-
 static void
 print_versions(void)
 {
@@ -58,7 +32,6 @@ print_versions(void)
 static const struct opt_tool tool = {
 	.synopsis = "[-f md|csv|html|json] [-c SPEC] [-g EXPR] [-s EXPR [-r]] [FILE...]",
 	.summary = "Write a report of a run: its summary, groups and results table.",
-	.options = options,
 	.version = print_versions,
 };
 
@@ -174,68 +147,75 @@ default_columns(struct report *rp, jv rec)
 	buf_free(&e);
 }
 
+static const char *
+set_format(const struct opt *o, const char *arg)
+{
+	static const char *const names[] = { "md", "csv", "html", "json" };
+	static const enum format formats[] = { FORMAT_MD, FORMAT_CSV, FORMAT_HTML, FORMAT_JSON };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if (strcmp(arg, names[i]) == 0) {
+			*(enum format *)o->value = formats[i];
+			return NULL;
+		}
+	return "expected md, csv, html or json";
+}
+
+static const char *
+set_columns(const struct opt *o, const char *arg)
+{
+	parse_columns(o->value, arg);
+	return NULL;
+}
+
+static const char *
+set_group_by(const struct opt *o, const char *arg)
+{
+	struct report *rp = o->value;
+
+	rp->group_expr = arg;
+	rp->group = compile(arg, "--group-by");
+	return NULL;
+}
+
+static const char *
+set_sort(const struct opt *o, const char *arg)
+{
+	*(struct jqx **)o->value = compile(arg, "--sort");
+	return NULL;
+}
+
 static void
 parse_options(struct report *rp, int argc, char **argv)
 {
-	struct opt_state st;
-	const char *arg;
-	int id;
+	struct opt options[] = {
+		OPT_CALLBACK('f', "format", &rp->format, "FORMAT", "md, csv, html or json", "md",
+			set_format),
+		OPT_CALLBACK('c', "columns", rp, "SPEC", "Title=expr,...",
+			"the scalar fields and more", set_columns),
+		OPT_CALLBACK('g', "group-by", rp, "EXPR",
+			"count, share, cost and means per value of EXPR", NULL, set_group_by),
+		OPT_CALLBACK('s', "sort", &rp->sort, "EXPR", "order the table by EXPR", NULL,
+			set_sort),
+		OPT_BOOL('r', "reverse", &rp->reverse, "with --sort: largest first"),
+		OPT_UINT(0, "limit", &rp->limit, 0, 100000000, "N", "rows in the table; 0: none",
+			"1000, or every row of CSV without --sort"),
+		OPT_STRING(0, "title", &rp->title, "TEXT", "the report's title",
+			"\"jlkit run report\""),
+		OPT_UINT(0, "max-groups", &rp->groups.max, 1, 1000000, "N", "distinct groups kept",
+			"1000"),
+		OPT_BOOL(0, "strict", &rp->strict,
+			"stop at a malformed line (65); exit 1 when a record carries _error"),
+		OPT_BOOL('q', "quiet", &rp->quiet, "no warnings on stderr"),
+		OPT_SET(0, "progress", &rp->progress, PROGRESS_ON,
+			"show progress even when stderr is not a terminal"),
+		OPT_SET(0, "no-progress", &rp->progress, PROGRESS_OFF, "never show progress"),
+		OPT_END(),
+	};
+	int operand = opt_parse(&tool, options, argc, argv);
 
-	opt_init(&st, &tool, argc, argv);
-	while ((id = opt_next(&st, &arg)) != OPT_DONE) {
-		switch (id) {
-		case 'f':
-			if (strcmp(arg, "md") == 0)
-				rp->format = FORMAT_MD;
-			else if (strcmp(arg, "csv") == 0)
-				rp->format = FORMAT_CSV;
-			else if (strcmp(arg, "html") == 0)
-				rp->format = FORMAT_HTML;
-			else if (strcmp(arg, "json") == 0)
-				rp->format = FORMAT_JSON;
-			else
-				opt_usage_error(&tool, "unknown format '%s' (md, csv, html, json)",
-					arg);
-			break;
-		case 'c':
-			parse_columns(rp, arg);
-			break;
-		case 'g':
-			rp->group_expr = arg;
-			rp->group = compile(arg, "--group-by");
-			break;
-		case 's':
-			rp->sort = compile(arg, "--sort");
-			break;
-		case 'r':
-			rp->reverse = true;
-			break;
-		case OPT_LIMIT:
-			rp->limit = (long)opt_uint("limit", arg, 0, 100000000);
-			break;
-		case OPT_TITLE:
-			rp->title = arg;
-			break;
-		case OPT_MAX_GROUPS:
-			rp->groups.max = (size_t)opt_uint("max-groups", arg, 1, 1000000);
-			break;
-		case OPT_STRICT:
-			rp->strict = true;
-			break;
-		case 'q':
-			rp->quiet = true;
-			break;
-		case OPT_PROGRESS:
-			rp->progress = PROGRESS_ON;
-			break;
-		case OPT_NO_PROGRESS:
-			rp->progress = PROGRESS_OFF;
-			break;
-		}
-	}
-	rp->files = argv + st.operand;
-	rp->nfiles = argc - st.operand;
-	opt_free(&st);
+	rp->files = argv + operand;
+	rp->nfiles = argc - operand;
 }
 
 /* One record, a failed one too, into the report; it writes no line. */

@@ -317,7 +317,7 @@ joined_at(jv obj, const char *name, struct buf *out)
 	return out->len > 0 ? buf_cstr(out) : NULL;
 }
 
-/* One result of backend b from item (borrowed), normalised (protocols.md 5.3). */
+/* One result of backend b from item (borrowed), normalised (doc/protocols.md §5.3). */
 static jv
 normalise(const struct backend *b, jv item, long rank)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The web search APIs jl-search speaks (protocols.md section 5): where each
+ * The web search APIs jl-search speaks (doc/protocols.md §5): where each
  * lives, its key, the options it takes, how a query becomes its request,
  * and how its answer becomes normalised results. Also Tavily's /extract.
  */

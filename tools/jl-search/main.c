@@ -22,203 +22,165 @@
 #define MAX_DOMAINS 300
 #define INDEX_BATCH 10000
 
-enum {
-	OPT_EXTRACT = 256,
-	OPT_EXTRACT_URL,
-	OPT_DEPTH,
-	OPT_TOPIC,
-	OPT_TIME_RANGE,
-	OPT_INCLUDE_DOMAIN,
-	OPT_EXCLUDE_DOMAIN,
-	OPT_ANSWER,
-	OPT_RAW,
-	OPT_MIN_SCORE,
-	OPT_MAX_RESULTS,
-	OPT_MAX_CHARS,
-	OPT_MAX_TOTAL_CHARS,
-	OPT_INDEX,
-	OPT_TITLE_FIELD,
-	OPT_URL_FIELD,
-	OPT_CONTENT_FIELD,
-	OPT_INTO,
-	OPT_TIMEOUT,
-	OPT_QUIET,
-};
-
-static const struct opt_spec options[] = {
-	{ 'q', "query", 'q', "EXPR", "jq expression giving the query (default .query)" },
-	{ 'b', "backend", 'b', "NAME",
-		"tavily, brave, serper, searxng, exa or fts (default tavily when "
-		"TAVILY_API_KEY is set, else fts)" },
-	{ OPT_DEPTH, "depth", 0, "DEPTH",
-		"Tavily search_depth: basic, advanced, fast, ultra-fast" },
-	{ OPT_TOPIC, "topic", 0, "TOPIC", "Tavily topic: general, news, finance" },
-	{ OPT_TIME_RANGE, "time-range", 0, "RANGE", "day, week, month or year" },
-	{ OPT_INCLUDE_DOMAIN, "include-domain", 0, "DOMAIN",
-		"only results from DOMAIN (repeatable)" },
-	{ OPT_EXCLUDE_DOMAIN, "exclude-domain", 0, "DOMAIN",
-		"no results from DOMAIN (repeatable)" },
-	{ OPT_ANSWER, "answer", 0, NULL, "ask for the backend's short answer (Tavily)" },
-	{ OPT_RAW, "raw", 0, NULL, "ask for each page's text as raw_content" },
-	{ OPT_EXTRACT, "extract", 0, NULL,
-		"fetch the kept results' page text through Tavily /extract" },
-	{ OPT_EXTRACT_URL, "extract-url", 0, "URL", "Tavily's endpoint for --extract" },
-	{ OPT_MIN_SCORE, "min-score", 0, "X",
-		"drop results scored below X (0..1; scored backends)" },
-	{ OPT_MAX_RESULTS, "max-results", 0, "N", "results to keep (default 5)" },
-	{ OPT_MAX_CHARS, "max-chars", 0, "N",
-		"cut each result's content and raw_content to N bytes" },
-	{ OPT_MAX_TOTAL_CHARS, "max-total-chars", 0, "N", "cut the whole result set to N bytes" },
-	{ OPT_INDEX, "index", 0, "FILE",
-		"the local index: build it from the input, or search it with -b fts" },
-	{ OPT_TITLE_FIELD, "title-field", 0, "EXPR", "indexing: the title (default .title)" },
-	{ OPT_URL_FIELD, "url-field", 0, "EXPR", "indexing: the URL (default .url)" },
-	{ OPT_CONTENT_FIELD, "content-field", 0, "EXPR", "indexing: the text (default .content)" },
-	{ OPT_INTO, "into", 0, "NAME", "the field to add (default search)" },
-	{ OPT_TIMEOUT, "timeout", 0, "SECS", "per attempt (default 60)" },
-	{ OPT_QUIET, "quiet", 0, NULL, "no warnings or summary on stderr" },
-	NETLOOP_OPTIONS,
-	{ 0, NULL, 0, NULL, NULL },
-};
-
 static const struct opt_tool tool = {
-	.synopsis = "[options] [-b BACKEND] [-q EXPR]   |   jl-search --index FILE",
+	.synopsis = "[options] [-b BACKEND] [-Q EXPR]   |   jl-search --index FILE",
 	.summary = "Search the web or a local index for each record; add the results as .search.",
-	.options = options,
 	.version = netopt_print_versions,
+};
+
+/* --include-domain and --exclude-domain, each repeatable. */
+struct domains {
+	const char *names[MAX_DOMAINS];
+	size_t n;
 };
 
 /* What parse_options gathers before the checks turn it into the engine's config. */
 struct search_args {
 	const char *backend, *query, *index;
 	const char *title_field, *url_field, *content_field;
-	const char *include[MAX_DOMAINS], *exclude[MAX_DOMAINS];
+	struct domains include, exclude;
 	unsigned given; /* enum search_feature: the options given */
 	struct netopt net;
 };
 
+/* Store arg in *o->value when it is one of allowed, else say what is. */
 static const char *
-one_of(const char *option, const char *arg, const char *const *allowed)
+one_of(const struct opt *o, const char *arg, const char *const *allowed, const char *expected)
 {
 	for (size_t i = 0; allowed[i] != NULL; i++)
-		if (strcmp(arg, allowed[i]) == 0)
-			return arg;
-	opt_usage_error(&tool, "invalid value '%s' for --%s", arg, option);
+		if (strcmp(arg, allowed[i]) == 0) {
+			*(const char **)o->value = arg;
+			return NULL;
+		}
+	return expected;
 }
 
-static void
-add_domain(const char **list, size_t *n, const char *option, const char *arg)
+static const char *
+set_depth(const struct opt *o, const char *arg)
 {
-	if (*n == MAX_DOMAINS)
-		opt_usage_error(&tool, "at most %d --%s", MAX_DOMAINS, option);
+	static const char *const depths[] = { "basic", "advanced", "fast", "ultra-fast", NULL };
+
+	return one_of(o, arg, depths, "expected basic, advanced, fast or ultra-fast");
+}
+
+static const char *
+set_topic(const struct opt *o, const char *arg)
+{
+	static const char *const topics[] = { "general", "news", "finance", NULL };
+
+	return one_of(o, arg, topics, "expected general, news or finance");
+}
+
+static const char *
+set_time_range(const struct opt *o, const char *arg)
+{
+	static const char *const ranges[] = { "day", "week", "month", "year", "d", "w", "m", "y",
+		NULL };
+
+	return one_of(o, arg, ranges, "expected day, week, month or year (or d, w, m, y)");
+}
+
+static const char *
+add_domain(const struct opt *o, const char *arg)
+{
+	struct domains *d = o->value;
+	static char why[64];
+
 	if (*arg == '\0')
-		opt_usage_error(&tool, "--%s needs a domain", option);
-	list[(*n)++] = arg;
+		return "expected a domain";
+
+	if (d->n == MAX_DOMAINS) {
+		snprintf(why, sizeof(why), "at most %d domains", MAX_DOMAINS);
+		return why;
+	}
+	d->names[d->n++] = arg;
+	return NULL;
+}
+
+/* -q and --quiet, counted: the old form "-q EXPR" takes one back (see parse_options). */
+static const char *
+count_quiet(const struct opt *o, const char *arg)
+{
+	(void)arg;
+	++*(int *)o->value;
+	return NULL;
 }
 
 static void
 parse_options(struct search_config *cfg, struct search_args *a, int argc, char **argv)
 {
-	static const char *const depths[] = { "basic", "advanced", "fast", "ultra-fast", NULL };
-	static const char *const topics[] = { "general", "news", "finance", NULL };
-	static const char *const ranges[] = { "day", "week", "month", "year", "d", "w", "m", "y",
-		NULL };
 	struct search_params *p = &cfg->params;
-	struct opt_state st;
-	const char *arg;
-	int id;
+	int quiet = 0, operand;
+	struct opt options[] = {
+		OPT_STRING('Q', "query", &a->query, "EXPR", "jq expression giving the query",
+			".query"),
+		OPT_STRING('b', "backend", &a->backend, "NAME",
+			"tavily, brave, serper, searxng, exa or fts",
+			"tavily when TAVILY_API_KEY is set, else fts"),
+		OPT_CALLBACK(0, "depth", &p->depth, "DEPTH",
+			"Tavily search_depth: basic, advanced, fast, ultra-fast", "basic",
+			set_depth),
+		OPT_CALLBACK(0, "topic", &p->topic, "TOPIC", "Tavily topic: general, news, finance",
+			NULL, set_topic),
+		OPT_CALLBACK(0, "time-range", &p->time_range, "RANGE", "day, week, month or year",
+			NULL, set_time_range),
+		OPT_CALLBACK(0, "include-domain", &a->include, "DOMAIN",
+			"only results from DOMAIN (repeatable)", NULL, add_domain),
+		OPT_CALLBACK(0, "exclude-domain", &a->exclude, "DOMAIN",
+			"no results from DOMAIN (repeatable)", NULL, add_domain),
+		OPT_BOOL(0, "answer", &p->answer, "ask for the backend's short answer (Tavily)"),
+		OPT_BOOL(0, "raw", &p->raw, "ask for each page's text as raw_content"),
+		OPT_BOOL(0, "extract", &cfg->extract,
+			"fetch the kept results' page text through Tavily /extract"),
+		OPT_STRING(0, "extract-url", &cfg->extract_url, "URL",
+			"Tavily's endpoint for --extract", NULL),
+		OPT_NUMBER(0, "min-score", &cfg->post.min_score, 0, 1, "X",
+			"drop results scored below X (0..1; scored backends)", NULL),
+		OPT_UINT(0, "max-results", &cfg->post.max_results, 1, 1000, "N", "results to keep",
+			"5"),
+		OPT_SIZE(0, "max-chars", &cfg->post.max_chars, 1, 1ULL << 40, "N",
+			"cut each result's content and raw_content to N bytes", NULL),
+		OPT_SIZE(0, "max-total-chars", &cfg->post.max_total_chars, 1, 1ULL << 40, "N",
+			"cut the whole result set to N bytes", NULL),
+		OPT_STRING(0, "index", &a->index, "FILE",
+			"the local index: build it from the input, or search it with -b fts", NULL),
+		OPT_STRING(0, "title-field", &a->title_field, "EXPR", "indexing: the title",
+			".title"),
+		OPT_STRING(0, "url-field", &a->url_field, "EXPR", "indexing: the URL", ".url"),
+		OPT_STRING(0, "content-field", &a->content_field, "EXPR", "indexing: the text",
+			".content"),
+		OPT_NAME(0, "into", &cfg->loop.into, "NAME", "the field to add", "search"),
+		OPT_SECONDS(0, "timeout", &cfg->timeout_ms, 0.001, 86400, "SECS", "per attempt",
+			"60"),
+		OPT_CALLBACK('q', "quiet", &quiet, NULL, "no warnings or summary on stderr", NULL,
+			count_quiet),
+		NETLOOP_OPTIONS(&cfg->loop, &a->net),
+		OPT_END(),
+	};
 
-	opt_init(&st, &tool, argc, argv);
-	while ((id = opt_next(&st, &arg)) != OPT_DONE) {
-		if (netopt_parse(&tool, &cfg->loop, &a->net, id, arg))
-			continue;
-		switch (id) {
-		case 'q':
-			a->query = arg;
-			break;
-		case 'b':
-			a->backend = arg;
-			break;
-		case OPT_DEPTH:
-			p->depth = one_of("depth", arg, depths);
-			a->given |= FEATURE_DEPTH;
-			break;
-		case OPT_TOPIC:
-			p->topic = one_of("topic", arg, topics);
-			a->given |= FEATURE_TOPIC;
-			break;
-		case OPT_TIME_RANGE:
-			p->time_range = one_of("time-range", arg, ranges);
-			a->given |= FEATURE_TIME_RANGE;
-			break;
-		case OPT_INCLUDE_DOMAIN:
-			add_domain(a->include, &p->ninclude, "include-domain", arg);
-			a->given |= FEATURE_INCLUDE_DOMAIN;
-			break;
-		case OPT_EXCLUDE_DOMAIN:
-			add_domain(a->exclude, &p->nexclude, "exclude-domain", arg);
-			a->given |= FEATURE_EXCLUDE_DOMAIN;
-			break;
-		case OPT_ANSWER:
-			p->answer = true;
-			a->given |= FEATURE_ANSWER;
-			break;
-		case OPT_RAW:
-			p->raw = true;
-			a->given |= FEATURE_RAW;
-			break;
-		case OPT_EXTRACT:
-			cfg->extract = true;
-			break;
-		case OPT_EXTRACT_URL:
-			cfg->extract_url = arg;
-			break;
-		case OPT_MIN_SCORE:
-			cfg->post.has_min_score = true;
-			cfg->post.min_score = netopt_number(&tool, "min-score", arg, 0, 1);
-			break;
-		case OPT_MAX_RESULTS:
-			cfg->post.max_results = (long)opt_uint("max-results", arg, 1, 1000);
-			break;
-		case OPT_MAX_CHARS:
-			cfg->post.max_chars = (size_t)opt_size("max-chars", arg, 1, 1ULL << 40);
-			break;
-		case OPT_MAX_TOTAL_CHARS:
-			cfg->post.max_total_chars =
-				(size_t)opt_size("max-total-chars", arg, 1, 1ULL << 40);
-			break;
-		case OPT_INDEX:
-			a->index = arg;
-			break;
-		case OPT_TITLE_FIELD:
-			a->title_field = arg;
-			break;
-		case OPT_URL_FIELD:
-			a->url_field = arg;
-			break;
-		case OPT_CONTENT_FIELD:
-			a->content_field = arg;
-			break;
-		case OPT_INTO:
-			if (*arg == '\0')
-				opt_usage_error(&tool, "--into needs a name");
-			cfg->loop.into = arg;
-			break;
-		case OPT_TIMEOUT:
-			cfg->timeout_ms =
-				(long)(netopt_number(&tool, "timeout", arg, 0.001, 86400) * 1000);
-			break;
-		case OPT_QUIET:
-			cfg->loop.quiet = true;
-			break;
-		}
+	operand = opt_parse(&tool, options, argc, argv);
+	/* -q was --query until this release; for one release "-q EXPR" still is, with a warning. */
+	if (quiet > 0 && a->query == NULL && argc - operand == 1) {
+		warn("-q is now --quiet: taking '%s' as the query for this release only; "
+		     "write -Q EXPR or --query EXPR",
+			argv[operand]);
+		a->query = argv[operand++];
+		quiet--;
 	}
-	if (st.operand < argc)
+	if (operand < argc)
 		opt_usage_error(&tool, "unexpected argument '%s' (records come on stdin)",
-			argv[st.operand]);
-	opt_free(&st);
-	p->include_domains = a->include;
-	p->exclude_domains = a->exclude;
+			argv[operand]);
+	cfg->loop.quiet = quiet > 0;
+	cfg->post.has_min_score = cfg->post.min_score >= 0;
+	p->include_domains = a->include.names;
+	p->ninclude = a->include.n;
+	p->exclude_domains = a->exclude.names;
+	p->nexclude = a->exclude.n;
+	a->given = (p->depth != NULL ? FEATURE_DEPTH : 0) | (p->topic != NULL ? FEATURE_TOPIC : 0) |
+		(p->time_range != NULL ? FEATURE_TIME_RANGE : 0) |
+		(p->ninclude > 0 ? FEATURE_INCLUDE_DOMAIN : 0) |
+		(p->nexclude > 0 ? FEATURE_EXCLUDE_DOMAIN : 0) | (p->answer ? FEATURE_ANSWER : 0) |
+		(p->raw ? FEATURE_RAW : 0);
 }
 
 static struct jqx *
@@ -270,11 +232,11 @@ validate_config(struct search_config *cfg, struct search_args *a)
 		opt_usage_error(&tool, "unknown backend '%s' (known: %s)", name, backend_names());
 	cfg->query = compile(a->query != NULL ? a->query : ".query", "query");
 	cfg->base_url = a->net.base_url;
-	netopt_finish(&cfg->loop, &a->net, false);
+	netopt_finish(&tool, &cfg->loop, &a->net, false);
 	if (cfg->extract_url != NULL) {
 		struct netopt extract = { .base_url = cfg->extract_url };
 
-		netopt_finish(&cfg->loop, &extract, false);
+		netopt_finish(&tool, &cfg->loop, &extract, false);
 	} else if (cfg->backend->kind == BACKEND_TAVILY) {
 		cfg->extract_url = cfg->base_url;
 	}
@@ -442,7 +404,7 @@ int
 main(int argc, char *argv[])
 {
 	struct search_config cfg = {
-		.post = { .max_results = 5 },
+		.post = { .min_score = -1, .max_results = 5 }, /* min_score -1: not given */
 		.timeout_ms = 60000,
 	};
 	struct search_args args = { 0 };

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The normalised search result and the shaping of a result set
- * (protocols.md 5.3): min-score, sort, dedup, max-results, max-chars,
+ * (doc/protocols.md §5.3): min-score, sort, dedup, max-results, max-chars,
  * max-total-chars, in that order. Lengths are bytes of UTF-8 and every cut
  * falls on a character boundary, so the output is always valid JSON text.
  *

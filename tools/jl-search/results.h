@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Search results as jl-search hands them on: the normalised record
- * {title, url, content, score, raw_content, published_date} (protocols.md
- * 5.3), and the steps that shape a result set for an LLM prompt.
+ * {title, url, content, score, raw_content, published_date} (doc/protocols.md
+ * §5.3), and the steps that shape a result set for an LLM prompt.
  *
  * Ownership follows jv.h: functions consume the jv they are given and
  * return one the caller owns.
