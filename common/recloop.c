@@ -26,7 +26,8 @@ struct loop {
 	size_t pending_records;
 	double last_release;
 	struct progress progress;
-	bool stopped; /* --strict met a malformed line */
+	bool stopped;       /* --strict met a malformed line */
+	bool commit_failed; /* what is pending is not durable: it must not leave */
 };
 
 jv
@@ -57,8 +58,10 @@ release(struct loop *l)
 {
 	int rc;
 
-	if (l->ops->commit != NULL && (rc = l->ops->commit(l->tool)) != 0)
+	if (l->ops->commit != NULL && (rc = l->ops->commit(l->tool)) != 0) {
+		l->commit_failed = true;
 		return rc;
+	}
 	out_write(l->pending.data, l->pending.len);
 	buf_reset(&l->pending);
 	l->pending_records = 0;
@@ -199,7 +202,7 @@ recloop_run(const struct recloop_config *cfg, const struct recloop_ops *ops, voi
 	progress_init(&l.progress, cfg->quiet ? PROGRESS_OFF : cfg->progress);
 	for (size_t i = 0; i < nfiles && rc == 0 && !l.stopped; i++)
 		rc = run_input(&l, files[i]);
-	if (l.pending_records > 0 || rc == 0) { /* what was read before a read error goes out too */
+	if (!l.commit_failed) { /* what was read before a read error goes out too */
 		int released = release(&l);
 
 		rc = rc != 0 ? rc : released;

@@ -5,20 +5,18 @@
  * Also --gate (before a paid stage: pass records while the ledger is under
  * budget), --estimate (price a jl-llm --dry-run) and --list-prices.
  */
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "exitcodes.h"
-#include "http.h"
 #include "jscan.h"
-#include "jsonl.h"
 #include "ledger.h"
 #include "opt.h"
 #include "out.h"
 #include "prices.h"
 #include "pricing.h"
+#include "recloop.h"
 #include "record.h"
 #include "util.h"
 #include "version.h"
@@ -49,11 +47,12 @@ struct cost {
 	struct db *db;
 	struct ledger *ledger;
 	struct cost_totals totals;
-	unsigned long long over_budget, errors;
-	ledger_sum budget_pico; /* --budget */
-	ledger_sum ledger_pico; /* the ledger's total for the budget, as last read */
-	struct buf pending, line;
-	size_t pending_records;
+	unsigned long long over_budget;
+	ledger_sum budget_pico;    /* --budget */
+	ledger_sum ledger_pico;    /* the ledger's total for the budget, as last read */
+	struct record_view view;   /* the members of the record at hand */
+	struct record_picks picks; /* what fills view */
+	struct buf line;
 };
 
 static void
@@ -158,14 +157,13 @@ budget_error(struct buf *to, const char *text, size_t len, bool error_present, c
 
 /* --- the loop -------------------------------------------------------------------- */
 
-static void
-release(struct cost *c)
+/* The loop's commit hook: the batch's ledger rows, before its records are written. */
+static int
+commit_ledger(void *arg)
 {
-	if (c->db != NULL && db_in_transaction(c->db) && ledger_commit(c->ledger) != 0)
-		exit(EXIT_IOERR);
-	out_write(c->pending.data, c->pending.len);
-	buf_reset(&c->pending);
-	c->pending_records = 0;
+	struct cost *c = arg;
+
+	return db_in_transaction(c->db) && ledger_commit(c->ledger) != 0 ? EXIT_IOERR : 0;
 }
 
 static void
@@ -210,9 +208,9 @@ bill(struct cost *c, const struct priced *p, struct jspan line)
  * cannot price: _error cost_overflow and no .cost. One that failed before
  * keeps its _error, and a warning says it. Nothing is billed for either.
  */
-static void
+static enum recloop_verdict
 overflow_record(struct cost *c, const char *text, size_t len, const struct record_view *v,
-	unsigned long lineno, const struct priced *p, bool failed)
+	unsigned long lineno, const struct priced *p, bool failed, struct buf *out)
 {
 	struct buf message = BUF_INIT;
 	struct record_error e = { .code = ERR_COST_OVERFLOW, .line = lineno, .attempts = -1 };
@@ -224,15 +222,14 @@ overflow_record(struct cost *c, const char *text, size_t len, const struct recor
 		if (!c->cfg->quiet)
 			warn("line %lu: %s (cost_overflow); it keeps its _error", lineno,
 				buf_cstr(&message));
-		buf_add(&c->pending, text, len);
-		buf_putc(&c->pending, '\n');
+		buf_add(out, text, len);
+		buf_putc(out, '\n');
 	} else {
-		c->errors++;
 		e.message = buf_cstr(&message);
-		record_fail_text(&c->pending, text, len, v->error.n > 0, &e);
+		record_fail_text(out, text, len, v->error.n > 0, &e);
 	}
-	c->pending_records++;
 	buf_free(&message);
+	return RECLOOP_FAILED;
 }
 
 /*
@@ -241,9 +238,9 @@ overflow_record(struct cost *c, const char *text, size_t len, const struct recor
  * the usage it carries (the search of a record whose model call failed was
  * paid) but keeps its error.
  */
-static void
+static enum recloop_verdict
 cost_record(struct cost *c, const char *text, size_t len, const struct record_view *v,
-	unsigned long lineno, bool failed)
+	unsigned long lineno, bool failed, struct buf *out)
 {
 	const struct cost_config *cfg = c->cfg;
 	struct priced p;
@@ -252,11 +249,9 @@ cost_record(struct cost *c, const char *text, size_t len, const struct record_vi
 	price_record(&c->pricer, v, lineno, &p);
 	cost_totals_add(&c->totals, &p);
 	if (cfg->estimate)
-		return;
-	if (p.overflow != NULL) {
-		overflow_record(c, text, len, v, lineno, &p, failed);
-		return;
-	}
+		return RECLOOP_DROPPED;
+	if (p.overflow != NULL)
+		return overflow_record(c, text, len, v, lineno, &p, failed, out);
 	billed = c->ledger != NULL && !p.dry_run && priced_pico(&p) > 0;
 	if (billed)
 		begin_batch(c);
@@ -271,13 +266,12 @@ cost_record(struct cost *c, const char *text, size_t len, const struct record_vi
 		c->over_budget++;
 		record_add_member(&with_cost, text, len, v->into.n > 0, cfg->into, c->line.data,
 			c->line.len);
-		budget_error(&c->pending, with_cost.data, with_cost.len - 1, v->error.n > 0, c);
+		budget_error(out, with_cost.data, with_cost.len - 1, v->error.n > 0, c);
 		buf_free(&with_cost);
-	} else {
-		record_add_member(&c->pending, text, len, v->into.n > 0, cfg->into, c->line.data,
-			c->line.len);
+		return RECLOOP_FAILED;
 	}
-	c->pending_records++;
+	record_add_member(out, text, len, v->into.n > 0, cfg->into, c->line.data, c->line.len);
+	return RECLOOP_PASSED;
 }
 
 /* Whether a failed record (v: its members) carries usage to bill, and no price yet. */
@@ -288,94 +282,66 @@ has_usage(const struct record_view *v)
 		jscan_kind(v->into) != JSCAN_OBJECT;
 }
 
-static void
-gate_record(struct cost *c, const char *text, size_t len, const struct record_view *v)
+static enum recloop_verdict
+gate_record(struct cost *c, const char *text, size_t len, const struct record_view *v,
+	struct buf *out)
 {
 	refresh_total(c);
 	c->totals.records++;
 	if (c->ledger_pico >= c->budget_pico) {
 		c->over_budget++;
-		budget_error(&c->pending, text, len, v->error.n > 0, c);
-	} else {
-		buf_add(&c->pending, text, len);
-		buf_putc(&c->pending, '\n');
+		budget_error(out, text, len, v->error.n > 0, c);
+		return RECLOOP_FAILED;
 	}
-	c->pending_records++;
+	buf_add(out, text, len);
+	buf_putc(out, '\n');
+	return RECLOOP_PASSED;
 }
 
-static void
-run_records(struct cost *c)
+/*
+ * The loop's record hook. A record that failed before passes on as it is,
+ * unless it carries usage to bill; --estimate writes no record.
+ */
+static enum recloop_verdict
+cost_hook(void *arg, struct recloop_record *r, struct buf *out)
+{
+	struct cost *c = arg;
+	const struct cost_config *cfg = c->cfg;
+	struct record_view *v = &c->view;
+
+	v->error = r->error;
+	v->line = (struct jspan){ r->line, r->line_len };
+	if (r->failed && (r->bad || cfg->estimate || cfg->gate || !has_usage(v))) {
+		if (cfg->estimate)
+			return RECLOOP_DROPPED;
+		buf_add(out, r->text, r->len);
+		buf_putc(out, '\n');
+		return RECLOOP_PASSED;
+	}
+	if (cfg->gate)
+		return gate_record(c, r->text, r->len, v, out);
+	return cost_record(c, r->text, r->len, v, r->lineno, r->failed, out);
+}
+
+/* Every record of stdin through the shared loop; returns its exit status. */
+static int
+run_records(struct cost *c, struct recloop_counts *n)
 {
 	const struct cost_config *cfg = c->cfg;
-	struct input in;
-	struct jsonl_reader r;
-	enum jsonl_status st;
-	struct buf canonical = BUF_INIT;
-	double last = clock_ms();
-	struct record_view v;
-	struct record_picks picks;
-	jv rec;
 
-	if (input_open(&in, "-") != 0)
-		die(EXIT_NOINPUT, "cannot read stdin:");
-	jsonl_init(&r, &in, JSONL_MAX_LINE);
-	jsonl_set_nonblocking(&r, true);
-	record_picks(&picks, &v, cfg->llm_field, cfg->search_field, cfg->into);
-	while ((st = jsonl_next_lazy(&r, &rec, picks.top, TOP_PICKS)) != JSONL_EOF) {
-		const char *text;
-		size_t len;
-		bool failed;
-
-		if (st == JSONL_IOERR)
-			die(EXIT_IOERR, "cannot read stdin:");
-		if (st == JSONL_AGAIN) {
-			struct pollfd pfd = { .fd = in.fd, .events = POLLIN };
-
-			release(c);
-			out_flush();
-			poll(&pfd, 1, -1);
-			continue;
-		}
-		if (jv_is_valid(rec)) { /* a bad line's error record, or a line only jq takes */
-			jv dump = jv_dump_string(rec, 0);
-
-			buf_reset(&canonical);
-			buf_add(&canonical, jv_string_value(dump),
-				(size_t)jv_string_length_bytes(jv_copy(dump)));
-			jv_free(dump);
-			text = canonical.data;
-			len = canonical.len;
-			jscan_object_pick(text, len, picks.top, TOP_PICKS);
-		} else {
-			jv_free(rec);
-			text = jsonl_line(&r, &len);
-		}
-		v.line.p = jsonl_line(&r, &v.line.n);
-		failed = st == JSONL_BAD || record_failed_span(v.error);
-		if (failed) /* failed before: passed on as it is, unless it carries usage */
-			c->errors++;
-		if (failed && (st == JSONL_BAD || cfg->estimate || cfg->gate || !has_usage(&v))) {
-			if (!cfg->estimate) {
-				buf_add(&c->pending, text, len);
-				buf_putc(&c->pending, '\n');
-				c->pending_records++;
-			}
-			continue;
-		}
-		if (cfg->gate)
-			gate_record(c, text, len, &v);
-		else
-			cost_record(c, text, len, &v, jsonl_lineno(&r), failed);
-		if (c->pending_records >= (size_t)cfg->batch ||
-			clock_ms() - last >= (double)cfg->batch_ms) {
-			release(c);
-			last = clock_ms();
-		}
-	}
-	release(c);
-	buf_free(&canonical);
-	jsonl_free(&r);
-	input_close(&in);
+	record_picks(&c->picks, &c->view, cfg->llm_field, cfg->search_field, cfg->into);
+	return recloop_run(&(struct recloop_config){ .picks = c->picks.top +
+					   1, /* the loop picks _error */
+				   .npicks = TOP_PICKS - 1,
+				   .see_failed = true,
+				   .strict = cfg->strict,
+				   .quiet = cfg->quiet,
+				   .progress = PROGRESS_OFF,
+				   .batch = cfg->batch,
+				   .batch_ms = cfg->batch_ms },
+		&(struct recloop_ops){ .record = cost_hook,
+			.commit = c->db != NULL ? commit_ledger : NULL },
+		c, n);
 }
 
 /* --- output ---------------------------------------------------------------------- */
@@ -471,6 +437,7 @@ main(int argc, char *argv[])
 		.batch_ms = 200,
 	};
 	struct cost c = { .cfg = &cfg };
+	struct recloop_counts counts;
 	struct buf err = BUF_INIT;
 	int code = 0, rc = EXIT_OK;
 
@@ -502,7 +469,7 @@ main(int argc, char *argv[])
 			return EXIT_CANTCREAT;
 		refresh_total(&c);
 	}
-	run_records(&c);
+	rc = run_records(&c, &counts);
 	if (cfg.estimate) {
 		out_flush();
 		print_summary(&c, stdout, "[ESTIMATE] ");
@@ -524,16 +491,14 @@ main(int argc, char *argv[])
 			warn("%llu records over the budget left with _error budget_exceeded; rerun "
 			     "with a higher --budget to go on",
 				c.over_budget);
-		rc = EXIT_TEMPFAIL;
-	} else if (cfg.strict && c.errors > 0) {
-		rc = EXIT_FAILURE;
+		if (rc == EXIT_OK || rc == EXIT_PARTIAL)
+			rc = EXIT_TEMPFAIL;
 	}
 	ledger_close(c.ledger);
 	if (c.db != NULL && db_close(c.db) != 0 && rc == EXIT_OK)
 		rc = EXIT_IOERR;
 	pricer_free(&c.pricer);
 	prices_free(c.prices);
-	buf_free(&c.pending);
 	buf_free(&c.line);
 	buf_free(&err);
 	return out_close(rc);
