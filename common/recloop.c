@@ -117,7 +117,6 @@ handle(struct loop *l, struct recloop_record *r)
 	}
 	jv_free(r->value);
 	r->value = jv_invalid();
-	l->n->bad += r->bad;
 	if (v == RECLOOP_FAILED || (v == RECLOOP_PASSED && r->failed))
 		l->n->failed++;
 	else if (v == RECLOOP_DROPPED)

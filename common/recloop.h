@@ -77,7 +77,6 @@ struct recloop_ops {
 /* What a run saw. */
 struct recloop_counts {
 	unsigned long long records; /* lines read that held a record or a malformed line */
-	unsigned long long bad;     /* malformed lines */
 	unsigned long long failed;  /* records out with _error: bad, arrived failed, failed here */
 	unsigned long long dropped; /* records the hook dropped */
 };
