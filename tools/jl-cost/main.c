@@ -108,7 +108,8 @@ parse_options(struct cost_config *cfg, int argc, char **argv)
 			"commit the ledger every N records", "1000"),
 		OPT_UINT(0, "batch-ms", &cfg->batch_ms, 0, 3600000, "MS",
 			"and every MS milliseconds", "200"),
-		OPT_BOOL(0, "strict", &cfg->strict, "exit 1 when a record carries _error"),
+		OPT_BOOL(0, "strict", &cfg->strict,
+			"stop at a malformed line (65); exit 1 when a record carries _error"),
 		OPT_BOOL('q', "quiet", &cfg->quiet, "no warnings or summary on stderr"),
 		OPT_END(),
 	};
