@@ -50,7 +50,7 @@
 		OPT_UINT(0, "total", &(loop)->total, 1, ~0ULL, "N",                                \
 			"the number of records, for the ETA", NULL),                               \
 		OPT_BOOL(0, "strict", &(loop)->strict,                                             \
-			"stop at a malformed line (65); exit 1 when a record carries _error"),           \
+			"stop at a malformed line (65); exit 1 when a record carries _error"),     \
 		OPT_BOOL('v', "verbose", &(loop)->verbose,                                         \
 			"a line on stderr for each failed attempt"),                               \
 		OPT_SET(0, "progress", &(loop)->progress, PROGRESS_ON,                             \
