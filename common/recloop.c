@@ -42,6 +42,15 @@ recloop_value(struct recloop_record *r)
 	return r->value;
 }
 
+jv
+recloop_take(struct recloop_record *r)
+{
+	jv v = recloop_value(r);
+
+	r->value = jv_invalid();
+	return v;
+}
+
 int
 recloop_status(bool strict, bool stopped_at_bad_line, unsigned long long failed)
 {

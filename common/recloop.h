@@ -44,6 +44,12 @@ struct recloop_record {
 /* The record as a jv, parsed on first use; borrowed, valid during the hook. */
 jv recloop_value(struct recloop_record *r);
 
+/*
+ * The same, handed over to the caller (who frees it): for a hook that keeps
+ * or changes the record, which a borrowed jv would make libjq copy.
+ */
+jv recloop_take(struct recloop_record *r);
+
 enum recloop_verdict {
 	RECLOOP_PASSED,  /* wrote the record (or what stands for it) */
 	RECLOOP_FAILED,  /* wrote it with an _error */

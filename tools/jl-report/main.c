@@ -223,12 +223,12 @@ static enum recloop_verdict
 add_record(void *arg, struct recloop_record *r, struct buf *out)
 {
 	struct report *rp = arg;
-	jv rec = recloop_value(r);
+	jv rec = recloop_take(r);
 
 	(void)out;
 	if (rp->ncolumns == 0)
 		default_columns(rp, rec);
-	report_add(rp, jv_copy(rec));
+	report_add(rp, rec);
 	return r->failed ? RECLOOP_FAILED : RECLOOP_PASSED;
 }
 
