@@ -46,7 +46,8 @@ bad_line(struct jsonl_reader *r, const char *line, size_t len, const char *why)
 	buf_puts(&msg, why);
 	buf_putc(&rec, '{');
 	record_error_member(&rec,
-		&(struct record_error){ ERR_BAD_INPUT, buf_cstr(&msg), NULL, r->lines.lineno, 0, -1 });
+		&(struct record_error){ ERR_BAD_INPUT, buf_cstr(&msg), NULL, r->lines.lineno, 0,
+			-1 });
 	buf_putc(&rec, ',');
 	jw_raw_member(&rec, line, len);
 	buf_putc(&rec, '}');

@@ -74,7 +74,7 @@ struct netloop {
 	struct jsonl_reader reader;
 	bool input_done;
 	bool stopped_at_bad_line; /* --strict met a malformed line */
-	struct job **jobs; /* unfinished or undelivered, in input order */
+	struct job **jobs;        /* unfinished or undelivered, in input order */
 	size_t njobs, jobs_cap;
 	size_t window;
 	unsigned long next_seq;
@@ -1089,9 +1089,9 @@ netloop_run(const struct netloop_config *cfg, const struct netloop_ops *ops, voi
 		     "with a higher --budget to resume",
 			nl.held_back);
 	rc = nl.stop_code != 0 ? nl.stop_code
-		: nl.held_back > 0 ? EXIT_TEMPFAIL
-				   : recloop_status(cfg->strict, nl.stopped_at_bad_line,
-					     nl.counts.failed);
+		: nl.held_back > 0
+		? EXIT_TEMPFAIL
+		: recloop_status(cfg->strict, nl.stopped_at_bad_line, nl.counts.failed);
 	teardown(&nl);
 	return rc;
 }
