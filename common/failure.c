@@ -20,7 +20,7 @@ failure_transport(const struct http_transfer *t, struct failure *f)
 	if (t->result == CURLE_OK)
 		return false;
 	if (t->too_large) {
-		failure_set(f, STEP_RECORD, "response_too_large");
+		failure_set(f, STEP_RECORD, ERR_RESPONSE_TOO_LARGE);
 		buf_puts(&f->message, "the answer is larger than the cap");
 	} else {
 		failure_set(f, STEP_RETRY,
@@ -132,7 +132,7 @@ failure_by_status(long s, const char *server_code, const char *server_message, s
 		if (is_quota_code(server_code)) {
 			failure_set(f, STEP_STOP_QUOTA, "insufficient_quota");
 		} else if (strncmp(server_message, "Request too large", 17) == 0) {
-			failure_set(f, STEP_RECORD, "request_too_large");
+			failure_set(f, STEP_RECORD, ERR_REQUEST_TOO_LARGE);
 		} else {
 			failure_set(f, STEP_RATE, http_code);
 			f->overload = true;

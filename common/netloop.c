@@ -331,7 +331,7 @@ add_bad_line(struct netloop *nl, jv error_record)
 	j->state = JOB_DONE;
 	j->failed = true;
 	nl->counts.failed++;
-	count_code(&nl->counts, "bad_input");
+	count_code(&nl->counts, ERR_BAD_INPUT);
 }
 
 /* Read the records that are there now, while the window has room. */

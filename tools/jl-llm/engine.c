@@ -11,6 +11,7 @@
 
 #include "engine.h"
 #include "exitcodes.h"
+#include "record.h"
 #include "util.h"
 
 #define CACHE_TABLE "llm_cache"
@@ -52,7 +53,7 @@ render(struct netloop *nl, struct net_job *j)
 			    &err) != 0) ||
 		template_render(cfg->prompt, j->record, lj->cap, &lj->prompt, &lj->longest, &err) !=
 			0) {
-		netloop_fail(nl, j, "template", buf_cstr(&err), 0);
+		netloop_fail(nl, j, ERR_TEMPLATE, buf_cstr(&err), 0);
 		buf_free(&err);
 		return -1;
 	}
@@ -191,7 +192,8 @@ accept_answer(struct netloop *nl, struct net_job *j, struct llm_answer *a)
 			}
 			j->record = jv_object_set(j->record, jv_string("_raw_output"),
 				jv_string_sized(text, (int)a->content.len));
-			netloop_fail(nl, j, "bad_json_output", "the answer is not valid JSON", 200);
+			netloop_fail(nl, j, ERR_BAD_JSON_OUTPUT, "the answer is not valid JSON",
+				200);
 			return;
 		}
 	} else {
@@ -246,7 +248,7 @@ answer(struct netloop *nl, struct net_job *j)
 			: STEP_RECORD;
 		f.server = f.step == STEP_RETRY;
 		snprintf(f.code, sizeof(f.code), "%s",
-			st == ANSWER_BAD ? "bad_response" : "provider_error");
+			st == ANSWER_BAD ? ERR_BAD_RESPONSE : ERR_PROVIDER_ERROR);
 		buf_puts(&f.message, "HTTP 200: ");
 		buf_add(&f.message, message.data, message.len > 300 ? 300 : message.len);
 		netloop_attempt_failed(nl, j, &f);

@@ -8,6 +8,7 @@
 
 #include "failure.h"
 #include "provider.h"
+#include "record.h"
 #include "util.h"
 
 static const struct provider providers[] = {
@@ -271,7 +272,7 @@ parse_openai(jv body, struct llm_answer *a, char *code, size_t code_size, struct
 	choices = jv_object_get(jv_copy(body), jv_string("choices"));
 	if (jv_get_kind(choices) != JV_KIND_ARRAY || jv_array_length(jv_copy(choices)) == 0) {
 		jv_free(choices);
-		snprintf(code, code_size, "bad_response");
+		snprintf(code, code_size, "%s", ERR_BAD_RESPONSE);
 		buf_puts(message, "the answer has no choices");
 		return ANSWER_BAD;
 	}
@@ -321,7 +322,7 @@ parse_anthropic(jv body, struct llm_answer *a, char *code, size_t code_size, str
 	content = jv_object_get(jv_copy(body), jv_string("content"));
 	if (jv_get_kind(content) != JV_KIND_ARRAY) {
 		jv_free(content);
-		snprintf(code, code_size, "bad_response");
+		snprintf(code, code_size, "%s", ERR_BAD_RESPONSE);
 		buf_puts(message, "the answer has no content");
 		return ANSWER_BAD;
 	}
@@ -368,7 +369,7 @@ parse_answer(enum dialect d, const char *text, size_t len, struct llm_answer *a,
 	body = len <= 0x7fffffff ? jv_parse_sized(text, (int)len) : jv_invalid();
 	if (jv_get_kind(body) != JV_KIND_OBJECT) {
 		jv_free(body);
-		snprintf(code, code_size, "bad_response");
+		snprintf(code, code_size, "%s", ERR_BAD_RESPONSE);
 		buf_puts(message, "the answer is not a JSON object");
 		return ANSWER_BAD;
 	}
@@ -396,13 +397,13 @@ classify_failure(const struct provider *p, const struct http_transfer *t, struct
 			strcasestr(text, "context length") ||
 			strcasestr(text, "prompt is too long") ||
 			strcasestr(text, "maximum context"))) {
-		failure_set(f, STEP_CONTEXT, "context_length");
+		failure_set(f, STEP_CONTEXT, ERR_CONTEXT_LENGTH);
 	} else if (s == 403 && openrouter) {
 		failure_set(f, STEP_RECORD, "http_403"); /* moderation refused this prompt */
 	} else if (s == 402 && openrouter && http_retry_after_ms(t) >= 0) {
 		failure_set(f, STEP_RETRY, "http_402"); /* a budget in flight: it says when */
 	} else if (s == 404) {
-		failure_set(f, STEP_FALLBACK, "model_not_found");
+		failure_set(f, STEP_FALLBACK, ERR_MODEL_NOT_FOUND);
 	} else {
 		failure_by_status(s, code, text, f);
 	}

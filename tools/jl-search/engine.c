@@ -11,6 +11,7 @@
 
 #include "engine.h"
 #include "failure.h"
+#include "record.h"
 #include "sha256.h"
 #include "utf8.h"
 #include "util.h"
@@ -90,7 +91,7 @@ eval_query(struct netloop *nl, struct net_job *j)
 	}
 	jv_free(q);
 	if (query == NULL)
-		netloop_fail(nl, j, "bad_query", buf_cstr(&why), 0);
+		netloop_fail(nl, j, ERR_BAD_QUERY, buf_cstr(&why), 0);
 	buf_free(&why);
 	return query;
 }
@@ -136,7 +137,7 @@ search_index(struct netloop *nl, struct net_job *j)
 
 	if (!jv_is_valid(results)) {
 		jv_free(results);
-		netloop_fail(nl, j, "index_error", buf_cstr(&err), 0);
+		netloop_fail(nl, j, ERR_INDEX_ERROR, buf_cstr(&err), 0);
 		buf_free(&err);
 		return;
 	}
@@ -264,7 +265,7 @@ bad_answer(struct netloop *nl, struct net_job *j, const char *why)
 {
 	struct failure f = { 0 };
 
-	failure_set(&f, STEP_RETRY, "bad_response");
+	failure_set(&f, STEP_RETRY, ERR_BAD_RESPONSE);
 	f.server = true;
 	buf_puts(&f.message, "HTTP 200: ");
 	buf_puts(&f.message, why);
