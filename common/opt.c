@@ -217,7 +217,7 @@ expected(const struct opt *o, char *text, size_t size)
 		snprintf(text, size, "expected a number of seconds from %.15g to %.15g", o->dmin,
 			o->dmax);
 		break;
-	default: /* STRING */
+	default: /* STRING, LIST */
 		snprintf(text, size, "expected a non-empty %s", o->argname);
 	}
 }
@@ -247,6 +247,8 @@ check_option(const struct opt *options, const struct opt *o)
 		bug(o, "an entry needs a name, a help line and a value");
 	if (o->kind != OPT_KIND_CALLBACK && (o->kind != OPT_KIND_FLAG) != (o->argname != NULL))
 		bug(o, "an argument's name goes with the kinds that take one");
+	if (o->kind == OPT_KIND_LIST && (o->count == NULL || o->max == 0))
+		bug(o, "a list needs a count and room");
 	if (o->kind == OPT_KIND_CALLBACK && o->callback == NULL)
 		bug(o, "a callback option needs its callback");
 	if (is_integer_kind(o->kind) && o->size != 1 && o->size != 2 && o->size != 4 &&
@@ -299,6 +301,17 @@ set_value(const struct opt_tool *tool, const struct opt *o, const char *arg)
 	case OPT_KIND_CALLBACK:
 		if ((why = o->callback(o, arg)) != NULL)
 			bad_value(tool, o, arg, why);
+		return;
+	case OPT_KIND_LIST:
+		if (*arg == '\0') {
+			expected(o, text, sizeof(text));
+			bad_value(tool, o, arg, text);
+		}
+		if (*o->count == o->max) {
+			snprintf(text, sizeof(text), "at most %llu of them", o->max);
+			bad_value(tool, o, arg, text);
+		}
+		((const char **)o->value)[(*o->count)++] = arg;
 		return;
 	default:
 		if (!convert(o, arg, &v)) {

@@ -44,6 +44,7 @@ enum opt_kind {
 	OPT_KIND_NUMBER,   /* double: a decimal number from .dmin to .dmax */
 	OPT_KIND_SECONDS,  /* long milliseconds: seconds (fractions allowed), .dmin to .dmax */
 	OPT_KIND_CALLBACK, /* .callback(o, arg): for what needs code */
+	OPT_KIND_LIST,     /* repeatable: each argument (not empty) appended, at most .max */
 };
 
 struct opt;
@@ -69,6 +70,7 @@ struct opt {
 	unsigned long long max;
 	double dmin, dmax;      /* NUMBER, SECONDS: the range */
 	opt_callback *callback; /* CALLBACK */
+	size_t *count;          /* LIST: how many arguments the array holds */
 };
 
 /* value as a pointer to type, with a compiler warning when it is not one. */
@@ -135,6 +137,13 @@ struct opt {
 	{                                                                                          \
 		.kind = OPT_KIND_CALLBACK, .short_name = (s), .name = (l), .value = (v),           \
 		.argname = (a), .help = (h), .defval = (d), .callback = (fn)                       \
+	}
+/* v (an array of const char *) gets each argument in turn, *n counting them, at most max. */
+#define OPT_LIST(s, l, v, n, max_, a, h)                                                           \
+	{                                                                                          \
+		.kind = OPT_KIND_LIST, .short_name = (s), .name = (l),                             \
+		.value = OPT_TYPED(const char *, v), .count = OPT_TYPED(size_t, n),                \
+		.argname = (a), .help = (h), .max = (max_)                                         \
 	}
 
 struct opt_tool {

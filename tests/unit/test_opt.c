@@ -432,6 +432,8 @@ struct config {
 	int jobs;
 	enum mode mode;
 	struct buf seen; /* what the callbacks saw */
+	const char *domains[2];
+	size_t ndomains;
 };
 
 static const char *
@@ -475,6 +477,8 @@ parse_line(const char *line)
 		OPT_CALLBACK('t', "tag", &c, "TAG", "add a tag (repeatable)", NULL, add_tag),
 		OPT_CALLBACK(0, "ping", &c, NULL, "a callback without an argument", NULL, ping),
 		OPT_BOOL(0, "strict", &c.strict, "stop at malformed input"),
+		OPT_LIST('d', "domain", c.domains, &c.ndomains, 2, "DOMAIN",
+			"a domain (repeatable)"),
 		OPT_UINT(0, "a-long-option-name", &c.jobs, 1, 64, "N", "its help goes below",
 			"the jobs'"),
 		OPT_END(),
@@ -486,6 +490,8 @@ parse_line(const char *line)
 	printf("v=%d o=%s into=%s j=%d mode=%d strict=%d seen=%s first=%d\n", c.verbose,
 		c.output != NULL ? c.output : "(null)", c.into, c.jobs, (int)c.mode, c.strict,
 		buf_cstr(&c.seen), first);
+	for (size_t i = 0; i < c.ndomains; i++)
+		printf("domain %s\n", c.domains[i]);
 	for (int i = first; i < argc; i++)
 		printf("operand %s\n", argv[i]);
 	buf_free(&c.seen);
@@ -571,6 +577,10 @@ test_command_lines(void)
 		"v=0 o=(null) into=x j=4 mode=0 strict=0 seen=tag=one;tag=two;tag=three; "
 		"first=5\n");
 	parses("--ping -t a", "v=0 o=(null) into=x j=4 mode=0 strict=0 seen=ping;tag=a; first=4\n");
+	parses("-d a.com --domain=b.org x",
+		DEFAULTS " first=4\ndomain a.com\ndomain b.org\noperand x\n");
+	usage_error("-d a -d b -d c", "invalid value 'c' for --domain: at most 2 of them");
+	usage_error("--domain=", "invalid value '' for --domain: expected a non-empty DOMAIN");
 
 	run_in_child(parse_twice_in_child, (void *)twice, &r);
 	is_str(r.out.data,
@@ -616,6 +626,7 @@ static const char help_text[] =
 	"  -t, --tag TAG             add a tag (repeatable)\n"
 	"      --ping                a callback without an argument\n"
 	"      --strict              stop at malformed input\n"
+	"  -d, --domain DOMAIN       a domain (repeatable)\n"
 	"      --a-long-option-name N\n"
 	"                            its help goes below (default the jobs')\n"
 	"  -h, --help                show this help and exit\n"

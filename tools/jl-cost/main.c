@@ -63,21 +63,6 @@ print_versions(void)
 	version_common();
 }
 
-/* --prices: one more price file. */
-static const char *
-add_price_file(const struct opt *o, const char *arg)
-{
-	struct cost_config *cfg = o->value;
-	static char why[64];
-
-	if (cfg->nprice_files == MAX_PRICE_FILES) {
-		snprintf(why, sizeof(why), "at most %d --prices", MAX_PRICE_FILES);
-		return why;
-	}
-	cfg->price_files[cfg->nprice_files++] = arg;
-	return NULL;
-}
-
 static void
 parse_options(struct cost_config *cfg, int argc, char **argv)
 {
@@ -93,9 +78,8 @@ parse_options(struct cost_config *cfg, int argc, char **argv)
 		OPT_BOOL(0, "summary", &cfg->summary,
 			"print the totals by model and backend at the end"),
 		OPT_NAME(0, "run", &cfg->run, "NAME", "tag the ledger rows", "default"),
-		OPT_CALLBACK(0, "prices", cfg, "FILE",
-			"merge a LiteLLM price file over the table (repeatable)", NULL,
-			add_price_file),
+		OPT_LIST(0, "prices", cfg->price_files, &cfg->nprice_files, MAX_PRICE_FILES, "FILE",
+			"merge a LiteLLM price file over the table (repeatable)"),
 		OPT_BOOL(0, "list-prices", &cfg->list, "list the known prices ([PATTERN] operand)"),
 		OPT_STRING(0, "llm-field", &cfg->llm_field, "NAME", "where the LLM usage is",
 			"llm"),

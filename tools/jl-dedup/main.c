@@ -64,21 +64,6 @@ struct dedup_config {
 	enum progress_mode progress;
 };
 
-/* --merge: one more database. */
-static const char *
-add_merge(const struct opt *o, const char *arg)
-{
-	struct dedup_config *cfg = o->value;
-	static char why[64];
-
-	if (cfg->nmerge == MAX_MERGE) {
-		snprintf(why, sizeof(why), "at most %d --merge", MAX_MERGE);
-		return why;
-	}
-	cfg->merge[cfg->nmerge++] = arg;
-	return NULL;
-}
-
 static void
 parse_options(struct dedup_config *cfg, int argc, char **argv)
 {
@@ -100,8 +85,8 @@ parse_options(struct dedup_config *cfg, int argc, char **argv)
 		OPT_BOOL(0, "stats", &cfg->stats, "print the counts by status as JSON"),
 		OPT_BOOL(0, "reset", &cfg->reset, "forget every key"),
 		OPT_BOOL(0, "forget-failed", &cfg->forget_failed, "forget the failed keys"),
-		OPT_CALLBACK(0, "merge", cfg, "FILE",
-			"merge another run database's registry (repeatable)", NULL, add_merge),
+		OPT_LIST(0, "merge", cfg->merge, &cfg->nmerge, MAX_MERGE, "FILE",
+			"merge another run database's registry (repeatable)"),
 		OPT_UINT(0, "batch", &cfg->batch, 1, 10000000, "N",
 			"--record: commit every N records", "1000"),
 		OPT_UINT(0, "batch-ms", &cfg->batch_ms, 0, 3600000, "MS",

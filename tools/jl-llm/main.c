@@ -53,21 +53,6 @@ add_option(const struct opt *o, const char *arg)
 	return NULL;
 }
 
-/* --fallback into the llm_args. */
-static const char *
-add_fallback(const struct opt *o, const char *arg)
-{
-	struct llm_args *a = o->value;
-	static char why[64];
-
-	if (a->nfallbacks == MAX_MODELS - 1) {
-		snprintf(why, sizeof(why), "at most %d --fallback models", MAX_MODELS - 1);
-		return why;
-	}
-	a->fallbacks[a->nfallbacks++] = arg;
-	return NULL;
-}
-
 static void
 parse_options(struct llm_config *cfg, struct llm_args *a, int argc, char **argv)
 {
@@ -103,8 +88,8 @@ parse_options(struct llm_config *cfg, struct llm_args *a, int argc, char **argv)
 			"tokens per minute, shared by every process; 0: no limit", "0"),
 		OPT_SECONDS(0, "timeout", &cfg->timeout_ms, 0.001, 86400, "SECS", "per attempt",
 			"120"),
-		OPT_CALLBACK(0, "fallback", a, "PROVIDER/MODEL",
-			"a model to use when the last fails (repeatable)", NULL, add_fallback),
+		OPT_LIST(0, "fallback", a->fallbacks, &a->nfallbacks, MAX_MODELS - 1,
+			"PROVIDER/MODEL", "a model to use when the last fails (repeatable)"),
 		OPT_SECONDS(0, "cooldown", &cfg->loop.cooldown_ms, 0, 86400, "SECS",
 			"how long a fallback stands in", "60"),
 		OPT_BOOL('q', "quiet", &cfg->loop.quiet, "no warnings or summary on stderr"),

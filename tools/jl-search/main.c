@@ -80,23 +80,6 @@ set_time_range(const struct opt *o, const char *arg)
 	return one_of(o, arg, ranges, "expected day, week, month or year (or d, w, m, y)");
 }
 
-static const char *
-add_domain(const struct opt *o, const char *arg)
-{
-	struct domains *d = o->value;
-	static char why[64];
-
-	if (*arg == '\0')
-		return "expected a domain";
-
-	if (d->n == MAX_DOMAINS) {
-		snprintf(why, sizeof(why), "at most %d domains", MAX_DOMAINS);
-		return why;
-	}
-	d->names[d->n++] = arg;
-	return NULL;
-}
-
 /* -q and --quiet, counted: the old form "-q EXPR" takes one back (see parse_options). */
 static const char *
 count_quiet(const struct opt *o, const char *arg)
@@ -124,10 +107,10 @@ parse_options(struct search_config *cfg, struct search_args *a, int argc, char *
 			NULL, set_topic),
 		OPT_CALLBACK(0, "time-range", &p->time_range, "RANGE", "day, week, month or year",
 			NULL, set_time_range),
-		OPT_CALLBACK(0, "include-domain", &a->include, "DOMAIN",
-			"only results from DOMAIN (repeatable)", NULL, add_domain),
-		OPT_CALLBACK(0, "exclude-domain", &a->exclude, "DOMAIN",
-			"no results from DOMAIN (repeatable)", NULL, add_domain),
+		OPT_LIST(0, "include-domain", a->include.names, &a->include.n, MAX_DOMAINS,
+			"DOMAIN", "only results from DOMAIN (repeatable)"),
+		OPT_LIST(0, "exclude-domain", a->exclude.names, &a->exclude.n, MAX_DOMAINS,
+			"DOMAIN", "no results from DOMAIN (repeatable)"),
 		OPT_BOOL(0, "answer", &p->answer, "ask for the backend's short answer (Tavily)"),
 		OPT_BOOL(0, "raw", &p->raw, "ask for each page's text as raw_content"),
 		OPT_BOOL(0, "extract", &cfg->extract,
