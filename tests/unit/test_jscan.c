@@ -28,28 +28,6 @@
 
 /* --- helpers ------------------------------------------------------------------ */
 
-static void *
-xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (p == NULL) {
-		perror("malloc");
-		exit(2);
-	}
-	return p;
-}
-
-/* A copy of s[0..n) with no terminator: reading past n trips ASan and valgrind. */
-static char *
-exact_copy(const char *s, size_t n)
-{
-	char *p = xmalloc(n);
-
-	memcpy(p, s, n);
-	return p;
-}
-
 static bool
 valid_n(const char *s, size_t n)
 {
@@ -75,27 +53,6 @@ jq_object(const char *s, size_t n)
 
 	jv_free(v);
 	return object;
-}
-
-static bool
-is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* The object in s[0..n) without the whitespace around it. */
-static struct jspan
-trimmed(const char *s, size_t n)
-{
-	struct jspan v = { s, n };
-
-	while (v.n > 0 && is_space(v.p[0])) {
-		v.p++;
-		v.n--;
-	}
-	while (v.n > 0 && is_space(v.p[v.n - 1]))
-		v.n--;
-	return v;
 }
 
 static struct jspan
@@ -1568,8 +1525,8 @@ compare_object(struct diff *d, struct jspan obj, jv o)
 		}
 		if (key.p < obj.p + 2 || key.p + key.n >= end || key.p[-1] != '"' ||
 			key.p[key.n] != '"' || value.n == 0 || value.p <= key.p + key.n ||
-			value.p + value.n >= end || is_space(value.p[0]) ||
-			is_space(value.p[value.n - 1])) {
+			value.p + value.n >= end || is_json_space(value.p[0]) ||
+			is_json_space(value.p[value.n - 1])) {
 			fault(d, F_WALK, "jscan_next: bad key or value span");
 			show("key", key.p, key.n);
 			show("value", value.p, value.n);

@@ -96,18 +96,6 @@ static const char *const altered[] = {
 };
 #define ALTERED_N (sizeof(altered) / sizeof(altered[0]))
 
-static void *
-xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (p == NULL) {
-		perror("malloc");
-		exit(2);
-	}
-	return p;
-}
-
 static bool
 is_dir(const char *path)
 {
@@ -225,38 +213,6 @@ read_file(const char *dir, const char *name, struct buf *out)
 	good = !ferror(f);
 	fclose(f);
 	return good;
-}
-
-/* A copy of s[0..n) with no terminator: reading past n trips ASan and valgrind. */
-static char *
-exact_copy(const char *s, size_t n)
-{
-	char *p = xmalloc(n);
-
-	if (n > 0)
-		memcpy(p, s, n);
-	return p;
-}
-
-static bool
-is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* s[0..n) without the JSON whitespace around it. */
-static struct jspan
-trimmed(const char *s, size_t n)
-{
-	struct jspan v = { s, n };
-
-	while (v.n > 0 && is_space(v.p[0])) {
-		v.p++;
-		v.n--;
-	}
-	while (v.n > 0 && is_space(v.p[v.n - 1]))
-		v.n--;
-	return v;
 }
 
 /* jscan_object_valid on an exact copy of s[0..n). */

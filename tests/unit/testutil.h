@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "jscan.h"
+#include "util.h"
 
 /* xorshift64*: deterministic pseudo-random numbers from a fixed seed. */
 static inline uint64_t
@@ -135,6 +137,38 @@ run_in_child(void (*fn)(void *), void *arg, struct child_result *r)
 		r->status = 128 + WTERMSIG(status);
 	buf_cstr(&r->out);
 	buf_cstr(&r->err);
+}
+
+/* A copy of s[0..n) with no terminator: reading past n trips ASan and valgrind. */
+static inline char *
+exact_copy(const char *s, size_t n)
+{
+	char *p = xmalloc(n);
+
+	if (n > 0)
+		memcpy(p, s, n);
+	return p;
+}
+
+static inline bool
+is_json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* s[0..n) without the JSON whitespace around it. */
+static inline struct jspan
+trimmed(const char *s, size_t n)
+{
+	struct jspan v = { s, n };
+
+	while (v.n > 0 && is_json_space(v.p[0])) {
+		v.p++;
+		v.n--;
+	}
+	while (v.n > 0 && is_json_space(v.p[v.n - 1]))
+		v.n--;
+	return v;
 }
 
 /* Wrap members in braces and parse them; returns the object (invalid when not one). */
