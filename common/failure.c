@@ -155,7 +155,8 @@ failure_finish(const struct http_transfer *t, const char *server_message, struct
 	const char *should_retry = http_response_header(t, "x-should-retry", &value);
 	size_t len = strlen(server_message);
 
-	if (should_retry != NULL && f->step != STEP_STOP_AUTH && f->step != STEP_STOP_QUOTA) {
+	if (should_retry != NULL && f->step != STEP_STOP_AUTH && f->step != STEP_STOP_QUOTA &&
+		f->step != STEP_STOP_LATER) {
 		if (strcmp(should_retry, "true") == 0 && f->step == STEP_RECORD)
 			f->step = STEP_RETRY;
 		else if (strcmp(should_retry, "false") == 0 &&

@@ -658,9 +658,10 @@ note_overload(struct netloop *nl, struct job *j)
 
 /* The wait before a retry: the server's hint, clamped, else the backoff. */
 static double
-retry_wait(struct netloop *nl, struct job *j, const char *message, bool rate)
+retry_wait(struct netloop *nl, struct job *j, const struct failure *f, bool rate)
 {
-	double wait = http_retry_after_ms(j->pub.t);
+	const char *message = buf_cstr(&f->message);
+	double wait = f->wait_ms > 0 ? f->wait_ms : http_retry_after_ms(j->pub.t);
 
 	if (wait < 0 && rate)
 		wait = try_again_in(message);
@@ -691,7 +692,7 @@ handle_failure(struct netloop *nl, struct job *j, struct failure *f)
 	case STEP_RATE:
 		nl->counts.rate_limited++;
 		nl->concurrency = nl->concurrency / 2 < 1 ? 1 : nl->concurrency / 2;
-		wait = retry_wait(nl, j, message, true);
+		wait = retry_wait(nl, j, f, true);
 		if (ts->limiter != NULL)
 			ratelimit_pause(ts->limiter, wait, ratelimit_now());
 		if (retries_left) {
@@ -704,7 +705,7 @@ handle_failure(struct netloop *nl, struct job *j, struct failure *f)
 		return;
 	case STEP_RETRY:
 		if (retries_left) {
-			netloop_retry(nl, &j->pub, retry_wait(nl, j, message, false));
+			netloop_retry(nl, &j->pub, retry_wait(nl, j, f, false));
 			return;
 		}
 		netloop_fail(nl, &j->pub, f->code, message, status);
@@ -745,6 +746,14 @@ handle_failure(struct netloop *nl, struct job *j, struct failure *f)
 			"rerun to resume",
 			message);
 		netloop_stop(nl, EXIT_NOPERM, why);
+		return;
+	case STEP_STOP_LATER:
+		netloop_fail(nl, &j->pub, ERR_DAILY_QUOTA, message, status);
+		snprintf(why, sizeof(why),
+			"stopping: %s's quota for the day is used up (%s); rerun when it resets "
+			"to resume",
+			target->name, message);
+		netloop_stop(nl, EXIT_TEMPFAIL, why);
 		return;
 	case STEP_RECORD:
 		netloop_fail(nl, &j->pub, f->code, message, status);

@@ -42,6 +42,7 @@ enum next_step {
 	STEP_FALLBACK,   /* the target is unknown (404): next target, or stop with 78 */
 	STEP_STOP_AUTH,  /* key rejected: stop, 77 */
 	STEP_STOP_QUOTA, /* quota or credits gone: stop, 77 */
+	STEP_STOP_LATER, /* a quota that resets by itself (per day) is used up: stop, 75 */
 };
 
 struct failure {
@@ -49,6 +50,7 @@ struct failure {
 	bool overload;      /* 429/503/529: counts towards moving to a fallback */
 	bool server;        /* a server-side failure, for the circuit breaker */
 	char code[48];      /* the stable _error code */
+	double wait_ms;     /* the wait the server asked for in its body (Gemini); 0: none */
 	struct buf message; /* for people: status, the provider's message (keys are redacted) */
 };
 

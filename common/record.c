@@ -173,7 +173,7 @@ record_has_member(const char *text, size_t len, const char *name)
 bool
 record_held_back(const char *code)
 {
-	static const char *const held_back[] = { ERR_BUDGET_EXCEEDED, ERR_NOT_SENT,
+	static const char *const held_back[] = { ERR_BUDGET_EXCEEDED, ERR_NOT_SENT, ERR_DAILY_QUOTA,
 		ERR_INTERRUPTED };
 
 	for (size_t i = 0; i < sizeof(held_back) / sizeof(held_back[0]); i++)

@@ -52,6 +52,7 @@
 #define ERR_BUDGET_EXCEEDED "budget_exceeded" /* the ledger reached --budget */
 #define ERR_NOT_SENT "not_sent"               /* the run stopped before sending it */
 #define ERR_INTERRUPTED "interrupted"         /* the run stopped while it was in flight */
+#define ERR_DAILY_QUOTA "daily_quota"         /* the provider's quota for the day is used up */
 
 /* What an _error holds besides "tool" (always this tool's name). */
 struct record_error {
