@@ -658,7 +658,7 @@ note_overload(struct netloop *nl, struct job *j)
 
 /* The wait before a retry: the server's hint, clamped, else the backoff. */
 static double
-retry_wait(struct netloop *nl, struct job *j, const struct failure *f, bool rate)
+retry_wait(struct netloop *nl, struct job *j, struct failure *f, bool rate)
 {
 	const char *message = buf_cstr(&f->message);
 	double wait = f->wait_ms > 0 ? f->wait_ms : http_retry_after_ms(j->pub.t);
