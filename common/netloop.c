@@ -37,6 +37,9 @@ struct job {
 	enum job_state state;
 	double not_before;  /* clock_ms() before which it is not sent */
 	long estimate;      /* tokens taken from the limiter for the attempt in flight */
+	double sent_ms;     /* ratelimit_now() when the attempt in flight was sent */
+	struct rl_ticket ticket; /* its place among the sharers' requests */
+	bool limits_said;   /* its answer's headers said the server's limits */
 	struct buf line;    /* the output line, once done */
 	bool failed;        /* done as an _error */
 	char last_code[48]; /* the last failed attempt, for a record the run stops before */
@@ -439,11 +442,12 @@ start_job(struct netloop *nl, struct job *j)
 	if (estimate < 0)
 		return 0; /* the hook finished it (an answer kept for this target) */
 	if (ts->limiter != NULL) {
-		wait = ratelimit_acquire(ts->limiter, (double)estimate, ratelimit_now());
+		wait = ratelimit_acquire(ts->limiter, (double)estimate, ratelimit_now(), &j->ticket);
 		if (wait > 0)
 			return wait;
 	}
 	j->estimate = estimate;
+	j->sent_ms = ratelimit_now();
 	j->pub.t->user = j;
 	if (http_start(nl->http, j->pub.t) != 0) {
 		netloop_fail(nl, &j->pub, ERR_NETWORK, j->pub.t->error, 0);
@@ -543,43 +547,81 @@ log_attempt(struct netloop *nl, const struct job *j, const char *code)
 	buf_free(&v);
 }
 
+/* A header's value as a number, or NAN when absent or not one. */
+static double
+header_number(const struct http_transfer *t, const char *name, struct buf *v)
+{
+	char *end;
+	double n;
+
+	if (http_response_header(t, name, v) == NULL)
+		return NAN;
+	n = strtod(v->data, &end);
+	return end != v->data && *end == '\0' ? n : NAN;
+}
+
 /*
- * What the server says of its limits: when nothing remains, every sharer
- * waits for the reset (OpenAI/Groq durations, Anthropic times).
+ * What the server says of its limits, in any answer (429s too). A limit
+ * with what remains of it paces every sharer by the server's bucket
+ * (ratelimit_observe); a reset without a limit (some servers send only
+ * remaining and reset) pauses the sharers until it when nothing remains.
+ * Sets j->limits_said when a limit was taken.
  */
 static void
-read_limit_headers(struct netloop *nl, const struct job *j)
+read_limit_headers(struct netloop *nl, struct job *j)
 {
 	struct target_state *ts = &nl->targets[j->pub.target];
+	const struct http_transfer *t = j->pub.t;
 	struct buf v = BUF_INIT;
-	double wait = 0, ms_value;
-	static const char *const pairs[][2] = {
-		{ "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests" },
-		{ "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens" },
-		{ "anthropic-ratelimit-requests-remaining", "anthropic-ratelimit-requests-reset" },
-		{ "anthropic-ratelimit-tokens-remaining", "anthropic-ratelimit-tokens-reset" },
+	double wait = 0, now = ratelimit_now();
+	/* Per unit: limit, remaining, reset; OpenAI's family (Go durations) then Anthropic (RFC 3339). */
+	static const struct {
+		const char *limit, *remaining, *reset;
+		enum rl_unit unit;
+		bool rfc3339;
+	} sets[] = {
+		{ "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests",
+			"x-ratelimit-reset-requests", RL_REQUESTS, false },
+		{ "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens",
+			"x-ratelimit-reset-tokens", RL_TOKENS, false },
+		{ "anthropic-ratelimit-requests-limit", "anthropic-ratelimit-requests-remaining",
+			"anthropic-ratelimit-requests-reset", RL_REQUESTS, true },
+		{ "anthropic-ratelimit-tokens-limit", "anthropic-ratelimit-tokens-remaining",
+			"anthropic-ratelimit-tokens-reset", RL_TOKENS, true },
 	};
 
+	j->limits_said = false;
 	if (ts->limiter == NULL)
 		return;
-	for (size_t i = 0; i < sizeof(pairs) / sizeof(*pairs); i++) {
-		const char *remaining = http_response_header(j->pub.t, pairs[i][0], &v);
+	for (size_t i = 0; i < sizeof(sets) / sizeof(*sets); i++) {
+		double limit = header_number(t, sets[i].limit, &v);
+		double remaining = header_number(t, sets[i].remaining, &v);
+		double reset = -1;
 
-		if (remaining == NULL || strtol(remaining, NULL, 10) > (i % 2 ? j->estimate : 0))
+		if (isnan(remaining))
 			continue;
-		if (http_response_header(j->pub.t, pairs[i][1], &v) == NULL)
-			continue;
-		if (i < 2 && parse_go_duration(v.data, &ms_value) == 0)
-			wait = ms_value > wait ? ms_value : wait;
-		else if (i >= 2 && parse_rfc3339(v.data, &ms_value) == 0 &&
-			ms_value - ratelimit_now() > wait)
-			wait = ms_value - ratelimit_now();
+		if (http_response_header(t, sets[i].reset, &v) != NULL) {
+			if (!sets[i].rfc3339 && parse_go_duration(v.data, &reset) != 0)
+				reset = -1;
+			else if (sets[i].rfc3339 && parse_rfc3339(v.data, &reset) == 0)
+				reset -= now;
+			else if (sets[i].rfc3339)
+				reset = -1;
+		}
+		if (!isnan(limit)) {
+			if (ratelimit_observe(ts->limiter, sets[i].unit, limit, remaining, reset,
+				    sets[i].rfc3339 ? 1000 : 1, &j->ticket, now))
+				j->limits_said = true;
+		} else if (remaining <= (sets[i].unit == RL_TOKENS ? (double)j->estimate : 0) &&
+			reset > wait) {
+			wait = reset;
+		}
 	}
 	buf_free(&v);
 	if (wait > (double)nl->cfg->max_retry_after_ms)
 		wait = (double)nl->cfg->max_retry_after_ms;
 	if (wait > 0)
-		ratelimit_pause(ts->limiter, wait, ratelimit_now());
+		ratelimit_pause(ts->limiter, wait, now);
 }
 
 /* Exponential backoff with full jitter (base 2^attempt, capped at a minute). */
@@ -672,6 +714,35 @@ retry_wait(struct netloop *nl, struct job *j, struct failure *f, bool rate)
 	return wait;
 }
 
+/*
+ * A 429: how long j waits before its retry, and what the sharers learn.
+ * When the answer said the server's limits, the limiter knows when the
+ * next request fits: no more wait. Else the limiter learns a rate from it,
+ * and every sharer pauses for the server's hint (retry-after, "try again
+ * in", a wait in the body); with no hint, the learned pace is the wait.
+ * Without a limiter (none could be opened), the backoff.
+ */
+static double
+rate_limit_wait(struct netloop *nl, struct job *j, struct failure *f)
+{
+	struct ratelimit *limiter = nl->targets[j->pub.target].limiter;
+	double wait, now = ratelimit_now();
+
+	if (limiter == NULL)
+		return retry_wait(nl, j, f, true);
+	if (j->limits_said)
+		return 0;
+	ratelimit_refused(limiter, j->sent_ms, now);
+	wait = f->wait_ms > 0 ? f->wait_ms : http_retry_after_ms(j->pub.t);
+	if (wait < 0)
+		wait = try_again_in(buf_cstr(&f->message));
+	if (wait <= 0)
+		return 0;
+	wait = fmin(wait, (double)nl->cfg->max_retry_after_ms);
+	ratelimit_pause(limiter, wait, now);
+	return wait;
+}
+
 /* A failed attempt: retry, fall back, fail the record, or stop the run. */
 static void
 handle_failure(struct netloop *nl, struct job *j, struct failure *f)
@@ -692,9 +763,7 @@ handle_failure(struct netloop *nl, struct job *j, struct failure *f)
 	case STEP_RATE:
 		nl->counts.rate_limited++;
 		nl->concurrency = nl->concurrency / 2 < 1 ? 1 : nl->concurrency / 2;
-		wait = retry_wait(nl, j, f, true);
-		if (ts->limiter != NULL)
-			ratelimit_pause(ts->limiter, wait, ratelimit_now());
+		wait = rate_limit_wait(nl, j, f);
 		if (retries_left) {
 			netloop_retry(nl, &j->pub, wait);
 			return;
@@ -777,8 +846,11 @@ handle_done(struct netloop *nl, struct http_transfer *t)
 		long used = nl->ops->answer(nl, &j->pub);
 
 		log_attempt(nl, j, j->state == JOB_DONE && j->failed ? j->last_code : NULL);
-		if (ts->limiter != NULL && used >= 0)
-			ratelimit_settle(ts->limiter, (double)j->estimate, (double)used);
+		if (ts->limiter != NULL) {
+			if (used >= 0)
+				ratelimit_settle(ts->limiter, (double)j->estimate, (double)used);
+			ratelimit_passed(ts->limiter, j->sent_ms, ratelimit_now());
+		}
 		/* The service answers: no overload, concurrency grows back, the breaker rests. */
 		ts->overloads = 0;
 		if (nl->concurrency < (double)nl->cfg->jobs)

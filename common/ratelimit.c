@@ -4,16 +4,30 @@
  * every process using the same key reads and writes under flock.
  *
  * The file, DIR/<sanitised key>-<hash>.rl, mode 0600, holds one struct
- * rl_state: a magic, a version and its own size, then three times in
- * CLOCK_REALTIME milliseconds. tat_req and tat_tok are GCRA's "theoretical
- * arrival times": the next request may start when tat_req <= now, and once it
- * does tat_req = max(tat_req, now) + interval (60000 / rpm, stretched by 1%).
- * Tokens are paced the same way: a request estimated at k tokens moves
- * tat_tok by k intervals of 60000 / tpm (x 1.01), and settle moves it again
- * by the difference when the real count is known. Tokens are paid after the
- * fact: a request goes when the tokens of the earlier ones have been paid for
- * by elapsed time, so one request bigger than tpm goes when the bucket is
- * idle instead of waiting forever. paused_until holds every sharer.
+ * rl_state: a magic, a version and its own size, then times in
+ * CLOCK_REALTIME milliseconds and what was learned of the server. tat_req
+ * and tat_tok are GCRA's "theoretical arrival times": a request may start
+ * when tat_req <= now + tolerance, and once it does tat_req = max(tat_req,
+ * now) + interval. The tolerance is 0 under a user's limit or a learned
+ * rate (no burst), and the server's bucket less two requests (or less the
+ * request's tokens) under a server's limit. Tokens are paced the same way: a
+ * request estimated at k tokens moves tat_tok by k intervals, and settle
+ * moves it again by the difference when the real count is known. Without a
+ * tolerance tokens are paid after the fact: a request goes when the tokens
+ * of the earlier ones have been paid for by elapsed time, so one request
+ * bigger than tpm goes when the bucket is idle instead of waiting forever.
+ * paused_until holds every sharer.
+ *
+ * The server's limit (srv_interval) comes from its headers: interval =
+ * 60000 / limit (x 1.01), and the bucket as the header shows it puts
+ * tat at now + (limit - remaining) x interval, unless the sharers' own sends
+ * put it later already. The learned rate (learned_interval) is measured
+ * between 429s: anchor is when a refused request was sent (the server's
+ * bucket empty then), anchor_passed the requests sent after it that passed;
+ * at the next 429, sent at least LEARN_MIN_WINDOW_MS later with
+ * LEARN_MIN_PASSED passes, the rate is anchor_passed over the time between.
+ * Feedback on a rate that has since changed (a 429 for a request sent
+ * before learned_at) is ignored.
  *
  * Every operation locks, preads the struct, updates it, pwrites it and
  * unlocks: a few system calls, never a lock held while waiting. No fsync:
@@ -57,20 +71,36 @@
 #include "util.h"
 
 #define RL_MAGIC 0x4c524c4aU /* "JLRL" on a little-endian machine */
-#define RL_VERSION 1U
+#define RL_VERSION 2U
 #define RL_STRETCH 1.01             /* intervals are 1% longer than the limit asks */
 #define RL_AHEAD_MS (10 * 60000.0)  /* the furthest ahead anything is stored */
 #define RL_FUTURE_MS (11 * 60000.0) /* further ahead than this is forgotten */
 #define RL_KEY_CHARS 80             /* the readable part of the file name */
+#define RL_MINUTE_MS 60000.0        /* the window of the limits servers' headers give */
+
+#define LEARN_FIRST_RATE 1.0      /* requests a second before anything is measured */
+#define LEARN_GUESS_GROWTH 0.405  /* ln 1.5: a guess grows half again per second of passes */
+#define LEARN_EXACT_GROWTH 0.004  /* a measured rate grows 0.4% per second of passes */
+#define LEARN_MARGIN 0.96         /* pace at 96% of a measured rate */
+#define LEARN_MIN_WINDOW_MS 2000.0 /* a measure spans at least this */
+#define LEARN_MIN_PASSED 5.0      /* and this many passed requests */
+#define LEARN_MAX_RATE 1e5        /* requests a second: the most a learned rate grows to */
 
 struct rl_state {
 	uint32_t magic;      /* RL_MAGIC */
 	uint32_t version;    /* RL_VERSION */
 	uint32_t size;       /* sizeof(struct rl_state) */
-	uint32_t reserved;   /* 0 */
-	double tat_req;      /* the next request may start at this time */
+	uint32_t measured;   /* learned_interval is a measure, not a guess */
+	double tat_req;      /* the next request may start at this time (plus the tolerance) */
 	double tat_tok;      /* the tokens sent so far are paid for at this time */
 	double paused_until; /* no request starts before this time; 0 for none */
+	double srv_interval[2]; /* the server's limit, ms per request / token; 0: not said */
+	double learned_interval; /* ms per request, learned from 429s; 0: nothing learned */
+	double learned_at;       /* when it last changed */
+	double grown_at;         /* when it last grew */
+	double anchor;           /* when a refused request was sent; 0: none */
+	double anchor_passed;    /* requests sent since anchor that passed */
+	double sent[2];          /* requests and (estimated) tokens sent, ever */
 };
 
 struct ratelimit {
@@ -104,8 +134,16 @@ state_init(struct rl_state *st)
 static bool
 state_valid(const struct rl_state *st)
 {
-	return st->magic == RL_MAGIC && st->version == RL_VERSION && st->size == sizeof(*st) &&
-		isfinite(st->tat_req) && isfinite(st->tat_tok) && isfinite(st->paused_until);
+	const double *times[] = { &st->tat_req, &st->tat_tok, &st->paused_until,
+		&st->srv_interval[0], &st->srv_interval[1], &st->learned_interval, &st->learned_at,
+		&st->grown_at, &st->anchor, &st->anchor_passed, &st->sent[0], &st->sent[1] };
+
+	if (st->magic != RL_MAGIC || st->version != RL_VERSION || st->size != sizeof(*st))
+		return false;
+	for (size_t i = 0; i < sizeof(times) / sizeof(*times); i++)
+		if (!isfinite(*times[i]) || *times[i] < 0)
+			return false;
+	return true;
 }
 
 /*
@@ -214,7 +252,10 @@ state_end(struct ratelimit *rl, const struct rl_state *st, bool locked, bool dir
 	}
 }
 
-/* Forget the times further ahead of now than anyone stores; returns whether any was. */
+/*
+ * Forget the times further ahead of now than anyone stores, and a learned
+ * rate unused for 10 minutes; returns whether anything was.
+ */
 static bool
 forget_future(struct rl_state *st, double now)
 {
@@ -230,6 +271,15 @@ forget_future(struct rl_state *st, double now)
 	}
 	if (st->paused_until > now + RL_FUTURE_MS) {
 		st->paused_until = 0;
+		changed = true;
+	}
+	/* What was learned is forgotten from the future, or after 10 minutes unused. */
+	if (st->learned_at > now + RL_FUTURE_MS || st->grown_at > now + RL_FUTURE_MS ||
+		st->anchor > now + RL_FUTURE_MS ||
+		(st->learned_interval > 0 && now - fmax(st->learned_at, st->grown_at) > RL_AHEAD_MS)) {
+		st->learned_interval = st->learned_at = st->grown_at = 0;
+		st->anchor = st->anchor_passed = 0;
+		st->measured = 0;
 		changed = true;
 	}
 	return changed;
@@ -372,10 +422,50 @@ fail:
 	return NULL;
 }
 
+/* How a unit is paced now: ms per unit (0: not paced), and how far ahead of now tat may be. */
+struct pace {
+	double interval;
+	double tolerance;
+};
+
+/*
+ * The pace of unit for a request of units (1 for requests, its estimate for
+ * tokens): the user's limit, else the server's, else (requests) the
+ * learned rate; a learned rate slower than the user's limit holds too.
+ */
+static struct pace
+pace_of(const struct ratelimit *rl, const struct rl_state *st, enum rl_unit unit, double units)
+{
+	double user = unit == RL_REQUESTS ? rl->req_interval : rl->tok_interval;
+	double learned = unit == RL_REQUESTS ? st->learned_interval : 0;
+	struct pace p = { 0, 0 };
+
+	if (user > 0) {
+		p.interval = fmax(user, learned);
+	} else if (st->srv_interval[unit] > 0) {
+		/* The server's bucket, less this request and (requests) one more. */
+		p.interval = st->srv_interval[unit];
+		p.tolerance = RL_MINUTE_MS * RL_STRETCH - p.interval * units -
+			(unit == RL_REQUESTS ? p.interval : 0);
+		p.tolerance = fmax(p.tolerance, 0);
+	} else {
+		p.interval = learned;
+	}
+	return p;
+}
+
+/* Move tat past a request of units paced by p; returns the new tat. */
+static double
+gcra_take(double tat, struct pace p, double units, double now_ms)
+{
+	return fmin(fmax(tat, now_ms) + units * p.interval, now_ms + RL_AHEAD_MS);
+}
+
 double
-ratelimit_acquire(struct ratelimit *rl, double tokens, double now_ms)
+ratelimit_acquire(struct ratelimit *rl, double tokens, double now_ms, struct rl_ticket *ticket)
 {
 	struct rl_state st;
+	struct pace req, tok;
 	double wait = 0;
 	bool locked, dirty;
 
@@ -387,23 +477,25 @@ ratelimit_acquire(struct ratelimit *rl, double tokens, double now_ms)
 	locked = state_begin(rl, &st, &dirty);
 	if (forget_future(&st, now_ms))
 		dirty = true;
+	req = pace_of(rl, &st, RL_REQUESTS, 1);
+	tok = pace_of(rl, &st, RL_TOKENS, tokens);
 	/* Wait for whatever ends last: the pause, the request slot, the tokens. */
 	if (st.paused_until > now_ms)
 		wait = st.paused_until - now_ms;
-	if (rl->req_interval > 0 && st.tat_req - now_ms > wait)
-		wait = st.tat_req - now_ms;
-	if (rl->tok_interval > 0 && st.tat_tok - now_ms > wait)
-		wait = st.tat_tok - now_ms;
+	if (req.interval > 0 && st.tat_req - req.tolerance - now_ms > wait)
+		wait = st.tat_req - req.tolerance - now_ms;
+	if (tok.interval > 0 && st.tat_tok - tok.tolerance - now_ms > wait)
+		wait = st.tat_tok - tok.tolerance - now_ms;
 	if (wait == 0) {
-		if (rl->req_interval > 0) {
-			st.tat_req = fmax(st.tat_req, now_ms) + rl->req_interval;
-			dirty = true;
-		}
-		if (rl->tok_interval > 0) {
-			st.tat_tok = fmax(st.tat_tok, now_ms) + tokens * rl->tok_interval;
-			st.tat_tok = fmin(st.tat_tok, now_ms + RL_AHEAD_MS);
-			dirty = true;
-		}
+		if (req.interval > 0)
+			st.tat_req = gcra_take(st.tat_req, req, 1, now_ms);
+		if (tok.interval > 0)
+			st.tat_tok = gcra_take(st.tat_tok, tok, tokens, now_ms);
+		st.sent[RL_REQUESTS] += 1;
+		st.sent[RL_TOKENS] += tokens;
+		if (ticket != NULL)
+			*ticket = (struct rl_ticket){ { st.sent[RL_REQUESTS], st.sent[RL_TOKENS] } };
+		dirty = true;
 	}
 	state_end(rl, &st, locked, dirty);
 	return wait;
@@ -413,20 +505,143 @@ void
 ratelimit_settle(struct ratelimit *rl, double estimated, double actual)
 {
 	struct rl_state st;
+	struct pace tok;
 	bool locked, dirty;
 
-	if (rl->tok_interval <= 0 || !isfinite(estimated) || !isfinite(actual) ||
-		estimated == actual)
+	if (!isfinite(estimated) || !isfinite(actual) || estimated == actual)
 		return;
 	locked = state_begin(rl, &st, &dirty);
-	st.tat_tok += (actual - estimated) * rl->tok_interval;
+	tok = pace_of(rl, &st, RL_TOKENS, 0);
+	if (tok.interval > 0) {
+		st.tat_tok += (actual - estimated) * tok.interval;
+		/*
+		 * A refund cannot make credit: the handle's last now is no later
+		 * than the real now, and a time before now means "idle" already.
+		 */
+		st.tat_tok = fmax(st.tat_tok, rl->last_now);
+		st.tat_tok = fmin(st.tat_tok, rl->last_now + RL_AHEAD_MS);
+		dirty = true;
+	}
+	state_end(rl, &st, locked, dirty);
+}
+
+bool
+ratelimit_observe(struct ratelimit *rl, enum rl_unit unit, double limit, double remaining,
+	double reset_ms, double resolution_ms, const struct rl_ticket *ticket, double now_ms)
+{
+	struct rl_state st;
+	double used, later, interval, *tat;
+	bool locked, dirty;
+
+	if (!isfinite(limit) || limit < 1 || !isfinite(remaining) || remaining < 0)
+		return false;
+	if (!isfinite(now_ms))
+		now_ms = ratelimit_now();
+	used = limit - fmin(remaining, limit);
+	/* The window is a minute, unless the reset shows it is far longer (a day). */
+	if (used > 0 && isfinite(reset_ms) && isfinite(resolution_ms) &&
+		reset_ms > resolution_ms &&
+		limit * (reset_ms - resolution_ms) / used > RL_AHEAD_MS)
+		return false;
+	interval = RL_MINUTE_MS * RL_STRETCH / limit;
+	rl->last_now = now_ms;
+	locked = state_begin(rl, &st, &dirty);
+	forget_future(&st, now_ms);
+	st.srv_interval[unit] = interval;
+	tat = unit == RL_REQUESTS ? &st.tat_req : &st.tat_tok;
 	/*
-	 * A refund cannot make credit: the handle's last now is no later than
-	 * the real now, and a time before now means "idle" already.
+	 * The bucket as the server shows it, with what the sharers sent after
+	 * this request (the answer does not count it yet), unless their own
+	 * account says it holds less.
 	 */
-	st.tat_tok = fmax(st.tat_tok, rl->last_now);
-	st.tat_tok = fmin(st.tat_tok, rl->last_now + RL_AHEAD_MS);
+	later = ticket != NULL ? fmax(st.sent[unit] - ticket->sent[unit], 0) : 0;
+	*tat = fmin(fmax(*tat, now_ms + (used + later) * interval), now_ms + RL_AHEAD_MS);
 	state_end(rl, &st, locked, true);
+	return true;
+}
+
+void
+ratelimit_passed(struct ratelimit *rl, double sent_ms, double now_ms)
+{
+	struct rl_state st;
+	bool locked, dirty;
+
+	if (!isfinite(now_ms))
+		now_ms = ratelimit_now();
+	locked = state_begin(rl, &st, &dirty);
+	if (forget_future(&st, now_ms))
+		dirty = true;
+	if (st.anchor > 0 && sent_ms >= st.anchor) {
+		st.anchor_passed += 1;
+		dirty = true;
+	}
+	if (st.learned_interval > 0) {
+		/* Grow with the time requests keep passing (a second at most per answer). */
+		double seconds = fmin(fmax(now_ms - st.grown_at, 0), 1000) / 1000;
+		double growth = st.measured ? LEARN_EXACT_GROWTH : LEARN_GUESS_GROWTH;
+
+		st.learned_interval = fmax(st.learned_interval / exp(growth * seconds),
+			1000 / LEARN_MAX_RATE);
+		st.grown_at = now_ms;
+		dirty = true;
+	}
+	state_end(rl, &st, locked, dirty);
+}
+
+void
+ratelimit_refused(struct ratelimit *rl, double sent_ms, double now_ms)
+{
+	struct rl_state st;
+	bool locked, dirty;
+	double window;
+
+	if (!isfinite(now_ms))
+		now_ms = ratelimit_now();
+	if (!isfinite(sent_ms) || sent_ms > now_ms)
+		sent_ms = now_ms;
+	locked = state_begin(rl, &st, &dirty);
+	forget_future(&st, now_ms);
+	if (st.learned_interval > 0 && sent_ms < st.learned_at) {
+		/* Sent before the rate last changed: it says nothing of the new one. */
+		state_end(rl, &st, locked, dirty);
+		return;
+	}
+	window = sent_ms - st.anchor;
+	if (st.anchor > 0 && window >= LEARN_MIN_WINDOW_MS && window <= RL_AHEAD_MS &&
+		st.anchor_passed >= LEARN_MIN_PASSED) {
+		/* The server's bucket was empty at both 429s: what passed between is its rate. */
+		st.learned_interval = window / (st.anchor_passed * LEARN_MARGIN);
+		st.measured = 1;
+		st.anchor = sent_ms;
+		st.anchor_passed = 0;
+	} else {
+		if (st.learned_interval > 0)
+			st.learned_interval *= st.measured ? 1.25 : 2; /* too fast still */
+		else
+			st.learned_interval = 1000 / LEARN_FIRST_RATE;
+		if (st.anchor == 0 || window > RL_AHEAD_MS) {
+			st.anchor = sent_ms;
+			st.anchor_passed = 0;
+		}
+	}
+	st.learned_interval = fmin(st.learned_interval, RL_AHEAD_MS);
+	st.learned_at = st.grown_at = now_ms;
+	state_end(rl, &st, locked, true);
+}
+
+double
+ratelimit_request_rate(struct ratelimit *rl, double now_ms)
+{
+	struct rl_state st;
+	struct pace req;
+	bool locked, dirty;
+
+	locked = state_begin(rl, &st, &dirty);
+	if (forget_future(&st, now_ms))
+		dirty = true;
+	req = pace_of(rl, &st, RL_REQUESTS, 1);
+	state_end(rl, &st, locked, dirty);
+	return req.interval > 0 ? RL_MINUTE_MS / req.interval : 0;
 }
 
 void

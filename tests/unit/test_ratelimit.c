@@ -152,14 +152,14 @@ test_first_request(const char *dir)
 	double iv = 60000.0 / 600 * 1.01;
 
 	ok(rl != NULL, "open a limiter at rpm 600");
-	is_zero(ratelimit_acquire(rl, 0, T0), "the first request may start at once");
-	ok(near(ratelimit_acquire(rl, 0, T0), iv), "the next waits 60000 / 600 x 1.01 = 101 ms");
-	ok(near(ratelimit_acquire(rl, 0, T0), iv), "asking again reserves nothing");
-	ok(near(ratelimit_acquire(rl, 0, T0 + 50), iv - 50), "50 ms later, 51 ms to go");
-	is_zero(ratelimit_acquire(rl, 0, T0 + iv), "at 101 ms the next one starts");
-	ok(near(ratelimit_acquire(rl, 0, T0 + iv), iv), "then the one after waits 101 ms");
-	is_zero(ratelimit_acquire(rl, 0, T0 + 10 * iv), "after an idle spell: at once");
-	ok(near(ratelimit_acquire(rl, 0, T0 + 10 * iv), iv), "but no burst: 101 ms for the next");
+	is_zero(ratelimit_acquire(rl, 0, T0), "the first request may start at once", NULL);
+	ok(near(ratelimit_acquire(rl, 0, T0), iv), "the next waits 60000 / 600 x 1.01 = 101 ms", NULL);
+	ok(near(ratelimit_acquire(rl, 0, T0), iv), "asking again reserves nothing", NULL);
+	ok(near(ratelimit_acquire(rl, 0, T0 + 50), iv - 50), "50 ms later, 51 ms to go", NULL);
+	is_zero(ratelimit_acquire(rl, 0, T0 + iv), "at 101 ms the next one starts", NULL);
+	ok(near(ratelimit_acquire(rl, 0, T0 + iv), iv), "then the one after waits 101 ms", NULL);
+	is_zero(ratelimit_acquire(rl, 0, T0 + 10 * iv), "after an idle spell: at once", NULL);
+	ok(near(ratelimit_acquire(rl, 0, T0 + 10 * iv), iv), "but no burst: 101 ms for the next", NULL);
 	ratelimit_close(rl);
 }
 
@@ -192,7 +192,7 @@ check_pacing(const char *dir, const char *key, double rpm, int n, int clients, i
 			if (next[i] < next[c])
 				c = i;
 		now = next[c];
-		w = ratelimit_acquire(h[c], 0, now);
+		w = ratelimit_acquire(h[c], 0, now, NULL);
 		asks++;
 		if (w < 0 || isnan(w))
 			break;
@@ -246,44 +246,44 @@ test_tokens(const char *dir)
 	struct ratelimit *rl = ratelimit_open(dir, "tokens", 0, 6000);
 	double per = 60000.0 / 6000 * 1.01; /* ms per token */
 
-	is_zero(ratelimit_acquire(rl, 100, T0), "tpm 6000: a 100-token request starts");
-	ok(near(ratelimit_acquire(rl, 100, T0), 100 * per), "the next waits 100 x 10.1 ms");
+	is_zero(ratelimit_acquire(rl, 100, T0), "tpm 6000: a 100-token request starts", NULL);
+	ok(near(ratelimit_acquire(rl, 100, T0), 100 * per), "the next waits 100 x 10.1 ms", NULL);
 	ratelimit_settle(rl, 100, 50);
-	ok(near(ratelimit_acquire(rl, 100, T0), 50 * per), "it used 50: the next waits half");
+	ok(near(ratelimit_acquire(rl, 100, T0), 50 * per), "it used 50: the next waits half", NULL);
 	ratelimit_settle(rl, 50, 200);
-	ok(near(ratelimit_acquire(rl, 100, T0), 200 * per), "it used 200: the next waits 2020 ms");
+	ok(near(ratelimit_acquire(rl, 100, T0), 200 * per), "it used 200: the next waits 2020 ms", NULL);
 	ratelimit_settle(rl, 200, 200);
-	ok(near(ratelimit_acquire(rl, 100, T0), 200 * per),
+	ok(near(ratelimit_acquire(rl, 100, T0), 200 * per, NULL),
 		"settling the same count changes nothing");
-	is_zero(ratelimit_acquire(rl, 100, T0 + 200 * per), "the next goes when they are paid");
-	ok(near(ratelimit_acquire(rl, 5, T0 + 200 * per), 100 * per), "and charges its estimate");
+	is_zero(ratelimit_acquire(rl, 100, T0 + 200 * per), "the next goes when they are paid", NULL);
+	ok(near(ratelimit_acquire(rl, 5, T0 + 200 * per), 100 * per), "and charges its estimate", NULL);
 
 	ratelimit_settle(rl, 1e9, 0);
-	is_zero(ratelimit_acquire(rl, 100, T0 + 200 * per), "a huge refund: the next starts");
-	ok(near(ratelimit_acquire(rl, 100, T0 + 200 * per), 100 * per),
+	is_zero(ratelimit_acquire(rl, 100, T0 + 200 * per), "a huge refund: the next starts", NULL);
+	ok(near(ratelimit_acquire(rl, 100, T0 + 200 * per), 100 * per, NULL),
 		"but a refund makes no credit: the one after waits its share");
 	ratelimit_settle(rl, NAN, 5);
 	ratelimit_settle(rl, 5, INFINITY);
-	ok(near(ratelimit_acquire(rl, 100, T0 + 200 * per), 100 * per), "NaN and inf are ignored");
+	ok(near(ratelimit_acquire(rl, 100, T0 + 200 * per), 100 * per), "NaN and inf are ignored", NULL);
 	ratelimit_close(rl);
 
 	rl = ratelimit_open(dir, "huge", 0, 1000);
 	per = 60000.0 / 1000 * 1.01;
-	is_zero(ratelimit_acquire(rl, 5000, T0), "tpm 1000: a 5000-token request goes when idle");
-	ok(near(ratelimit_acquire(rl, 5000, T0), 5000 * per), "the next waits 5 x 60.6 s");
-	is_zero(ratelimit_acquire(rl, 5000, T0 + 5000 * per), "and then goes: no waiting forever");
-	is_zero(ratelimit_acquire(rl, 0, T0 + 10000 * per), "a request without estimate starts");
-	is_zero(ratelimit_acquire(rl, 0, T0 + 10000 * per), "and charges nothing until settled");
+	is_zero(ratelimit_acquire(rl, 5000, T0), "tpm 1000: a 5000-token request goes when idle", NULL);
+	ok(near(ratelimit_acquire(rl, 5000, T0), 5000 * per), "the next waits 5 x 60.6 s", NULL);
+	is_zero(ratelimit_acquire(rl, 5000, T0 + 5000 * per), "and then goes: no waiting forever", NULL);
+	is_zero(ratelimit_acquire(rl, 0, T0 + 10000 * per), "a request without estimate starts", NULL);
+	is_zero(ratelimit_acquire(rl, 0, T0 + 10000 * per), "and charges nothing until settled", NULL);
 	ratelimit_settle(rl, 0, 10);
-	ok(near(ratelimit_acquire(rl, 0, T0 + 10000 * per), 10 * per), "settled at 10 tokens");
+	ok(near(ratelimit_acquire(rl, 0, T0 + 10000 * per), 10 * per), "settled at 10 tokens", NULL);
 	ratelimit_close(rl);
 
 	rl = ratelimit_open(dir, "both", 600, 6000);
 	per = 60000.0 / 6000 * 1.01;
-	is_zero(ratelimit_acquire(rl, 1, T0), "rpm 600 and tpm 6000: a 1-token request");
-	ok(near(ratelimit_acquire(rl, 1, T0), 101), "the request limit is the longer wait: 101");
-	is_zero(ratelimit_acquire(rl, 100, T0 + 101), "a 100-token request");
-	ok(near(ratelimit_acquire(rl, 1, T0 + 101), 100 * per),
+	is_zero(ratelimit_acquire(rl, 1, T0), "rpm 600 and tpm 6000: a 1-token request", NULL);
+	ok(near(ratelimit_acquire(rl, 1, T0), 101), "the request limit is the longer wait: 101", NULL);
+	is_zero(ratelimit_acquire(rl, 100, T0 + 101), "a 100-token request", NULL);
+	ok(near(ratelimit_acquire(rl, 1, T0 + 101), 100 * per, NULL),
 		"now the token limit is the longer wait");
 	ratelimit_close(rl);
 }
@@ -327,21 +327,21 @@ test_sharing(const char *dir)
 	struct ratelimit *b = ratelimit_open(dir, "share", 600, 0);
 	struct ratelimit *slow;
 
-	is_zero(ratelimit_acquire(a, 0, T0), "two handles on one key: the first starts");
-	ok(near(ratelimit_acquire(b, 0, T0), 101), "the second handle waits for the shared slot");
-	is_zero(ratelimit_acquire(b, 0, T0 + 101), "then starts");
-	ok(near(ratelimit_acquire(a, 0, T0 + 101), 101), "and the first waits for it");
+	is_zero(ratelimit_acquire(a, 0, T0), "two handles on one key: the first starts", NULL);
+	ok(near(ratelimit_acquire(b, 0, T0), 101), "the second handle waits for the shared slot", NULL);
+	is_zero(ratelimit_acquire(b, 0, T0 + 101), "then starts", NULL);
+	ok(near(ratelimit_acquire(a, 0, T0 + 101), 101), "and the first waits for it", NULL);
 	ratelimit_close(a);
-	ok(near(ratelimit_acquire(b, 0, T0 + 150), 52), "closing one leaves the other working");
+	ok(near(ratelimit_acquire(b, 0, T0 + 150), 52), "closing one leaves the other working", NULL);
 	ratelimit_close(b);
 
 	/* Different limits on one key: each pushes the shared time by its own interval. */
 	a = ratelimit_open(dir, "mixed", 600, 0);
 	slow = ratelimit_open(dir, "mixed", 60, 0);
-	is_zero(ratelimit_acquire(a, 0, T0), "rpm 600 and rpm 60 on one key: the fast one starts");
-	ok(near(ratelimit_acquire(slow, 0, T0), 101), "the slow one waits the fast one's interval");
-	is_zero(ratelimit_acquire(slow, 0, T0 + 101), "then starts");
-	ok(near(ratelimit_acquire(a, 0, T0 + 202), 1010 - 101),
+	is_zero(ratelimit_acquire(a, 0, T0), "rpm 600 and rpm 60 on one key: the fast one starts", NULL);
+	ok(near(ratelimit_acquire(slow, 0, T0), 101), "the slow one waits the fast one's interval", NULL);
+	is_zero(ratelimit_acquire(slow, 0, T0 + 101), "then starts", NULL);
+	ok(near(ratelimit_acquire(a, 0, T0 + 202), 1010 - 101, NULL),
 		"and the fast one waits the slow one's 1010 ms");
 	ratelimit_close(a);
 	ratelimit_close(slow);
@@ -363,12 +363,12 @@ test_keys(const char *dir)
 
 	for (size_t i = 0; i < nkeys; i++) {
 		h[i] = ratelimit_open(sub, keys[i], 600, 0);
-		if (h[i] == NULL || ratelimit_acquire(h[i], 0, T0) != 0)
+		if (h[i] == NULL || ratelimit_acquire(h[i], 0, T0) != 0, NULL)
 			all = 0;
 	}
 	ok(all, "keys that look alike once sanitised are independent");
 	for (size_t i = 0; i < nkeys; i++)
-		if (ratelimit_acquire(h[i], 0, T0) == 0)
+		if (ratelimit_acquire(h[i], 0, T0) == 0, NULL)
 			all = 0;
 	ok(all, "and each is paced");
 	d = opendir(sub);
@@ -400,33 +400,33 @@ test_future(const char *dir)
 	double hour = 3600e3, per = 60000.0 / 6000 * 1.01;
 
 	ratelimit_pause(rl, 5000, T0 + hour);
-	ok(near(ratelimit_acquire(rl, 100, T0 + hour), 5000), "an hour ahead: paused");
-	is_zero(ratelimit_acquire(rl, 100, T0 + hour + 5000), "an hour ahead: a request");
-	ok(near(ratelimit_acquire(rl, 100, T0 + hour + 5000), 100 * per), "an hour ahead: paced");
-	is_zero(ratelimit_acquire(rl, 100, T0), "the clock steps back an hour: no freeze");
-	ok(near(ratelimit_acquire(rl, 100, T0), 100 * per), "and pacing resumes from now");
+	ok(near(ratelimit_acquire(rl, 100, T0 + hour), 5000), "an hour ahead: paused", NULL);
+	is_zero(ratelimit_acquire(rl, 100, T0 + hour + 5000), "an hour ahead: a request", NULL);
+	ok(near(ratelimit_acquire(rl, 100, T0 + hour + 5000), 100 * per), "an hour ahead: paced", NULL);
+	is_zero(ratelimit_acquire(rl, 100, T0), "the clock steps back an hour: no freeze", NULL);
+	ok(near(ratelimit_acquire(rl, 100, T0), 100 * per), "and pacing resumes from now", NULL);
 	ratelimit_close(rl);
 
 	rl = ratelimit_open(dir, "ahead", 0, 1000);
 	per = 60000.0 / 1000 * 1.01;
-	is_zero(ratelimit_acquire(rl, 9000, T0), "tpm 1000: 9000 tokens");
-	ok(near(ratelimit_acquire(rl, 1, T0), 9000 * per),
+	is_zero(ratelimit_acquire(rl, 9000, T0), "tpm 1000: 9000 tokens", NULL);
+	ok(near(ratelimit_acquire(rl, 1, T0), 9000 * per, NULL),
 		"9 minutes ahead is honoured, not reset");
-	ok(near(ratelimit_acquire(rl, 1, T0 + 9000 * per - 60000), 60000),
+	ok(near(ratelimit_acquire(rl, 1, T0 + 9000 * per - 60000), 60000, NULL),
 		"and counted down to its end");
-	is_zero(ratelimit_acquire(rl, 20000, T0 + 9000 * per), "then 20000 tokens");
-	ok(near(ratelimit_acquire(rl, 1, T0 + 9000 * per), 600000),
+	is_zero(ratelimit_acquire(rl, 20000, T0 + 9000 * per), "then 20000 tokens", NULL);
+	ok(near(ratelimit_acquire(rl, 1, T0 + 9000 * per), 600000, NULL),
 		"are charged at most 10 minutes, so honest state never looks stale");
 	ratelimit_close(rl);
 
 	rl = ratelimit_open(dir, "longpause", 600, 0);
 	ratelimit_pause(rl, 3 * hour, T0);
-	ok(near(ratelimit_acquire(rl, 0, T0), 600000), "a 3-hour pause is clamped to 10 minutes");
+	ok(near(ratelimit_acquire(rl, 0, T0), 600000), "a 3-hour pause is clamped to 10 minutes", NULL);
 	ratelimit_close(rl);
 
 	rl = ratelimit_open(dir, "slowest", 0.05, 0);
-	is_zero(ratelimit_acquire(rl, 0, T0), "rpm 0.05: a request");
-	ok(near(ratelimit_acquire(rl, 0, T0), 600000), "its interval is clamped to 10 minutes");
+	is_zero(ratelimit_acquire(rl, 0, T0), "rpm 0.05: a request", NULL);
+	ok(near(ratelimit_acquire(rl, 0, T0), 600000), "its interval is clamped to 10 minutes", NULL);
 	ratelimit_close(rl);
 }
 
@@ -438,20 +438,20 @@ test_unlimited(const char *dir)
 
 	ok(rl != NULL, "rpm 0 and tpm 0: no limit");
 	for (int i = 0; i < 1000; i++)
-		if (ratelimit_acquire(rl, 1e6, T0) != 0)
+		if (ratelimit_acquire(rl, 1e6, T0) != 0, NULL)
 			all = 0;
 	ok(all, "1000 requests of a million tokens at one instant all start");
 	ratelimit_settle(rl, 0, 1e9);
-	is_zero(ratelimit_acquire(rl, 1, T0), "settling does not matter");
+	is_zero(ratelimit_acquire(rl, 1, T0), "settling does not matter", NULL);
 	ratelimit_close(rl);
 
 	rl = ratelimit_open(dir, "tokens-only", 0, 6000);
 	all = 1;
 	for (int i = 0; i < 100; i++)
-		if (ratelimit_acquire(rl, 0, T0) != 0)
+		if (ratelimit_acquire(rl, 0, T0) != 0, NULL)
 			all = 0;
 	ok(all, "rpm 0, tpm 6000: requests estimated at 0 tokens are not held");
-	ok(ratelimit_acquire(rl, 10, T0) == 0 && near(ratelimit_acquire(rl, 10, T0), 101),
+	ok(ratelimit_acquire(rl, 10, T0) == 0 && near(ratelimit_acquire(rl, 10, T0), 101, NULL),
 		"those with tokens are");
 	ratelimit_close(rl);
 }
@@ -492,7 +492,7 @@ test_directory(const char *dir)
 		"a missing directory is created mode 0700");
 	if (rl == NULL)
 		exit(1);
-	ratelimit_acquire(rl, 0, T0);
+	ratelimit_acquire(rl, 0, T0, NULL);
 	ok(find_state(sub, "mode-", &path) == 1 && stat(path, &sb) == 0 &&
 			(sb.st_mode & 07777) == 0600 && sb.st_size > 0,
 		"the state file is written, mode 0600");
@@ -647,7 +647,7 @@ test_corrupt(const char *dir)
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = (unsigned char)rng_next(&rng);
 	rl = ratelimit_open(dir, "corrupt", 600, 0);
-	ratelimit_acquire(rl, 0, T0);
+	ratelimit_acquire(rl, 0, T0, NULL);
 	ratelimit_close(rl);
 	find_state(dir, "corrupt-", &path);
 	size = file_size(path);
@@ -657,7 +657,7 @@ test_corrupt(const char *dir)
 		double w1, w2;
 
 		rl = ratelimit_open(dir, "corrupt", 600, 0);
-		ratelimit_acquire(rl, 0, T0 + 1000 * k); /* a valid state, busy for 101 ms */
+		ratelimit_acquire(rl, 0, T0 + 1000 * k, NULL); /* a valid state, busy for 101 ms */
 		switch (k) {
 		case 0:
 			write_at(path, junk, (size_t)size, 0, 1);
@@ -676,8 +676,8 @@ test_corrupt(const char *dir)
 			write_at(path, "", 0, 0, 1);
 			break;
 		}
-		w1 = ratelimit_acquire(rl, 0, T0 + 1000 * k);
-		w2 = ratelimit_acquire(rl, 0, T0 + 1000 * k);
+		w1 = ratelimit_acquire(rl, 0, T0 + 1000 * k, NULL);
+		w2 = ratelimit_acquire(rl, 0, T0 + 1000 * k, NULL);
 		ok(w1 == 0 && near(w2, 101) && file_size(path) == size,
 			"%s: reinitialised (waits %g then %g, %ld bytes)", what[k], w1, w2,
 			(long)file_size(path));
@@ -690,9 +690,9 @@ static void
 alone_child(void *arg)
 {
 	struct ratelimit *rl = arg;
-	double w1 = ratelimit_acquire(rl, 0, T0);
-	double w2 = ratelimit_acquire(rl, 0, T0 + 101);
-	double w3 = ratelimit_acquire(rl, 0, T0 + 101);
+	double w1 = ratelimit_acquire(rl, 0, T0, NULL);
+	double w2 = ratelimit_acquire(rl, 0, T0 + 101, NULL);
+	double w3 = ratelimit_acquire(rl, 0, T0 + 101, NULL);
 
 	printf("%.3f %.3f %.3f", w1, w2, w3);
 }
@@ -705,13 +705,13 @@ test_alone(const char *dir)
 	struct ratelimit *rl = ratelimit_open(sub, "alone", 600, 0);
 	struct child_result r;
 
-	ratelimit_acquire(rl, 0, T0);
+	ratelimit_acquire(rl, 0, T0, NULL);
 	remove_tree(sub);
 	run_in_child(alone_child, rl, &r);
 	is_int(r.status, CHILD_RETURNED, "a child whose state file is gone goes on");
 	is_str(r.out.data, "101.000 0.000 101.000", "pacing alone from its last copy of the state");
 	child_result_free(&r);
-	ok(ratelimit_acquire(rl, 0, T0) > 0, "the parent keeps its open (unlinked) file");
+	ok(ratelimit_acquire(rl, 0, T0) > 0, "the parent keeps its open (unlinked) file", NULL);
 	ratelimit_close(rl);
 	free(sub);
 }
@@ -788,7 +788,7 @@ test_fork(const char *dir)
 					sleep_ms(start - now);
 					continue;
 				}
-				w = ratelimit_acquire(rl, 0, now);
+				w = ratelimit_acquire(rl, 0, now, NULL);
 				if (w == 0 && n < FORK_MAX)
 					mine[n++] = now;
 				else
