@@ -79,7 +79,7 @@
 #define RL_MINUTE_MS 60000.0        /* the window of the limits servers' headers give */
 
 #define LEARN_FIRST_RATE 1.0      /* requests a second before anything is measured */
-#define LEARN_GUESS_GROWTH 0.405  /* ln 1.5: a guess grows half again per second of passes */
+#define LEARN_GUESS_GROWTH 0.4054651081 /* ln 1.5: a guess grows half again per second of passes */
 #define LEARN_EXACT_GROWTH 0.004  /* a measured rate grows 0.4% per second of passes */
 #define LEARN_MARGIN 0.96         /* pace at 96% of a measured rate */
 #define LEARN_MIN_WINDOW_MS 2000.0 /* a measure spans at least this */

@@ -152,14 +152,14 @@ test_first_request(const char *dir)
 	double iv = 60000.0 / 600 * 1.01;
 
 	ok(rl != NULL, "open a limiter at rpm 600");
-	is_zero(ratelimit_acquire(rl, 0, T0), "the first request may start at once", NULL);
-	ok(near(ratelimit_acquire(rl, 0, T0), iv), "the next waits 60000 / 600 x 1.01 = 101 ms", NULL);
-	ok(near(ratelimit_acquire(rl, 0, T0), iv), "asking again reserves nothing", NULL);
-	ok(near(ratelimit_acquire(rl, 0, T0 + 50), iv - 50), "50 ms later, 51 ms to go", NULL);
-	is_zero(ratelimit_acquire(rl, 0, T0 + iv), "at 101 ms the next one starts", NULL);
-	ok(near(ratelimit_acquire(rl, 0, T0 + iv), iv), "then the one after waits 101 ms", NULL);
-	is_zero(ratelimit_acquire(rl, 0, T0 + 10 * iv), "after an idle spell: at once", NULL);
-	ok(near(ratelimit_acquire(rl, 0, T0 + 10 * iv), iv), "but no burst: 101 ms for the next", NULL);
+	is_zero(ratelimit_acquire(rl, 0, T0, NULL), "the first request may start at once");
+	ok(near(ratelimit_acquire(rl, 0, T0, NULL), iv), "the next waits 60000 / 600 x 1.01 = 101 ms");
+	ok(near(ratelimit_acquire(rl, 0, T0, NULL), iv), "asking again reserves nothing");
+	ok(near(ratelimit_acquire(rl, 0, T0 + 50, NULL), iv - 50), "50 ms later, 51 ms to go");
+	is_zero(ratelimit_acquire(rl, 0, T0 + iv, NULL), "at 101 ms the next one starts");
+	ok(near(ratelimit_acquire(rl, 0, T0 + iv, NULL), iv), "then the one after waits 101 ms");
+	is_zero(ratelimit_acquire(rl, 0, T0 + 10 * iv, NULL), "after an idle spell: at once");
+	ok(near(ratelimit_acquire(rl, 0, T0 + 10 * iv, NULL), iv), "but no burst: 101 ms for the next");
 	ratelimit_close(rl);
 }
 
@@ -246,44 +246,44 @@ test_tokens(const char *dir)
 	struct ratelimit *rl = ratelimit_open(dir, "tokens", 0, 6000);
 	double per = 60000.0 / 6000 * 1.01; /* ms per token */
 
-	is_zero(ratelimit_acquire(rl, 100, T0), "tpm 6000: a 100-token request starts", NULL);
-	ok(near(ratelimit_acquire(rl, 100, T0), 100 * per), "the next waits 100 x 10.1 ms", NULL);
+	is_zero(ratelimit_acquire(rl, 100, T0, NULL), "tpm 6000: a 100-token request starts");
+	ok(near(ratelimit_acquire(rl, 100, T0, NULL), 100 * per), "the next waits 100 x 10.1 ms");
 	ratelimit_settle(rl, 100, 50);
-	ok(near(ratelimit_acquire(rl, 100, T0), 50 * per), "it used 50: the next waits half", NULL);
+	ok(near(ratelimit_acquire(rl, 100, T0, NULL), 50 * per), "it used 50: the next waits half");
 	ratelimit_settle(rl, 50, 200);
-	ok(near(ratelimit_acquire(rl, 100, T0), 200 * per), "it used 200: the next waits 2020 ms", NULL);
+	ok(near(ratelimit_acquire(rl, 100, T0, NULL), 200 * per), "it used 200: the next waits 2020 ms");
 	ratelimit_settle(rl, 200, 200);
-	ok(near(ratelimit_acquire(rl, 100, T0), 200 * per, NULL),
+	ok(near(ratelimit_acquire(rl, 100, T0, NULL), 200 * per),
 		"settling the same count changes nothing");
-	is_zero(ratelimit_acquire(rl, 100, T0 + 200 * per), "the next goes when they are paid", NULL);
-	ok(near(ratelimit_acquire(rl, 5, T0 + 200 * per), 100 * per), "and charges its estimate", NULL);
+	is_zero(ratelimit_acquire(rl, 100, T0 + 200 * per, NULL), "the next goes when they are paid");
+	ok(near(ratelimit_acquire(rl, 5, T0 + 200 * per, NULL), 100 * per), "and charges its estimate");
 
 	ratelimit_settle(rl, 1e9, 0);
-	is_zero(ratelimit_acquire(rl, 100, T0 + 200 * per), "a huge refund: the next starts", NULL);
-	ok(near(ratelimit_acquire(rl, 100, T0 + 200 * per), 100 * per, NULL),
+	is_zero(ratelimit_acquire(rl, 100, T0 + 200 * per, NULL), "a huge refund: the next starts");
+	ok(near(ratelimit_acquire(rl, 100, T0 + 200 * per, NULL), 100 * per),
 		"but a refund makes no credit: the one after waits its share");
 	ratelimit_settle(rl, NAN, 5);
 	ratelimit_settle(rl, 5, INFINITY);
-	ok(near(ratelimit_acquire(rl, 100, T0 + 200 * per), 100 * per), "NaN and inf are ignored", NULL);
+	ok(near(ratelimit_acquire(rl, 100, T0 + 200 * per, NULL), 100 * per), "NaN and inf are ignored");
 	ratelimit_close(rl);
 
 	rl = ratelimit_open(dir, "huge", 0, 1000);
 	per = 60000.0 / 1000 * 1.01;
-	is_zero(ratelimit_acquire(rl, 5000, T0), "tpm 1000: a 5000-token request goes when idle", NULL);
-	ok(near(ratelimit_acquire(rl, 5000, T0), 5000 * per), "the next waits 5 x 60.6 s", NULL);
-	is_zero(ratelimit_acquire(rl, 5000, T0 + 5000 * per), "and then goes: no waiting forever", NULL);
-	is_zero(ratelimit_acquire(rl, 0, T0 + 10000 * per), "a request without estimate starts", NULL);
-	is_zero(ratelimit_acquire(rl, 0, T0 + 10000 * per), "and charges nothing until settled", NULL);
+	is_zero(ratelimit_acquire(rl, 5000, T0, NULL), "tpm 1000: a 5000-token request goes when idle");
+	ok(near(ratelimit_acquire(rl, 5000, T0, NULL), 5000 * per), "the next waits 5 x 60.6 s");
+	is_zero(ratelimit_acquire(rl, 5000, T0 + 5000 * per, NULL), "and then goes: no waiting forever");
+	is_zero(ratelimit_acquire(rl, 0, T0 + 10000 * per, NULL), "a request without estimate starts");
+	is_zero(ratelimit_acquire(rl, 0, T0 + 10000 * per, NULL), "and charges nothing until settled");
 	ratelimit_settle(rl, 0, 10);
-	ok(near(ratelimit_acquire(rl, 0, T0 + 10000 * per), 10 * per), "settled at 10 tokens", NULL);
+	ok(near(ratelimit_acquire(rl, 0, T0 + 10000 * per, NULL), 10 * per), "settled at 10 tokens");
 	ratelimit_close(rl);
 
 	rl = ratelimit_open(dir, "both", 600, 6000);
 	per = 60000.0 / 6000 * 1.01;
-	is_zero(ratelimit_acquire(rl, 1, T0), "rpm 600 and tpm 6000: a 1-token request", NULL);
-	ok(near(ratelimit_acquire(rl, 1, T0), 101), "the request limit is the longer wait: 101", NULL);
-	is_zero(ratelimit_acquire(rl, 100, T0 + 101), "a 100-token request", NULL);
-	ok(near(ratelimit_acquire(rl, 1, T0 + 101), 100 * per, NULL),
+	is_zero(ratelimit_acquire(rl, 1, T0, NULL), "rpm 600 and tpm 6000: a 1-token request");
+	ok(near(ratelimit_acquire(rl, 1, T0, NULL), 101), "the request limit is the longer wait: 101");
+	is_zero(ratelimit_acquire(rl, 100, T0 + 101, NULL), "a 100-token request");
+	ok(near(ratelimit_acquire(rl, 1, T0 + 101, NULL), 100 * per),
 		"now the token limit is the longer wait");
 	ratelimit_close(rl);
 }
@@ -299,11 +299,11 @@ test_pause(const char *dir)
 	ok(a != NULL && b != NULL && c != NULL, "two handles on one key, one on another");
 	is_zero(ratelimit_paused_until(a), "no pause at first");
 	ratelimit_pause(a, 5000, t);
-	ok(near(ratelimit_acquire(b, 0, t), 5000),
+	ok(near(ratelimit_acquire(b, 0, t, NULL), 5000),
 		"a pause by one holds the other (even unlimited)");
-	ok(near(ratelimit_acquire(a, 0, t + 1000), 4000), "and itself, until its end");
+	ok(near(ratelimit_acquire(a, 0, t + 1000, NULL), 4000), "and itself, until its end");
 	ok(near(ratelimit_paused_until(b), t + 5000), "paused_until tells its end");
-	is_zero(ratelimit_acquire(c, 0, t), "another key is not paused");
+	is_zero(ratelimit_acquire(c, 0, t, NULL), "another key is not paused");
 	ratelimit_pause(b, 1000, t);
 	ok(near(ratelimit_paused_until(a), t + 5000), "a shorter pause does not shorten it");
 	ratelimit_pause(b, 0, t);
@@ -312,9 +312,9 @@ test_pause(const char *dir)
 	ok(near(ratelimit_paused_until(a), t + 5000), "0, negative and NaN pauses do nothing");
 	ratelimit_pause(b, 7000, t + 1000);
 	ok(near(ratelimit_paused_until(a), t + 8000), "a longer one extends it");
-	is_zero(ratelimit_acquire(a, 0, t + 8000), "at its end the first request starts");
-	is_zero(ratelimit_acquire(b, 0, t + 8000), "the unlimited handle starts too");
-	ok(near(ratelimit_acquire(a, 0, t + 8000), 101), "and the rpm pacing resumes");
+	is_zero(ratelimit_acquire(a, 0, t + 8000, NULL), "at its end the first request starts");
+	is_zero(ratelimit_acquire(b, 0, t + 8000, NULL), "the unlimited handle starts too");
+	ok(near(ratelimit_acquire(a, 0, t + 8000, NULL), 101), "and the rpm pacing resumes");
 	ratelimit_close(a);
 	ratelimit_close(b);
 	ratelimit_close(c);
@@ -327,21 +327,21 @@ test_sharing(const char *dir)
 	struct ratelimit *b = ratelimit_open(dir, "share", 600, 0);
 	struct ratelimit *slow;
 
-	is_zero(ratelimit_acquire(a, 0, T0), "two handles on one key: the first starts", NULL);
-	ok(near(ratelimit_acquire(b, 0, T0), 101), "the second handle waits for the shared slot", NULL);
-	is_zero(ratelimit_acquire(b, 0, T0 + 101), "then starts", NULL);
-	ok(near(ratelimit_acquire(a, 0, T0 + 101), 101), "and the first waits for it", NULL);
+	is_zero(ratelimit_acquire(a, 0, T0, NULL), "two handles on one key: the first starts");
+	ok(near(ratelimit_acquire(b, 0, T0, NULL), 101), "the second handle waits for the shared slot");
+	is_zero(ratelimit_acquire(b, 0, T0 + 101, NULL), "then starts");
+	ok(near(ratelimit_acquire(a, 0, T0 + 101, NULL), 101), "and the first waits for it");
 	ratelimit_close(a);
-	ok(near(ratelimit_acquire(b, 0, T0 + 150), 52), "closing one leaves the other working", NULL);
+	ok(near(ratelimit_acquire(b, 0, T0 + 150, NULL), 52), "closing one leaves the other working");
 	ratelimit_close(b);
 
 	/* Different limits on one key: each pushes the shared time by its own interval. */
 	a = ratelimit_open(dir, "mixed", 600, 0);
 	slow = ratelimit_open(dir, "mixed", 60, 0);
-	is_zero(ratelimit_acquire(a, 0, T0), "rpm 600 and rpm 60 on one key: the fast one starts", NULL);
-	ok(near(ratelimit_acquire(slow, 0, T0), 101), "the slow one waits the fast one's interval", NULL);
-	is_zero(ratelimit_acquire(slow, 0, T0 + 101), "then starts", NULL);
-	ok(near(ratelimit_acquire(a, 0, T0 + 202), 1010 - 101, NULL),
+	is_zero(ratelimit_acquire(a, 0, T0, NULL), "rpm 600 and rpm 60 on one key: the fast one starts");
+	ok(near(ratelimit_acquire(slow, 0, T0, NULL), 101), "the slow one waits the fast one's interval");
+	is_zero(ratelimit_acquire(slow, 0, T0 + 101, NULL), "then starts");
+	ok(near(ratelimit_acquire(a, 0, T0 + 202, NULL), 1010 - 101),
 		"and the fast one waits the slow one's 1010 ms");
 	ratelimit_close(a);
 	ratelimit_close(slow);
@@ -363,12 +363,12 @@ test_keys(const char *dir)
 
 	for (size_t i = 0; i < nkeys; i++) {
 		h[i] = ratelimit_open(sub, keys[i], 600, 0);
-		if (h[i] == NULL || ratelimit_acquire(h[i], 0, T0) != 0, NULL)
+		if (h[i] == NULL || ratelimit_acquire(h[i], 0, T0, NULL) != 0)
 			all = 0;
 	}
 	ok(all, "keys that look alike once sanitised are independent");
 	for (size_t i = 0; i < nkeys; i++)
-		if (ratelimit_acquire(h[i], 0, T0) == 0, NULL)
+		if (ratelimit_acquire(h[i], 0, T0, NULL) == 0)
 			all = 0;
 	ok(all, "and each is paced");
 	d = opendir(sub);
@@ -400,33 +400,33 @@ test_future(const char *dir)
 	double hour = 3600e3, per = 60000.0 / 6000 * 1.01;
 
 	ratelimit_pause(rl, 5000, T0 + hour);
-	ok(near(ratelimit_acquire(rl, 100, T0 + hour), 5000), "an hour ahead: paused", NULL);
-	is_zero(ratelimit_acquire(rl, 100, T0 + hour + 5000), "an hour ahead: a request", NULL);
-	ok(near(ratelimit_acquire(rl, 100, T0 + hour + 5000), 100 * per), "an hour ahead: paced", NULL);
-	is_zero(ratelimit_acquire(rl, 100, T0), "the clock steps back an hour: no freeze", NULL);
-	ok(near(ratelimit_acquire(rl, 100, T0), 100 * per), "and pacing resumes from now", NULL);
+	ok(near(ratelimit_acquire(rl, 100, T0 + hour, NULL), 5000), "an hour ahead: paused");
+	is_zero(ratelimit_acquire(rl, 100, T0 + hour + 5000, NULL), "an hour ahead: a request");
+	ok(near(ratelimit_acquire(rl, 100, T0 + hour + 5000, NULL), 100 * per), "an hour ahead: paced");
+	is_zero(ratelimit_acquire(rl, 100, T0, NULL), "the clock steps back an hour: no freeze");
+	ok(near(ratelimit_acquire(rl, 100, T0, NULL), 100 * per), "and pacing resumes from now");
 	ratelimit_close(rl);
 
 	rl = ratelimit_open(dir, "ahead", 0, 1000);
 	per = 60000.0 / 1000 * 1.01;
-	is_zero(ratelimit_acquire(rl, 9000, T0), "tpm 1000: 9000 tokens", NULL);
-	ok(near(ratelimit_acquire(rl, 1, T0), 9000 * per, NULL),
+	is_zero(ratelimit_acquire(rl, 9000, T0, NULL), "tpm 1000: 9000 tokens");
+	ok(near(ratelimit_acquire(rl, 1, T0, NULL), 9000 * per),
 		"9 minutes ahead is honoured, not reset");
-	ok(near(ratelimit_acquire(rl, 1, T0 + 9000 * per - 60000), 60000, NULL),
+	ok(near(ratelimit_acquire(rl, 1, T0 + 9000 * per - 60000, NULL), 60000),
 		"and counted down to its end");
-	is_zero(ratelimit_acquire(rl, 20000, T0 + 9000 * per), "then 20000 tokens", NULL);
-	ok(near(ratelimit_acquire(rl, 1, T0 + 9000 * per), 600000, NULL),
+	is_zero(ratelimit_acquire(rl, 20000, T0 + 9000 * per, NULL), "then 20000 tokens");
+	ok(near(ratelimit_acquire(rl, 1, T0 + 9000 * per, NULL), 600000),
 		"are charged at most 10 minutes, so honest state never looks stale");
 	ratelimit_close(rl);
 
 	rl = ratelimit_open(dir, "longpause", 600, 0);
 	ratelimit_pause(rl, 3 * hour, T0);
-	ok(near(ratelimit_acquire(rl, 0, T0), 600000), "a 3-hour pause is clamped to 10 minutes", NULL);
+	ok(near(ratelimit_acquire(rl, 0, T0, NULL), 600000), "a 3-hour pause is clamped to 10 minutes");
 	ratelimit_close(rl);
 
 	rl = ratelimit_open(dir, "slowest", 0.05, 0);
-	is_zero(ratelimit_acquire(rl, 0, T0), "rpm 0.05: a request", NULL);
-	ok(near(ratelimit_acquire(rl, 0, T0), 600000), "its interval is clamped to 10 minutes", NULL);
+	is_zero(ratelimit_acquire(rl, 0, T0, NULL), "rpm 0.05: a request");
+	ok(near(ratelimit_acquire(rl, 0, T0, NULL), 600000), "its interval is clamped to 10 minutes");
 	ratelimit_close(rl);
 }
 
@@ -438,20 +438,20 @@ test_unlimited(const char *dir)
 
 	ok(rl != NULL, "rpm 0 and tpm 0: no limit");
 	for (int i = 0; i < 1000; i++)
-		if (ratelimit_acquire(rl, 1e6, T0) != 0, NULL)
+		if (ratelimit_acquire(rl, 1e6, T0, NULL) != 0)
 			all = 0;
 	ok(all, "1000 requests of a million tokens at one instant all start");
 	ratelimit_settle(rl, 0, 1e9);
-	is_zero(ratelimit_acquire(rl, 1, T0), "settling does not matter", NULL);
+	is_zero(ratelimit_acquire(rl, 1, T0, NULL), "settling does not matter");
 	ratelimit_close(rl);
 
 	rl = ratelimit_open(dir, "tokens-only", 0, 6000);
 	all = 1;
 	for (int i = 0; i < 100; i++)
-		if (ratelimit_acquire(rl, 0, T0) != 0, NULL)
+		if (ratelimit_acquire(rl, 0, T0, NULL) != 0)
 			all = 0;
 	ok(all, "rpm 0, tpm 6000: requests estimated at 0 tokens are not held");
-	ok(ratelimit_acquire(rl, 10, T0) == 0 && near(ratelimit_acquire(rl, 10, T0), 101, NULL),
+	ok(ratelimit_acquire(rl, 10, T0, NULL) == 0 && near(ratelimit_acquire(rl, 10, T0, NULL), 101),
 		"those with tokens are");
 	ratelimit_close(rl);
 }
@@ -711,7 +711,7 @@ test_alone(const char *dir)
 	is_int(r.status, CHILD_RETURNED, "a child whose state file is gone goes on");
 	is_str(r.out.data, "101.000 0.000 101.000", "pacing alone from its last copy of the state");
 	child_result_free(&r);
-	ok(ratelimit_acquire(rl, 0, T0) > 0, "the parent keeps its open (unlinked) file", NULL);
+	ok(ratelimit_acquire(rl, 0, T0, NULL) > 0, "the parent keeps its open (unlinked) file");
 	ratelimit_close(rl);
 	free(sub);
 }
@@ -824,6 +824,108 @@ test_fork(const char *dir)
 	ok(total < 2 || gap >= iv - EPS, "no two closer than %.1f ms (closest %.3f)", iv, gap);
 }
 
+/* A server's limit from its headers: its bucket's burst, then its pace; a 429 waits until one fits. */
+static void
+test_server_limit(const char *dir)
+{
+	struct ratelimit *rl = ratelimit_open(dir, "server", 0, 0);
+	struct rl_ticket t1, t;
+	double iv = 60000.0 / 600 * 1.01;
+	int burst = 0;
+
+	is_zero(ratelimit_acquire(rl, 0, T0, &t1), "no limit known: the first request goes");
+	is_zero(ratelimit_acquire(rl, 0, T0, &t), "and the second (nothing is paced yet)");
+	ok(t.sent[RL_REQUESTS] == t1.sent[RL_REQUESTS] + 1, "tickets count the requests sent");
+	ok(ratelimit_observe(rl, RL_REQUESTS, 600, 599, 100, 1, &t1, T0 + 200),
+		"the first answer's headers: 600 a minute, 599 left, full in 100 ms");
+	ok(near(ratelimit_request_rate(rl, T0 + 200), 600 / 1.01),
+		"requests are paced at 600 a minute (x 1.01)");
+	while (ratelimit_acquire(rl, 0, T0 + 200, NULL) == 0 && burst < 1000)
+		burst++;
+	/* 600 in the bucket; 2 sent; one kept back for what the headers could not see. */
+	is_int(burst, 597, "the rest of the bucket goes at once, less one");
+	ok(near(ratelimit_acquire(rl, 0, T0 + 200, NULL), iv), "then one every 101 ms");
+	is_zero(ratelimit_acquire(rl, 0, T0 + 200 + iv, NULL), "101 ms later, the next");
+	/* A 429's headers: nothing left, full in a minute; the next fits in 101 ms. */
+	ok(ratelimit_observe(rl, RL_REQUESTS, 600, 0, 60000, 1, NULL, T0 + 1000),
+		"a 429 with its headers");
+	ok(near(ratelimit_acquire(rl, 0, T0 + 1000, NULL), 2 * iv),
+		"a 429 waits until a request fits (and one more), not until the bucket is full");
+	ok(!ratelimit_observe(rl, RL_REQUESTS, 14400, 14399, 6000, 1, NULL, T0 + 1000),
+		"14,400 with one used and full in 6 s: a day's limit (Groq), not paced by");
+	ok(!ratelimit_observe(rl, RL_REQUESTS, 0, 0, 0, 1, NULL, T0 + 1000) &&
+			!ratelimit_observe(rl, RL_REQUESTS, NAN, 1, 0, 1, NULL, T0 + 1000) &&
+			!ratelimit_observe(rl, RL_TOKENS, 100, -1, 0, 1, NULL, T0 + 1000),
+		"a limit of 0, NaN or a negative remaining is refused");
+	ratelimit_close(rl);
+
+	/* Tokens: the bucket's room for this request's estimate. */
+	rl = ratelimit_open(dir, "server-tokens", 0, 0);
+	is_zero(ratelimit_acquire(rl, 400, T0, &t), "tokens: the first request goes");
+	ok(ratelimit_observe(rl, RL_TOKENS, 1000, 600, 24000, 1, &t, T0 + 10),
+		"1,000 tokens a minute, 600 left");
+	is_zero(ratelimit_acquire(rl, 500, T0 + 10, NULL), "500 fit in 600");
+	ok(near(ratelimit_acquire(rl, 500, T0 + 10, NULL), 400 * 60.6),
+		"the next 500 wait until 400 more have come back: 24.24 s");
+	ratelimit_settle(rl, 500, 100);
+	ok(near(ratelimit_acquire(rl, 500, T0 + 10, NULL), 0 * 60.6) ||
+			ratelimit_acquire(rl, 500, T0 + 10, NULL) == 0,
+		"settled at 100 instead of 500: they fit now");
+	ratelimit_close(rl);
+
+	/* The user's limit rules: the server's is not used for that unit. */
+	rl = ratelimit_open(dir, "server-user", 60, 0);
+	ok(ratelimit_observe(rl, RL_REQUESTS, 600, 599, 100, 1, NULL, T0), "headers under --rpm 60");
+	ok(near(ratelimit_request_rate(rl, T0), 60 / 1.01), "--rpm 60 paces, not the server's 600");
+	ratelimit_close(rl);
+}
+
+/* A rate learned from 429s that say nothing: a guess, then a measure between two 429s. */
+static void
+test_learned(const char *dir)
+{
+	struct ratelimit *rl = ratelimit_open(dir, "learned", 0, 0), *other;
+	double t = T0;
+
+	is_zero(ratelimit_request_rate(rl, t), "nothing learned: not paced");
+	ratelimit_refused(rl, t, t + 100);
+	ok(near(ratelimit_request_rate(rl, t + 100), 60), "a first 429: one request a second");
+	other = ratelimit_open(dir, "learned", 0, 0);
+	ok(near(ratelimit_request_rate(other, t + 100), 60), "a sharer paces by it too");
+	ratelimit_refused(rl, t - 50, t + 150);
+	ok(near(ratelimit_request_rate(rl, t + 150), 60),
+		"a 429 for a request sent before the rate changed teaches nothing");
+	/* Requests pass for a second: the guess grows half again. */
+	for (int i = 1; i <= 10; i++)
+		ratelimit_passed(i % 2 ? rl : other, t + 100 * i, t + 100 + 100 * i);
+	ok(near(ratelimit_request_rate(rl, t + 1100), 90), "a second of passes: 1.5 a second");
+	/* 3 s after the first 429, the next: 10 passed in between. */
+	ratelimit_refused(other, t + 3000, t + 3100);
+	ok(near(ratelimit_request_rate(rl, t + 3100), 10.0 / 3 * 60 * 0.96),
+		"the second 429: what passed between them, 10 in 3 s, at 96%%: 192 a minute");
+	ratelimit_refused(rl, t + 3200, t + 3300);
+	ok(near(ratelimit_request_rate(rl, t + 3300), 192 / 1.25),
+		"a 429 soon after a measure cuts it by a fifth");
+	for (int i = 1; i <= 10; i++)
+		ratelimit_passed(rl, t + 3300 + 1000 * i, t + 3300 + 1000 * i);
+	ok(near(ratelimit_request_rate(rl, t + 13300), 192 / 1.25 * exp(0.04)),
+		"a measured rate grows 0.4%% a second while requests pass");
+	ok(near(ratelimit_request_rate(rl, t + 13300 + 11 * 60000), 0),
+		"forgotten after 10 minutes unused");
+	ratelimit_close(other);
+	ratelimit_close(rl);
+
+	/* Under a user's limit a slower learned rate holds; a faster one does not. */
+	rl = ratelimit_open(dir, "learned-user", 120, 0);
+	ratelimit_refused(rl, t, t);
+	ok(near(ratelimit_request_rate(rl, t), 60), "--rpm 120 and a 429: one a second");
+	ratelimit_close(rl);
+	rl = ratelimit_open(dir, "learned-user2", 30, 0);
+	ratelimit_refused(rl, t, t);
+	ok(near(ratelimit_request_rate(rl, t), 30 / 1.01), "--rpm 30 is slower: it holds");
+	ratelimit_close(rl);
+}
+
 int
 main(void)
 {
@@ -837,6 +939,8 @@ main(void)
 	test_sharing(dir);
 	test_keys(dir);
 	test_future(dir);
+	test_server_limit(dir);
+	test_learned(dir);
 	test_unlimited(dir);
 	test_arguments(dir);
 	test_directory(dir);
