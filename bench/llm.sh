@@ -8,35 +8,46 @@
 #  2. raw speed: the mock unlimited, latency 0 and 50 ms: requests/s with
 #     -j 64 (target >= 3,000/s at 50 ms) and -j 256, and the user+sys CPU
 #     time per request;
+#  4. limits the user does not know (no --rpm/--tpm): 1,200 requests at a
+#     600-a-minute bucket that starts full (the best possible is 60 s),
+#     200 ms latency, default -j 8, against a server with no hints at all
+#     (mockd --no-hints), Gemini's (no headers, the wait only in the 429's
+#     body) and one with limit headers: the wall time (target: within
+#     70 s) and the share of 429s (target: at most 3%, 1% with headers);
+#     and a Groq-style server whose binding limit is tokens a minute while
+#     its request headers count a day: the time against the token bound
+#     (the charged tokens less the bucket's, at the limit; target: within
+#     15%). The peer of each is the same run with the limit given by flag
+#     (--rpm 600, --tpm): the strict pace, without the server's burst.
 #  3. peers, on the same requests at the same latencies: a Python asyncio +
 #     aiohttp client with a semaphore of 64 (the pattern of the OpenAI
 #     cookbook's api_request_parallel_processor.py; Debian's python3-aiohttp)
 #     and `xargs -P 64 curl`: jl-llm's speed-up over each (target >= 3x the
 #     Python client).
 # Not a timed test: run it with `make bench` on an idle machine; it takes
-# about 4 minutes (5 on a busy machine), most of it part 1 (2,000 requests
-# at 600 a minute).
+# about 11 minutes (12 on a busy machine): part 1 (2,000 requests at 600 a
+# minute) 4, part 4 (runs bound by the server's clock, so each runs once) 7.
 # BENCH_RECORDS sets the number of requests (default 2000), BENCH_RPM the
 # limit of part 1 (default 600), BENCH_RUNS the runs of parts 2 and 3 (the
 # best is kept; default 3; curl runs once), BENCH_PARTS which parts run
-# (default "1 2 3"; parts 2 and 3 run together).
+# (default "1 2 3 4"; parts 2 and 3 run together).
 set -eu
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$SRCDIR/build}
 BENCH_RECORDS=${BENCH_RECORDS:-2000}
 BENCH_RPM=${BENCH_RPM:-600}
 BENCH_RUNS=${BENCH_RUNS:-3}
-BENCH_PARTS=${BENCH_PARTS:-1 2 3}
+BENCH_PARTS=${BENCH_PARTS:-1 2 3 4}
 PYTHON=${PYTHON:-/usr/bin/python3}
 work=${BENCH_DIR:-$BUILD/bench}
 mkdir -p "$work"
 
 # The mock takes this key; jl-llm and the peers send it.
-OPENAI_API_KEY=bench-key
+OPENAI_API_KEY=bench-key GEMINI_API_KEY=bench-key GROQ_API_KEY=bench-key
 # A limiter state of our own, fresh for each run.
 XDG_RUNTIME_DIR=$work/xdg
 MOCK_KEY=$OPENAI_API_KEY
-export OPENAI_API_KEY XDG_RUNTIME_DIR
+export OPENAI_API_KEY GEMINI_API_KEY GROQ_API_KEY XDG_RUNTIME_DIR
 unset JL_DB JL_MODEL
 
 MODEL=mock-model
@@ -213,11 +224,126 @@ part23() {
 	done
 }
 
+# --- part 4: limits the user does not know -------------------------------------
+
+# limit_run NAME MODEL PREFIX RECORDS [jl-llm options]: a fresh limiter, the
+# run; prints "WALL CPU"; the mock's log is $work/llm-NAME.log.
+limit_run() {
+	name=$1 model=$2 prefix=$3 input=$4
+	shift 4
+	rm -rf "$XDG_RUNTIME_DIR"
+	mkdir -m 700 "$XDG_RUNTIME_DIR"
+	# shellcheck disable=SC2016 # the inner shell expands them
+	run "$work/llm-$name.out" sh -c '"$@" <"$0"' "$input" "$BUILD/jl-llm" -q -m "$model" \
+		--base-url "$url$prefix" -p 'Summarise {{.name}}' "$@"
+}
+
+# limited_share LOG: the share of the chat requests in the mock's log answered 429, in percent.
+limited_share() {
+	awk '/chat\/completions/ { all++; if ($0 ~ /"status":429/) lim++ }
+		END { printf "%.2f", all > 0 ? lim * 100 / all : 0 }' "$1"
+}
+
+# limited_count LOG: "429s of requests".
+limited_count() {
+	awk '/chat\/completions/ { all++; if ($0 ~ /"status":429/) lim++ }
+		END { printf "%d of %d", lim, all }' "$1"
+}
+
+# limits_mode MODE MODEL PREFIX [mockd options]: one run of part 4 without
+# flags; prints its line, sets wall and pct.
+limits_mode() {
+	mode=$1 model=$2 prefix=$3
+	shift 3
+	log=$work/llm-$mode.log
+	rm -f "$log"
+	start_mock "limits-$mode" 400 --rpm 600 --latency 200 --log "$log" "$@"
+	m=$(limit_run "$mode" "$model" "$prefix" "$records4")
+	stop_mock
+	wall=$(echo "$m" | cut -d' ' -f1)
+	pct=$(limited_share "$log")
+	target=3
+	[ "$mode" = headers ] && target=1
+	awk -v mode="$mode" -v w="$wall" -v p="$pct" -v c="$(limited_count "$log")" -v t="$target" \
+		-v ok="$(count_ok "$work/llm-$mode.out" '"llm":{"content"')" 'BEGIN {
+		printf "%-9s %6.1f s (target <= 70: %s), %s requests got 429: %.2f%% (target <= %d%%: %s), %d ok\n", \
+			mode, w, (w <= 70 ? "met" : "NOT met"), c, p, t, (p <= t ? "met" : "NOT met"), ok
+	}'
+}
+
+# limits_summary MODE WALL PCT TARGET: the ratio to the flag's run, and the summary line.
+limits_summary() {
+	echo "$1: the learned pace is $(ratio "$wall_flag" "$2")x as fast as --rpm 600"
+	summary jl-llm "1,200 req at a 600 rpm bucket, no flags, $1" "$2 s, $3 % 429s" \
+		"--rpm 600" "$wall_flag s" "$(ratio "$wall_flag" "$2")" "<= 70 s, <= $4 % 429s"
+}
+
+part4() {
+	n4=1200
+	records4=$work/llm-records-$n4.jsonl
+	awk -v n="$n4" 'BEGIN { for (i = 1; i <= n; i++) printf "{\"id\":%d,\"name\":\"Company %d\"}\n", i, i }' \
+		>"$records4"
+	echo "== 4. limits not given: $n4 requests at a 600-a-minute bucket that starts full, 200 ms, -j 8 (60 s at best)"
+	limits_mode no-hints openai/$MODEL /v1 --no-hints
+	wall_none=$wall pct_none=$pct
+	limits_mode gemini gemini/$MODEL /v1beta/openai
+	wall_gemini=$wall pct_gemini=$pct
+	limits_mode headers openai/$MODEL /v1
+	wall_headers=$wall pct_headers=$pct
+	# The peer: the limit given by flag (the same for every mode: it paces alone).
+	log=$work/llm-flag.log
+	rm -f "$log"
+	start_mock limits-flag 400 --rpm 600 --latency 200 --log "$log" --no-hints
+	m=$(limit_run flag "openai/$MODEL" /v1 "$records4" --rpm 600)
+	stop_mock
+	wall_flag=$(echo "$m" | cut -d' ' -f1)
+	printf '%-9s %6.1f s, %s requests got 429 (--rpm 600: one every 101 ms, no burst)\n' \
+		"--rpm 600" "$wall_flag" "$(limited_count "$log")"
+	limits_summary no-hints "$wall_none" "$pct_none" 3
+	limits_summary gemini "$wall_gemini" "$pct_gemini" 3
+	limits_summary headers "$wall_headers" "$pct_headers" 1
+
+	# Groq: tokens a minute bind; the request headers count a day.
+	n5=500 tpm=30000 max=100
+	records5=$work/llm-records-$n5.jsonl
+	head -n "$n5" "$records4" >"$records5"
+	echo "== 4. Groq-style: $n5 requests, --max-tokens $max, a $tpm-token-a-minute bucket, 14,400 requests a day"
+	for how in learned flag; do
+		log=$work/llm-groq-$how.log
+		rm -f "$log"
+		start_mock "groq-$how" 400 --tpm "$tpm" --rpd 14400 --latency 200 --log "$log"
+		if [ "$how" = flag ]; then
+			m=$(limit_run "groq-$how" "groq/$MODEL" /openai/v1 "$records5" --max-tokens "$max" --tpm "$tpm")
+		else
+			m=$(limit_run "groq-$how" "groq/$MODEL" /openai/v1 "$records5" --max-tokens "$max")
+		fi
+		stop_mock
+		echo "$how: $(echo "$m" | cut -d' ' -f1) s, $(limited_count "$log") requests got 429"
+		if [ "$how" = flag ]; then
+			wall_groq_flag=$(echo "$m" | cut -d' ' -f1)
+		else
+			wall_groq_learned=$(echo "$m" | cut -d' ' -f1)
+		fi
+	done
+	# The mock charges each request its prompt tokens plus --max-tokens.
+	charged=$(grep -o '"prompt_tokens":[0-9]*' "$work/llm-groq-learned.out" |
+		awk -F: -v max="$max" '{ t += $2 + max } END { print t }')
+	bound=$(awk -v c="$charged" -v t="$tpm" 'BEGIN { printf "%.1f", (c - t) / t * 60 }')
+	awk -v w="$wall_groq_learned" -v b="$bound" -v c="$charged" 'BEGIN {
+		printf "token bound: (%d charged - 30000 in the bucket) / 30000 a minute = %.1f s; learned run %.1f s = %.2fx the bound (target <= 1.15: %s)\n", \
+			c, b, w, w / b, (w / b <= 1.15 ? "met" : "NOT met")
+	}'
+	summary jl-llm "Groq-style, tokens bind, no flags ($n5 req)" "$wall_groq_learned s (bound $bound s)" \
+		"--tpm $tpm" "$wall_groq_flag s" "$(ratio "$wall_groq_flag" "$wall_groq_learned")" "<= 1.15x the token bound"
+	echo
+}
+
 speed=
 for part in $BENCH_PARTS; do
 	case $part in
 	1) part1 ;;
 	2 | 3) [ -n "$speed" ] || part23; speed=t ;;
+	4) part4 ;;
 	*) echo "bench: unknown part '$part'" >&2; exit 64 ;;
 	esac
 done
