@@ -78,7 +78,8 @@
 #define RL_KEY_CHARS 80             /* the readable part of the file name */
 #define RL_MINUTE_MS 60000.0        /* the window of the limits servers' headers give */
 
-#define LEARN_FIRST_RATE 1.0      /* requests a second before anything is measured */
+#define LEARN_FIRST_RATE 1.0      /* requests a second at least, before anything is measured */
+#define LEARN_RECENT_MS 2000.0    /* the time constant of the recent pass rate */
 #define LEARN_GUESS_GROWTH 0.4054651081 /* ln 1.5: a guess grows half again per second of passes */
 #define LEARN_EXACT_GROWTH 0.004  /* a measured rate grows 0.4% per second of passes */
 #define LEARN_MARGIN 0.96         /* pace at 96% of a measured rate */
@@ -101,6 +102,8 @@ struct rl_state {
 	double anchor;           /* when a refused request was sent; 0: none */
 	double anchor_passed;    /* requests sent since anchor that passed */
 	double sent[2];          /* requests and (estimated) tokens sent, ever */
+	double recent_passes;    /* passes, each fading with e^(-age / LEARN_RECENT_MS) */
+	double recent_at;        /* when recent_passes was last brought up to date */
 };
 
 struct ratelimit {
@@ -136,7 +139,8 @@ state_valid(const struct rl_state *st)
 {
 	const double *times[] = { &st->tat_req, &st->tat_tok, &st->paused_until,
 		&st->srv_interval[0], &st->srv_interval[1], &st->learned_interval, &st->learned_at,
-		&st->grown_at, &st->anchor, &st->anchor_passed, &st->sent[0], &st->sent[1] };
+		&st->grown_at, &st->anchor, &st->anchor_passed, &st->sent[0], &st->sent[1],
+		&st->recent_passes, &st->recent_at };
 
 	if (st->magic != RL_MAGIC || st->version != RL_VERSION || st->size != sizeof(*st))
 		return false;
@@ -560,6 +564,13 @@ ratelimit_observe(struct ratelimit *rl, enum rl_unit unit, double limit, double 
 	return true;
 }
 
+/* The passes of the last seconds, as they stand at now. */
+static double
+recent_passes(const struct rl_state *st, double now_ms)
+{
+	return st->recent_passes * exp(-fmax(now_ms - st->recent_at, 0) / LEARN_RECENT_MS);
+}
+
 void
 ratelimit_passed(struct ratelimit *rl, double sent_ms, double now_ms)
 {
@@ -571,10 +582,11 @@ ratelimit_passed(struct ratelimit *rl, double sent_ms, double now_ms)
 	locked = state_begin(rl, &st, &dirty);
 	if (forget_future(&st, now_ms))
 		dirty = true;
-	if (st.anchor > 0 && sent_ms >= st.anchor) {
+	if (st.anchor > 0 && sent_ms >= st.anchor)
 		st.anchor_passed += 1;
-		dirty = true;
-	}
+	st.recent_passes = recent_passes(&st, now_ms) + 1;
+	st.recent_at = now_ms;
+	dirty = true;
 	if (st.learned_interval > 0) {
 		/* Grow with the time requests keep passing (a second at most per answer). */
 		double seconds = fmin(fmax(now_ms - st.grown_at, 0), 1000) / 1000;
@@ -614,11 +626,16 @@ ratelimit_refused(struct ratelimit *rl, double sent_ms, double now_ms)
 		st.measured = 1;
 		st.anchor = sent_ms;
 		st.anchor_passed = 0;
+	} else if (st.measured) {
+		/* Too soon to measure again: the next 429 will. */
+		state_end(rl, &st, locked, dirty);
+		return;
 	} else {
 		if (st.learned_interval > 0)
-			st.learned_interval *= st.measured ? 1.25 : 2; /* too fast still */
-		else
-			st.learned_interval = 1000 / LEARN_FIRST_RATE;
+			st.learned_interval *= 2; /* the guess is too fast still */
+		else /* Half the pass rate of the last seconds, which was at least the server's. */
+			st.learned_interval = 1000 / fmax(LEARN_FIRST_RATE,
+				recent_passes(&st, now_ms) / (LEARN_RECENT_MS / 1000) / 2);
 		if (st.anchor == 0 || window > RL_AHEAD_MS) {
 			st.anchor = sent_ms;
 			st.anchor_passed = 0;

@@ -904,15 +904,24 @@ test_learned(const char *dir)
 	ok(near(ratelimit_request_rate(rl, t + 3100), 10.0 / 3 * 60 * 0.96),
 		"the second 429: what passed between them, 10 in 3 s, at 96%%: 192 a minute");
 	ratelimit_refused(rl, t + 3200, t + 3300);
-	ok(near(ratelimit_request_rate(rl, t + 3300), 192 / 1.25),
-		"a 429 soon after a measure cuts it by a fifth");
+	ok(near(ratelimit_request_rate(rl, t + 3300), 192),
+		"a 429 too soon after a measure changes nothing: the next one measures again");
 	for (int i = 1; i <= 10; i++)
 		ratelimit_passed(rl, t + 3300 + 1000 * i, t + 3300 + 1000 * i);
-	ok(near(ratelimit_request_rate(rl, t + 13300), 192 / 1.25 * exp(0.04)),
+	ok(near(ratelimit_request_rate(rl, t + 13300), 192 * exp(0.04)),
 		"a measured rate grows 0.4%% a second while requests pass");
 	ok(near(ratelimit_request_rate(rl, t + 13300 + 11 * 60000), 0),
 		"forgotten after 10 minutes unused");
 	ratelimit_close(other);
+	ratelimit_close(rl);
+
+	/* The first guess: half the pass rate of the last seconds, when that is more than 1/s. */
+	rl = ratelimit_open(dir, "learned-busy", 0, 0);
+	for (int i = 0; i < 400; i++)
+		ratelimit_passed(rl, t + 10 * i, t + 10 * i);
+	ratelimit_refused(rl, t + 4000, t + 4000);
+	ok(fabs(ratelimit_request_rate(rl, t + 4000) / 60 - 100 * (1 - exp(-2.0)) / 2) < 1,
+		"100 passes a second for 4 s, then a 429: a guess of about half of that");
 	ratelimit_close(rl);
 
 	/* Under a user's limit a slower learned rate holds; a faster one does not. */

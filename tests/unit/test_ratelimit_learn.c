@@ -258,6 +258,28 @@ test_no_hints(const char *dir, enum hints hints)
 	}
 }
 
+/* The small runs of tests/t3011: 600 requests at 3,600 a minute from a bucket of 60, 20 ms, -j 4. */
+static void
+test_small_runs(const char *dir)
+{
+	static const enum hints modes[] = { HINT_NONE, HINT_RETRY_DELAY, HINT_HEADERS };
+	static const char *const names[] = { "no hints", "retryDelay only", "limit headers" };
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(*modes); i++) {
+		struct server s = { .rpm = 3600, .burst = 60, .hints = modes[i] };
+		char key[32], what[96];
+		struct run r;
+
+		snprintf(key, sizeof(key), "small-%zu", i);
+		snprintf(what, sizeof(what), "t3011's small run, %s", names[i]);
+		r = simulate(dir, key, &s, 600, 1, 4, 20, 0, 0);
+		report(what, &r);
+		ok(r.seconds <= 11, "%s: within 10%% of the 9 s the bucket allows", what);
+		ok(r.refused * 100 <= r.requests * (modes[i] == HINT_HEADERS ? 1 : 3),
+			"%s: at most %d%% of requests got 429", what, modes[i] == HINT_HEADERS ? 1 : 3);
+	}
+}
+
 static void
 test_headers(const char *dir)
 {
@@ -310,5 +332,6 @@ main(void)
 	test_no_hints(dir, HINT_RETRY_DELAY);
 	test_headers(dir);
 	test_groq_tokens(dir);
+	test_small_runs(dir);
 	return done_testing();
 }
