@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* SHA-256 as FIPS 180-4 specifies it, fed in pieces of any size. */
+/* SHA-256 as FIPS 180-4 specifies it, fed in pieces of any size; HMAC over it (RFC 2104). */
 #include <string.h>
 
 #include "sha256.h"
@@ -207,4 +207,35 @@ sha256_hex(const unsigned char hash[SHA256_SIZE], char hex[2 * SHA256_SIZE + 1])
 		hex[2 * i + 1] = digits[hash[i] & 15];
 	}
 	hex[2 * SHA256_SIZE] = '\0';
+}
+
+void
+hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+	unsigned char out[SHA256_SIZE])
+{
+	unsigned char block[64], inner[SHA256_SIZE];
+	struct sha256 h;
+	size_t i;
+
+	/* RFC 2104 section 2: a key longer than the block is hashed first; then zeros to the block.
+	 */
+	memset(block, 0, sizeof(block));
+	if (key_len > sizeof(block))
+		sha256(key, key_len, block);
+	else if (key_len > 0)
+		memcpy(block, key, key_len);
+	for (i = 0; i < sizeof(block); i++)
+		block[i] ^= 0x36;
+	sha256_init(&h);
+	sha256_update(&h, block, sizeof(block));
+	sha256_update(&h, data, len);
+	sha256_final(&h, inner);
+	for (i = 0; i < sizeof(block); i++)
+		block[i] ^= 0x36 ^ 0x5c;
+	sha256_init(&h);
+	sha256_update(&h, block, sizeof(block));
+	sha256_update(&h, inner, sizeof(inner));
+	sha256_final(&h, out);
+	explicit_bzero(block, sizeof(block));
+	explicit_bzero(inner, sizeof(inner));
 }

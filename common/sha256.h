@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* SHA-256 (FIPS 180-4), for cache keys: a hash of the exact request. */
+/*
+ * SHA-256 (FIPS 180-4), for cache keys: a hash of the exact request; and
+ * HMAC-SHA-256 (RFC 2104), which AWS Signature Version 4 chains (sigv4.h).
+ */
 #ifndef JL_SHA256_H
 #define JL_SHA256_H
 
@@ -25,5 +28,13 @@ void sha256(const void *data, size_t len, unsigned char out[SHA256_SIZE]);
 
 /* The 64 lower-case hex digits of a hash, and a NUL, into hex. */
 void sha256_hex(const unsigned char hash[SHA256_SIZE], char hex[2 * SHA256_SIZE + 1]);
+
+/*
+ * HMAC-SHA-256 of the len bytes of data under the key_len bytes of key, into
+ * out (32 bytes; it may be key itself, for a chain of keys). The copies of the
+ * key it makes are wiped before it returns. Cannot fail.
+ */
+void hmac_sha256(const void *key, size_t key_len, const void *data, size_t len,
+	unsigned char out[SHA256_SIZE]);
 
 #endif
