@@ -38,8 +38,8 @@ netopt_defaults(struct netloop_config *loop, const char *into)
 }
 
 /* http only to this machine; anything else must be https. */
-static void
-check_base_url(const char *url)
+void
+netopt_check_url(const char *url, const char *what)
 {
 	static const char *const loopback[] = { "http://127.", "http://localhost", "http://[::1]" };
 
@@ -48,8 +48,8 @@ check_base_url(const char *url)
 	for (size_t i = 0; i < sizeof(loopback) / sizeof(*loopback); i++)
 		if (strncmp(url, loopback[i], strlen(loopback[i])) == 0)
 			return;
-	die(EXIT_CONFIG,
-		"--base-url '%s': only https, or http to this machine (127.0.0.1, localhost)", url);
+	die(EXIT_CONFIG, "%s '%s': only https, or http to this machine (127.0.0.1, localhost)",
+		what, url);
 }
 
 void
@@ -64,7 +64,7 @@ netopt_finish(const struct opt_tool *tool, struct netloop_config *loop, const st
 		loop->seed = (unsigned long long)getpid() * 2654435761ULL ^
 			(unsigned long long)time(NULL);
 	if (no->base_url != NULL)
-		check_base_url(no->base_url);
+		netopt_check_url(no->base_url, "--base-url");
 	if (loop->budget_micro >= 0 && loop->db_path == NULL)
 		opt_usage_error(tool,
 			"--budget needs --db: the ledger of jl-cost is what it counts");

@@ -75,6 +75,12 @@ void netopt_defaults(struct netloop_config *loop, const char *into);
 void netopt_finish(const struct opt_tool *tool, struct netloop_config *loop,
 	const struct netopt *no, bool seeded);
 
+/*
+ * Refuse (exit 78, naming it as what: "--base-url", a variable) an endpoint
+ * that is not https, or http to this machine: keys must not travel in clear.
+ */
+void netopt_check_url(const char *url, const char *what);
+
 /* A whole small file (a template, a key); exits 78 naming what it is when it cannot. */
 char *netopt_read_file(const char *path, const char *what);
 
