@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 #include "exitcodes.h"
@@ -153,7 +154,6 @@ build(struct netloop *nl, struct net_job *j, struct http_transfer *t)
 	const struct llm_config *cfg = netloop_tool(nl);
 	const struct model_ref *m = &cfg->models[j->target];
 	struct llm_job *lj = j->data;
-	struct buf url = BUF_INIT;
 
 	if (lj->built_for != j->target) {
 		/* A fallback model: its own body, and perhaps its own cached answer. */
@@ -161,13 +161,11 @@ build(struct netloop *nl, struct net_job *j, struct http_transfer *t)
 		if (replay_cached(nl, j))
 			return -1;
 	}
-	chat_url(m->provider, cfg->base_url, &url);
-	t->url = xstrdup(buf_cstr(&url));
-	buf_free(&url);
 	t->post = true;
 	buf_add(&t->body, lj->body.data, lj->body.len);
 	t->timeout_ms = cfg->timeout_ms;
-	add_auth_headers(m->provider, cfg->keys[j->target], t);
+	/* Signed anew for each attempt (Bedrock): a signature holds for 15 minutes. */
+	chat_request(m, &cfg->endpoints[j->target], cfg->keys[j->target], time(NULL), t);
 	return estimate_tokens(lj->prompt.len + lj->system.len, cfg->params.max_tokens);
 }
 
@@ -284,23 +282,18 @@ too_long(struct netloop *nl, struct net_job *j)
 	return true;
 }
 
-/* The key check: the model list, authenticated. */
+/* The key check: the model list, authenticated (none for Bedrock). */
 static bool
 check(struct netloop *nl, int target, struct http_transfer *t)
 {
 	const struct llm_config *cfg = netloop_tool(nl);
 	const struct provider *p = cfg->models[target].provider;
-	struct buf url = BUF_INIT;
 
 	for (int k = 0; k < target; k++)
 		if (cfg->models[k].provider == p)
 			return false; /* checked already */
-	models_url(p, cfg->base_url, &url);
-	t->url = xstrdup(buf_cstr(&url));
-	buf_free(&url);
 	t->timeout_ms = cfg->timeout_ms < 30000 ? cfg->timeout_ms : 30000;
-	add_auth_headers(p, cfg->keys[target], t);
-	return true;
+	return check_request(&cfg->models[target], &cfg->endpoints[target], cfg->keys[target], t);
 }
 
 int
@@ -323,6 +316,8 @@ engine_run(struct llm_config *cfg)
 		cfg->loop.targets[i].key = cfg->keys[i];
 		cfg->loop.targets[i].key_env =
 			cfg->key_from_file ? NULL : cfg->models[i].provider->key_env;
+		if (cfg->endpoints[i].token != NULL) /* Bedrock's session token: one variable */
+			cfg->loop.other_secret = cfg->endpoints[i].token;
 	}
 	cfg->loop.no_network = cfg->dry_run;
 	return netloop_run(&cfg->loop, &ops, cfg);

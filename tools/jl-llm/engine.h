@@ -18,7 +18,7 @@ struct llm_config {
 	struct netloop_config loop;          /* its targets are the models, in order */
 	struct model_ref models[MAX_MODELS]; /* the model, then the --fallback ones */
 	size_t nmodels;
-	const char *base_url;
+	struct endpoint endpoints[MAX_MODELS]; /* where each model's requests go (not --dry-run) */
 	char *keys[MAX_MODELS]; /* each model's key (NULL: none needed); wiped at the end */
 	struct tmpl *prompt;
 	struct tmpl *system; /* or NULL */

@@ -143,7 +143,6 @@ validate_config(struct llm_config *cfg, struct llm_args *a)
 	for (size_t i = 0; i < cfg->nmodels; i++)
 		if (model_parse(specs[i], &cfg->models[i], &err) != 0)
 			die(EXIT_CONFIG, "%s", buf_cstr(&err));
-	cfg->base_url = a->net.base_url;
 	netopt_finish(&tool, &cfg->loop, &a->net, cfg->seeded);
 	text = a->prompt_file ? netopt_read_file(a->prompt_file, "prompt file")
 			      : xstrdup(a->prompt);
@@ -167,10 +166,16 @@ validate_config(struct llm_config *cfg, struct llm_args *a)
 		const struct provider *p = cfg->models[i].provider;
 
 		cfg->keys[i] = netopt_find_key(a->net.key_file, p->key_env);
-		if (cfg->keys[i] == NULL && p->key_required && !cfg->dry_run)
+		if (cfg->dry_run)
+			continue; /* no request: no key, endpoint or region needed */
+		if (cfg->keys[i] == NULL && p->key_required)
 			die(EXIT_CONFIG,
 				"%s is not set: export the key of %s, or give --api-key-file FILE",
 				p->key_env, p->name);
+		if (endpoint_init(p, a->net.base_url, &cfg->endpoints[i], &err) != 0)
+			die(EXIT_CONFIG, "%s", buf_cstr(&err));
+		if (p->base_env != NULL && a->net.base_url == NULL)
+			netopt_check_url(cfg->endpoints[i].base, p->base_env);
 	}
 	cfg->key_from_file = a->net.key_file != NULL;
 	buf_free(&err);
@@ -181,6 +186,7 @@ free_config(struct llm_config *cfg)
 {
 	for (size_t i = 0; i < cfg->nmodels; i++) {
 		netopt_free_key(cfg->keys[i]);
+		endpoint_free(&cfg->endpoints[i]);
 		model_free(&cfg->models[i]);
 	}
 	template_free(cfg->prompt);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Providers: endpoints, request bodies, answers and failures, per dialect. */
+/* Providers: endpoints, request bodies, answers and failures, per dialect and route. */
 #define _GNU_SOURCE /* strcasestr */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,23 +9,46 @@
 #include "failure.h"
 #include "provider.h"
 #include "record.h"
+#include "sigv4.h"
 #include "util.h"
 
+/* doc/protocols.md §1.1, §3, §9, §10; jl-llm(1), Providers. */
 static const struct provider providers[] = {
-	{ "openai", "https://api.openai.com/v1", "OPENAI_API_KEY", true, DIALECT_OPENAI,
-		"max_completion_tokens" },
-	{ "groq", "https://api.groq.com/openai/v1", "GROQ_API_KEY", true, DIALECT_OPENAI,
+	{ "openai", "https://api.openai.com/v1", NULL, "OPENAI_API_KEY", true, DIALECT_OPENAI,
+		ROUTE_BASE, "max_completion_tokens" },
+	{ "groq", "https://api.groq.com/openai/v1", NULL, "GROQ_API_KEY", true, DIALECT_OPENAI,
+		ROUTE_BASE, "max_tokens" },
+	{ "openrouter", "https://openrouter.ai/api/v1", NULL, "OPENROUTER_API_KEY", true,
+		DIALECT_OPENAI, ROUTE_BASE, "max_tokens" },
+	{ "together", "https://api.together.xyz/v1", NULL, "TOGETHER_API_KEY", true, DIALECT_OPENAI,
+		ROUTE_BASE, "max_tokens" },
+	{ "anthropic", "https://api.anthropic.com/v1", NULL, "ANTHROPIC_API_KEY", true,
+		DIALECT_ANTHROPIC, ROUTE_BASE, "max_tokens" },
+	{ "gemini", "https://generativelanguage.googleapis.com/v1beta/openai", NULL,
+		"GEMINI_API_KEY", true, DIALECT_OPENAI, ROUTE_BASE, "max_tokens" },
+	{ "mistral", "https://api.mistral.ai/v1", NULL, "MISTRAL_API_KEY", true, DIALECT_OPENAI,
+		ROUTE_BASE, "max_tokens" },
+	{ "deepseek", "https://api.deepseek.com/v1", NULL, "DEEPSEEK_API_KEY", true, DIALECT_OPENAI,
+		ROUTE_BASE, "max_tokens" },
+	{ "xai", "https://api.x.ai/v1", NULL, "XAI_API_KEY", true, DIALECT_OPENAI, ROUTE_BASE,
 		"max_tokens" },
-	{ "openrouter", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", true, DIALECT_OPENAI,
+	{ "fireworks", "https://api.fireworks.ai/inference/v1", NULL, "FIREWORKS_API_KEY", true,
+		DIALECT_OPENAI, ROUTE_BASE, "max_tokens" },
+	{ "cerebras", "https://api.cerebras.ai/v1", NULL, "CEREBRAS_API_KEY", true, DIALECT_OPENAI,
+		ROUTE_BASE, "max_completion_tokens" },
+	{ "azure", NULL, "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", true, DIALECT_OPENAI,
+		ROUTE_AZURE, "max_tokens" },
+	{ "bedrock", NULL, NULL, "AWS_SECRET_ACCESS_KEY", true, DIALECT_CONVERSE, ROUTE_BEDROCK,
+		"maxTokens" },
+	{ "ollama", "http://localhost:11434/v1", NULL, NULL, false, DIALECT_OPENAI, ROUTE_BASE,
 		"max_tokens" },
-	{ "together", "https://api.together.xyz/v1", "TOGETHER_API_KEY", true, DIALECT_OPENAI,
-		"max_tokens" },
-	{ "anthropic", "https://api.anthropic.com/v1", "ANTHROPIC_API_KEY", true, DIALECT_ANTHROPIC,
-		"max_tokens" },
-	{ "ollama", "http://localhost:11434/v1", NULL, false, DIALECT_OPENAI, "max_tokens" },
-	{ "llamacpp", "http://127.0.0.1:8080/v1", "LLAMACPP_API_KEY", false, DIALECT_OPENAI,
-		"max_tokens" },
+	{ "llamacpp", "http://127.0.0.1:8080/v1", NULL, "LLAMACPP_API_KEY", false, DIALECT_OPENAI,
+		ROUTE_BASE, "max_tokens" },
+	{ "vllm", "http://localhost:8000/v1", NULL, "VLLM_API_KEY", false, DIALECT_OPENAI,
+		ROUTE_BASE, "max_tokens" },
 };
+
+#define NPROVIDERS (sizeof(providers) / sizeof(*providers))
 
 /* Anthropic requires an output cap; this is jl-llm's when --max-tokens is not given. */
 #define ANTHROPIC_DEFAULT_MAX_TOKENS 1024
@@ -33,7 +56,7 @@ static const struct provider providers[] = {
 const struct provider *
 provider_find(const char *name)
 {
-	for (size_t i = 0; i < sizeof(providers) / sizeof(*providers); i++)
+	for (size_t i = 0; i < NPROVIDERS; i++)
 		if (strcmp(providers[i].name, name) == 0)
 			return &providers[i];
 	return NULL;
@@ -42,7 +65,14 @@ provider_find(const char *name)
 const char *
 provider_names(void)
 {
-	return "openai, groq, openrouter, together, anthropic, ollama, llamacpp";
+	static struct buf names = BUF_INIT; /* made once, from the table */
+
+	if (names.len == 0)
+		for (size_t i = 0; i < NPROVIDERS; i++) {
+			buf_puts(&names, i > 0 ? ", " : "");
+			buf_puts(&names, providers[i].name);
+		}
+	return buf_cstr(&names);
 }
 
 int
@@ -93,58 +123,43 @@ mentions_json(const char *s, size_t n)
 	return found;
 }
 
-void
-build_body(const struct model_ref *m, const struct llm_params *p, const char *system,
-	size_t system_len, const char *prompt, size_t prompt_len, struct buf *out)
+/* [{"text": s}]: a content list of Converse. */
+static jv
+text_blocks(const char *s, size_t n)
 {
-	bool anthropic = m->provider->dialect == DIALECT_ANTHROPIC;
-	jv body = jv_object(), messages = jv_array();
-	struct buf sys = BUF_INIT;
-	jv dumped;
+	return jv_array_append(jv_array(),
+		jv_object_set(jv_object(), jv_string("text"), jv_string_sized(s, (int)n)));
+}
 
-	if (system != NULL)
-		buf_add(&sys, system, system_len);
-	/* JSON mode needs the prompt to ask for JSON too (OpenAI), or asks for it (Anthropic). */
-	if (p->json &&
-		(anthropic ||
-			(!mentions_json(sys.data ? sys.data : "", sys.len) &&
-				!mentions_json(prompt, prompt_len)))) {
-		buf_puts(&sys, sys.len > 0 ? "\n\n" : "");
-		buf_puts(&sys, "Answer with one JSON object and nothing else.");
-		if (anthropic && jv_get_kind(p->schema) != JV_KIND_NULL) {
-			jv s = jv_dump_string(jv_copy(p->schema), 0);
+static jv
+message(const char *role, jv content)
+{
+	return jv_object_set(jv_object_set(jv_object(), jv_string("role"), jv_string(role)),
+		jv_string("content"), content);
+}
 
-			buf_puts(&sys, " It must follow this JSON schema: ");
-			buf_puts(&sys, jv_string_value(s));
-			jv_free(s);
-		}
-	}
-	body = jv_object_set(body, jv_string("model"), jv_string(m->model));
-	if (anthropic) {
-		body = jv_object_set(body, jv_string("max_tokens"),
-			jv_number(p->max_tokens >= 0 ? (double)p->max_tokens
-						     : ANTHROPIC_DEFAULT_MAX_TOKENS));
-		if (sys.len > 0)
-			body = jv_object_set(body, jv_string("system"),
-				jv_string_sized(sys.data, (int)sys.len));
-	} else if (sys.len > 0) {
+/* The OpenAI dialect's body (doc/protocols.md §1.2), without -o. */
+static jv
+openai_body(const struct model_ref *m, const struct llm_params *p, const struct buf *sys,
+	const char *prompt, size_t prompt_len)
+{
+	jv body = jv_object_set(jv_object(), jv_string("model"), jv_string(m->model));
+	jv messages = jv_array();
+
+	if (sys->len > 0)
 		messages = jv_array_append(messages,
-			jv_object_set(jv_object_set(jv_object(), jv_string("role"),
-					      jv_string("system")),
-				jv_string("content"), jv_string_sized(sys.data, (int)sys.len)));
-	}
+			message("system", jv_string_sized(sys->data, (int)sys->len)));
 	messages = jv_array_append(messages,
-		jv_object_set(jv_object_set(jv_object(), jv_string("role"), jv_string("user")),
-			jv_string("content"), jv_string_sized(prompt, (int)prompt_len)));
+		message("user", jv_string_sized(prompt, (int)prompt_len)));
 	body = jv_object_set(body, jv_string("messages"), messages);
 	if (p->has_temperature)
 		body = jv_object_set(body, jv_string("temperature"), jv_number(p->temperature));
-	if (!anthropic && p->max_tokens >= 0)
+	if (p->max_tokens >= 0)
 		body = jv_object_set(body, jv_string(m->provider->max_tokens_field),
 			jv_number((double)p->max_tokens));
-	if (p->has_seed && !anthropic)
+	if (p->has_seed)
 		body = jv_object_set(body, jv_string("seed"), jv_number((double)p->seed));
-	if (p->json && !anthropic) {
+	if (p->json) {
 		jv format = jv_object();
 
 		if (jv_get_kind(p->schema) != JV_KIND_NULL) {
@@ -160,6 +175,84 @@ build_body(const struct model_ref *m, const struct llm_params *p, const char *sy
 		}
 		body = jv_object_set(body, jv_string("response_format"), format);
 	}
+	return body;
+}
+
+/* Anthropic's body (§3): the cap is required, the system prompt is top-level, no seed. */
+static jv
+anthropic_body(const struct model_ref *m, const struct llm_params *p, const struct buf *sys,
+	const char *prompt, size_t prompt_len)
+{
+	jv body = jv_object_set(jv_object(), jv_string("model"), jv_string(m->model));
+
+	body = jv_object_set(body, jv_string("max_tokens"),
+		jv_number(
+			p->max_tokens >= 0 ? (double)p->max_tokens : ANTHROPIC_DEFAULT_MAX_TOKENS));
+	if (sys->len > 0)
+		body = jv_object_set(body, jv_string("system"),
+			jv_string_sized(sys->data, (int)sys->len));
+	body = jv_object_set(body, jv_string("messages"),
+		jv_array_append(jv_array(),
+			message("user", jv_string_sized(prompt, (int)prompt_len))));
+	if (p->has_temperature)
+		body = jv_object_set(body, jv_string("temperature"), jv_number(p->temperature));
+	return body;
+}
+
+/* Converse's body (§10): the model is in the URL; text blocks; the options in inferenceConfig. */
+static jv
+converse_body(const struct model_ref *m, const struct llm_params *p, const struct buf *sys,
+	const char *prompt, size_t prompt_len)
+{
+	jv body = jv_object_set(jv_object(), jv_string("messages"),
+		jv_array_append(jv_array(), message("user", text_blocks(prompt, prompt_len))));
+	jv config = jv_object();
+
+	if (sys->len > 0)
+		body = jv_object_set(body, jv_string("system"), text_blocks(sys->data, sys->len));
+	if (p->max_tokens >= 0)
+		config = jv_object_set(config, jv_string(m->provider->max_tokens_field),
+			jv_number((double)p->max_tokens));
+	if (p->has_temperature)
+		config = jv_object_set(config, jv_string("temperature"), jv_number(p->temperature));
+	if (jv_object_length(jv_copy(config)) > 0)
+		body = jv_object_set(body, jv_string("inferenceConfig"), config);
+	else
+		jv_free(config);
+	return body;
+}
+
+void
+build_body(const struct model_ref *m, const struct llm_params *p, const char *system,
+	size_t system_len, const char *prompt, size_t prompt_len, struct buf *out)
+{
+	enum dialect d = m->provider->dialect;
+	struct buf sys = BUF_INIT;
+	jv body, dumped;
+
+	if (system != NULL)
+		buf_add(&sys, system, system_len);
+	/*
+	 * The OpenAI JSON mode needs the prompt to ask for JSON too; the other
+	 * dialects have no JSON mode, so the system prompt always asks.
+	 */
+	if (p->json &&
+		(d != DIALECT_OPENAI ||
+			(!mentions_json(sys.data ? sys.data : "", sys.len) &&
+				!mentions_json(prompt, prompt_len)))) {
+		buf_puts(&sys, sys.len > 0 ? "\n\n" : "");
+		buf_puts(&sys, "Answer with one JSON object and nothing else.");
+		if (d != DIALECT_OPENAI && jv_get_kind(p->schema) != JV_KIND_NULL) {
+			jv schema = jv_dump_string(jv_copy(p->schema), 0);
+
+			buf_puts(&sys, " It must follow this JSON schema: ");
+			buf_puts(&sys, jv_string_value(schema));
+			jv_free(schema);
+		}
+	}
+	body = d == DIALECT_ANTHROPIC   ? anthropic_body(m, p, &sys, prompt, prompt_len)
+		: d == DIALECT_CONVERSE ? converse_body(m, p, &sys, prompt, prompt_len)
+					: openai_body(m, p, &sys, prompt, prompt_len);
 	if (jv_get_kind(p->options) == JV_KIND_OBJECT)
 		body = jv_object_merge(body, jv_copy(p->options));
 	dumped = jv_dump_string(body, 0);
@@ -168,52 +261,213 @@ build_body(const struct model_ref *m, const struct llm_params *p, const char *sy
 	buf_free(&sys);
 }
 
-static void
-endpoint(const struct provider *p, const char *base_url, const char *path, struct buf *out)
+/* The value of the variable name, or NULL when it is not set or empty. */
+static const char *
+env(const char *name)
 {
-	const char *base = base_url != NULL ? base_url : p->base_url;
-	size_t n = strlen(base);
+	const char *v = getenv(name);
 
-	while (n > 0 && base[n - 1] == '/')
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/* An AWS region's name: lower-case letters, digits and '-' ("us-east-1"), so a host stays one. */
+static bool
+is_region(const char *s)
+{
+	return *s != '\0' && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(s);
+}
+
+int
+endpoint_init(const struct provider *p, const char *base_url, struct endpoint *e, struct buf *err)
+{
+	struct buf base = BUF_INIT;
+	const char *from = base_url != NULL ? base_url : p->base_url;
+	size_t n;
+
+	*e = (struct endpoint){ 0 };
+	if (from == NULL && p->base_env != NULL && (from = env(p->base_env)) == NULL) {
+		buf_puts(err, p->name);
+		buf_puts(err, " needs its endpoint: export ");
+		buf_puts(err, p->base_env);
+		buf_puts(err, " (https://RESOURCE.openai.azure.com), or give --base-url URL");
+		return -1;
+	}
+	if (p->route == ROUTE_BEDROCK) {
+		const char *region = env("AWS_REGION"), *key_id = env("AWS_ACCESS_KEY_ID");
+
+		if (region == NULL)
+			region = env("AWS_DEFAULT_REGION");
+		if (region == NULL || !is_region(region)) {
+			buf_puts(err,
+				region == NULL ? "bedrock needs a region: export AWS_REGION"
+					       : "the region is not a region name: set AWS_REGION");
+			buf_puts(err, " (or AWS_DEFAULT_REGION) to one, such as us-east-1");
+			return -1;
+		}
+		if (key_id == NULL) {
+			buf_puts(err,
+				"AWS_ACCESS_KEY_ID is not set: export the access key id of bedrock "
+				"(its secret comes from AWS_SECRET_ACCESS_KEY or --api-key-file)");
+			return -1;
+		}
+		e->region = xstrdup(region);
+		e->key_id = xstrdup(key_id);
+		e->token = env("AWS_SESSION_TOKEN") ? xstrdup(env("AWS_SESSION_TOKEN")) : NULL;
+		if (from == NULL) {
+			buf_puts(&base, "https://bedrock-runtime.");
+			buf_puts(&base, region);
+			buf_puts(&base, ".amazonaws.com");
+			from = buf_cstr(&base);
+		}
+	}
+	if (p->route == ROUTE_AZURE)
+		e->api_version = xstrdup(
+			env("OPENAI_API_VERSION") ? env("OPENAI_API_VERSION") : AZURE_API_VERSION);
+	n = strlen(from);
+	while (n > 0 && from[n - 1] == '/')
 		n--;
-	buf_add(out, base, n);
-	buf_puts(out, path);
+	e->base = xmemdup(from, n);
+	buf_free(&base);
+	return 0;
 }
 
 void
-chat_url(const struct provider *p, const char *base_url, struct buf *out)
+endpoint_free(struct endpoint *e)
 {
-	endpoint(p, base_url, p->dialect == DIALECT_ANTHROPIC ? "/messages" : "/chat/completions",
-		out);
+	if (e->token != NULL)
+		explicit_bzero(e->token, strlen(e->token));
+	free(e->base);
+	free(e->api_version);
+	free(e->region);
+	free(e->key_id);
+	free(e->token);
+	*e = (struct endpoint){ 0 };
 }
 
-void
-models_url(const struct provider *p, const char *base_url, struct buf *out)
-{
-	endpoint(p, base_url, "/models", out);
-}
-
-void
-add_auth_headers(const struct provider *p, const char *key, struct http_transfer *t)
+/* Add the header head + value ("Authorization: Bearer " + key) to t; the copy is wiped. */
+static void
+add_header(struct http_transfer *t, const char *head, const char *value)
 {
 	struct buf line = BUF_INIT;
 
-	http_add_header(t, "Content-Type: application/json");
-	http_add_header(t, "Expect:"); /* no 100-continue round trip for large prompts */
-	if (p->dialect == DIALECT_ANTHROPIC) {
-		http_add_header(t, "anthropic-version: 2023-06-01");
-		if (key != NULL) {
-			buf_puts(&line, "x-api-key: ");
-			buf_puts(&line, key);
-		}
-	} else if (key != NULL) {
-		buf_puts(&line, "Authorization: Bearer ");
-		buf_puts(&line, key);
-	}
-	if (line.len > 0)
-		http_add_header(t, buf_cstr(&line));
+	buf_puts(&line, head);
+	buf_puts(&line, value);
+	http_add_header(t, buf_cstr(&line));
 	explicit_bzero(line.data, line.size);
 	buf_free(&line);
+}
+
+/* The headers every request has, and the key as the provider takes it (none for Bedrock). */
+static void
+add_key_headers(const struct provider *p, const char *key, struct http_transfer *t)
+{
+	http_add_header(t, "Content-Type: application/json");
+	http_add_header(t, "Expect:"); /* no 100-continue round trip for large prompts */
+	if (p->dialect == DIALECT_ANTHROPIC)
+		http_add_header(t, "anthropic-version: 2023-06-01");
+	if (key == NULL || p->route == ROUTE_BEDROCK)
+		return;
+	if (p->dialect == DIALECT_ANTHROPIC)
+		add_header(t, "x-api-key: ", key);
+	else if (p->route == ROUTE_AZURE)
+		add_header(t, "api-key: ", key);
+	else
+		add_header(t, "Authorization: Bearer ", key);
+}
+
+/*
+ * Sign t, Bedrock's request to path on e's host, with AWS Signature Version
+ * 4 at now: the Host, X-Amz-Date, X-Amz-Security-Token and Authorization
+ * headers, with exactly the values signed.
+ */
+static void
+sign_request(const struct endpoint *e, const char *secret, const char *path, time_t now,
+	struct http_transfer *t)
+{
+	const char *scheme_end = strstr(e->base, "://");
+	const char *host = scheme_end != NULL ? scheme_end + 3 : e->base;
+	struct sigv4_credentials c = { e->key_id, secret != NULL ? secret : "", e->token, e->region,
+		"bedrock" };
+	struct sigv4_request r = { .method = "POST",
+		.query = "",
+		.content_type = "application/json",
+		.body = t->body.data,
+		.body_len = t->body.len };
+	struct buf authority = BUF_INIT, full_path = BUF_INIT, authorization = BUF_INIT;
+	char date[SIGV4_DATE_SIZE];
+
+	/* The base's authority is the Host; its path, if any, comes before the request's. */
+	buf_add(&authority, host, strcspn(host, "/"));
+	buf_puts(&full_path, host + authority.len);
+	buf_puts(&full_path, path);
+	r.host = buf_cstr(&authority);
+	r.path = buf_cstr(&full_path);
+	sigv4_date(now, date);
+	sigv4_authorization(&c, &r, date, &authorization);
+	add_header(t, "Host: ", r.host);
+	add_header(t, "X-Amz-Date: ", date);
+	if (e->token != NULL)
+		add_header(t, "X-Amz-Security-Token: ", e->token);
+	add_header(t, "Authorization: ", buf_cstr(&authorization));
+	buf_free(&authority);
+	buf_free(&full_path);
+	buf_free(&authorization);
+}
+
+void
+chat_request(const struct model_ref *m, const struct endpoint *e, const char *key, time_t now,
+	struct http_transfer *t)
+{
+	const struct provider *p = m->provider;
+	struct buf path = BUF_INIT, url = BUF_INIT;
+
+	switch (p->route) {
+	case ROUTE_BASE:
+		buf_puts(&path,
+			p->dialect == DIALECT_ANTHROPIC ? "/messages" : "/chat/completions");
+		break;
+	case ROUTE_AZURE:
+		buf_puts(&path, "/openai/deployments/");
+		sigv4_uri_encode(&path, m->model, strlen(m->model));
+		buf_puts(&path, "/chat/completions?api-version=");
+		sigv4_uri_encode(&path, e->api_version, strlen(e->api_version));
+		break;
+	case ROUTE_BEDROCK:
+		buf_puts(&path, "/model/");
+		sigv4_uri_encode(&path, m->model, strlen(m->model));
+		buf_puts(&path, "/converse");
+		break;
+	}
+	buf_puts(&url, e->base);
+	buf_puts(&url, buf_cstr(&path));
+	t->url = xstrdup(buf_cstr(&url));
+	add_key_headers(p, key, t);
+	if (p->route == ROUTE_BEDROCK)
+		sign_request(e, key, buf_cstr(&path), now, t);
+	buf_free(&path);
+	buf_free(&url);
+}
+
+bool
+check_request(const struct model_ref *m, const struct endpoint *e, const char *key,
+	struct http_transfer *t)
+{
+	const struct provider *p = m->provider;
+	struct buf url = BUF_INIT;
+
+	if (p->route == ROUTE_BEDROCK)
+		return false; /* bedrock-runtime has no cheap authenticated GET */
+	buf_puts(&url, e->base);
+	if (p->route == ROUTE_AZURE) {
+		buf_puts(&url, "/openai/models?api-version=");
+		sigv4_uri_encode(&url, e->api_version, strlen(e->api_version));
+	} else {
+		buf_puts(&url, "/models");
+	}
+	t->url = xstrdup(buf_cstr(&url));
+	add_key_headers(p, key, t);
+	buf_free(&url);
+	return true;
 }
 
 long
@@ -249,6 +503,26 @@ copy_string(jv v, char *out, size_t size)
 {
 	snprintf(out, size, "%s", jv_get_kind(v) == JV_KIND_STRING ? jv_string_value(v) : "");
 	jv_free(v);
+}
+
+/* The "text" of every block of content (consumed), joined, appended to out. */
+static void
+add_texts(jv content, struct buf *out)
+{
+	jv_array_foreach(content, i, block)
+	{
+		jv text = jv_get_kind(block) == JV_KIND_OBJECT
+			? jv_object_get(jv_copy(block), jv_string("text"))
+			: jv_null();
+
+		(void)i;
+		if (jv_get_kind(text) == JV_KIND_STRING)
+			buf_add(out, jv_string_value(text),
+				(size_t)jv_string_length_bytes(jv_copy(text)));
+		jv_free(text);
+		jv_free(block);
+	}
+	jv_free(content);
 }
 
 /* The provider's error object in a 200 body: code and message. Returns whether there is one. */
@@ -326,18 +600,7 @@ parse_anthropic(jv body, struct llm_answer *a, char *code, size_t code_size, str
 		buf_puts(message, "the answer has no content");
 		return ANSWER_BAD;
 	}
-	jv_array_foreach(content, i, block)
-	{
-		jv text = jv_object_get(jv_copy(block), jv_string("text"));
-
-		(void)i;
-		if (jv_get_kind(text) == JV_KIND_STRING)
-			buf_add(&a->content, jv_string_value(text),
-				(size_t)jv_string_length_bytes(jv_copy(text)));
-		jv_free(text);
-		jv_free(block);
-	}
-	jv_free(content);
+	add_texts(content, &a->content);
 	copy_string(jv_object_get(jv_copy(body), jv_string("stop_reason")), stop, sizeof(stop));
 	snprintf(a->finish_reason, sizeof(a->finish_reason), "%s",
 		strcmp(stop, "max_tokens") == 0         ? "length"
@@ -350,6 +613,44 @@ parse_anthropic(jv body, struct llm_answer *a, char *code, size_t code_size, str
 		a->prompt_tokens = number_at(usage, "input_tokens") + a->cached_tokens +
 			number_at(usage, "cache_creation_input_tokens");
 		a->completion_tokens = number_at(usage, "output_tokens");
+	}
+	jv_free(usage);
+	return ANSWER_OK;
+}
+
+/* Converse's answer (doc/protocols.md §10): output.message.content[].text, stopReason, usage. */
+static enum answer_status
+parse_converse(jv body, struct llm_answer *a, char *code, size_t code_size, struct buf *message)
+{
+	jv output = jv_object_get(jv_copy(body), jv_string("output")), msg, content, usage;
+	char stop[32];
+
+	msg = jv_get_kind(output) == JV_KIND_OBJECT ? jv_object_get(output, jv_string("message"))
+						    : (jv_free(output), jv_null());
+	content = jv_get_kind(msg) == JV_KIND_OBJECT ? jv_object_get(msg, jv_string("content"))
+						     : (jv_free(msg), jv_null());
+	if (jv_get_kind(content) != JV_KIND_ARRAY) {
+		jv_free(content);
+		snprintf(code, code_size, "%s", ERR_BAD_RESPONSE);
+		buf_puts(message, "the answer has no output message");
+		return ANSWER_BAD;
+	}
+	add_texts(content, &a->content);
+	copy_string(jv_object_get(jv_copy(body), jv_string("stopReason")), stop, sizeof(stop));
+	snprintf(a->finish_reason, sizeof(a->finish_reason), "%s",
+		strcmp(stop, "max_tokens") == 0         ? "length"
+			: strcmp(stop, "tool_use") == 0 ? "tool_calls"
+			: strcmp(stop, "guardrail_intervened") == 0 ||
+				strcmp(stop, "content_filtered") == 0
+			? "content_filter"
+			: "stop");
+	usage = jv_object_get(jv_copy(body), jv_string("usage"));
+	if (jv_get_kind(usage) == JV_KIND_OBJECT) {
+		/* As for Anthropic: inputTokens leaves out what the prompt cache read or wrote. */
+		a->cached_tokens = number_at(usage, "cacheReadInputTokens");
+		a->prompt_tokens = number_at(usage, "inputTokens") + a->cached_tokens +
+			number_at(usage, "cacheWriteInputTokens");
+		a->completion_tokens = number_at(usage, "outputTokens");
 	}
 	jv_free(usage);
 	return ANSWER_OK;
@@ -373,40 +674,200 @@ parse_answer(enum dialect d, const char *text, size_t len, struct llm_answer *a,
 		buf_puts(message, "the answer is not a JSON object");
 		return ANSWER_BAD;
 	}
-	rc = d == DIALECT_ANTHROPIC ? parse_anthropic(body, a, code, code_size, message)
-				    : parse_openai(body, a, code, code_size, message);
+	rc = d == DIALECT_ANTHROPIC     ? parse_anthropic(body, a, code, code_size, message)
+		: d == DIALECT_CONVERSE ? parse_converse(body, a, code, code_size, message)
+					: parse_openai(body, a, code, code_size, message);
 	jv_free(body);
 	return rc;
+}
+
+/*
+ * A failed attempt's body as JSON: Google's error array [{"error": ...}]
+ * unwrapped to its first object (doc/protocols.md §8); jv_invalid() when
+ * the body is not JSON.
+ */
+static jv
+error_body(const struct http_transfer *t)
+{
+	jv body = t->response.len > 0 && t->response.len <= 0x7fffffff
+		? jv_parse_sized(t->response.data, (int)t->response.len)
+		: jv_invalid();
+
+	if (jv_get_kind(body) == JV_KIND_ARRAY && jv_array_length(jv_copy(body)) > 0)
+		body = jv_array_get(body, 0);
+	return body;
+}
+
+/* Whether the string v (consumed) ends with suffix. */
+static bool
+string_ends_with(jv v, const char *suffix)
+{
+	size_t n = strlen(suffix), len;
+	bool yes = false;
+
+	if (jv_get_kind(v) == JV_KIND_STRING) {
+		len = (size_t)jv_string_length_bytes(jv_copy(v));
+		yes = len >= n && strcmp(jv_string_value(v) + len - n, suffix) == 0;
+	}
+	jv_free(v);
+	return yes;
+}
+
+/* What Google's error details (google.rpc.*, in error.details) say. */
+struct google_details {
+	double wait_ms;   /* RetryInfo.retryDelay ("45.8s"); 0: none */
+	bool per_day;     /* a QuotaFailure violation whose quotaId is per day */
+	bool key_invalid; /* ErrorInfo.reason API_KEY_INVALID */
+};
+
+static void
+read_google_details(jv body, struct google_details *g)
+{
+	jv err = jv_get_kind(body) == JV_KIND_OBJECT
+		? jv_object_get(jv_copy(body), jv_string("error"))
+		: jv_null();
+	jv details = jv_get_kind(err) == JV_KIND_OBJECT ? jv_object_get(err, jv_string("details"))
+							: (jv_free(err), jv_null());
+
+	*g = (struct google_details){ 0 };
+	if (jv_get_kind(details) != JV_KIND_ARRAY) {
+		jv_free(details);
+		return;
+	}
+	jv_array_foreach(details, i, d)
+	{
+		jv type = jv_get_kind(d) == JV_KIND_OBJECT
+			? jv_object_get(jv_copy(d), jv_string("@type"))
+			: jv_null();
+
+		(void)i;
+		if (string_ends_with(jv_copy(type), "google.rpc.RetryInfo")) {
+			jv delay = jv_object_get(jv_copy(d), jv_string("retryDelay"));
+
+			if (jv_get_kind(delay) != JV_KIND_STRING ||
+				parse_go_duration(jv_string_value(delay), &g->wait_ms) != 0)
+				g->wait_ms = 0;
+			jv_free(delay);
+		} else if (string_ends_with(jv_copy(type), "google.rpc.QuotaFailure")) {
+			jv violations = jv_object_get(jv_copy(d), jv_string("violations"));
+
+			if (jv_get_kind(violations) == JV_KIND_ARRAY) {
+				jv_array_foreach(violations, k, v)
+				{
+					jv id = jv_get_kind(v) == JV_KIND_OBJECT
+						? jv_object_get(jv_copy(v), jv_string("quotaId"))
+						: jv_null();
+
+					(void)k;
+					if (jv_get_kind(id) == JV_KIND_STRING &&
+						strstr(jv_string_value(id), "PerDay") != NULL)
+						g->per_day = true;
+					jv_free(id);
+					jv_free(v);
+				}
+			}
+			jv_free(violations);
+		} else if (string_ends_with(jv_copy(type), "google.rpc.ErrorInfo")) {
+			jv reason = jv_object_get(jv_copy(d), jv_string("reason"));
+
+			g->key_invalid = g->key_invalid ||
+				(jv_get_kind(reason) == JV_KIND_STRING &&
+					strcmp(jv_string_value(reason), "API_KEY_INVALID") == 0);
+			jv_free(reason);
+		}
+		jv_free(type);
+		jv_free(d);
+	}
+	jv_free(details);
+}
+
+/*
+ * AWS's error type (doc/protocols.md §10): the x-amzn-ErrorType header up
+ * to its ':' ("ThrottlingException"), else the body's "__type" after its
+ * '#', appended to out.
+ */
+static void
+aws_error_type(const struct http_transfer *t, jv body, struct buf *out)
+{
+	struct buf value = BUF_INIT;
+	const char *type = http_response_header(t, "x-amzn-ErrorType", &value);
+	jv v = jv_null();
+
+	if (type == NULL && jv_get_kind(body) == JV_KIND_OBJECT) {
+		v = jv_object_get(jv_copy(body), jv_string("__type"));
+		if (jv_get_kind(v) == JV_KIND_STRING) {
+			type = jv_string_value(v);
+			if (strchr(type, '#') != NULL)
+				type = strchr(type, '#') + 1;
+		}
+	}
+	if (type != NULL)
+		buf_add(out, type, strcspn(type, ":"));
+	jv_free(v);
+	buf_free(&value);
 }
 
 void
 classify_failure(const struct provider *p, const struct http_transfer *t, struct failure *f)
 {
 	bool openrouter = strcmp(p->name, "openrouter") == 0;
-	char code[64] = "";
-	struct buf message = BUF_INIT;
+	char code[64] = "", http_code[24];
+	struct buf message = BUF_INIT, type = BUF_INIT;
+	struct google_details google;
 	const char *text;
 	long s = t->status;
+	jv body;
 
 	if (failure_transport(t, f))
 		return;
-	failure_server_text(t, code, sizeof(code), &message);
+	f->wait_ms = 0;
+	snprintf(http_code, sizeof(http_code), "http_%ld", s);
+	body = error_body(t);
+	if (p->route == ROUTE_BEDROCK) {
+		/* AWS: the type, then {"message": ...} (or "Message"). */
+		aws_error_type(t, body, &type);
+		if (type.len > 0) {
+			buf_add(&message, type.data, type.len);
+			buf_puts(&message, ": ");
+		}
+	}
+	if (!failure_server_error(body, code, sizeof(code), &message) &&
+		jv_get_kind(body) == JV_KIND_OBJECT) {
+		jv m = jv_object_get(jv_copy(body), jv_string("Message"));
+
+		if (jv_get_kind(m) == JV_KIND_STRING)
+			buf_puts(&message, jv_string_value(m));
+		jv_free(m);
+	}
+	read_google_details(body, &google);
+	jv_free(body);
 	text = buf_cstr(&message);
-	if ((s == 400 || s == 413 || s == 422) &&
+	f->wait_ms = google.wait_ms;
+	if (google.key_invalid) {
+		failure_set(f, STEP_STOP_AUTH, http_code); /* Google refuses a key with a 400 */
+	} else if (s == 429 && google.per_day) {
+		failure_set(f, STEP_STOP_LATER,
+			ERR_DAILY_QUOTA); /* it resets by itself, tomorrow */
+	} else if ((s == 400 || s == 413 || s == 422) &&
 		(strcmp(code, "context_length_exceeded") == 0 ||
 			strcasestr(text, "context length") ||
 			strcasestr(text, "prompt is too long") ||
-			strcasestr(text, "maximum context"))) {
+			strcasestr(text, "maximum context") ||
+			strcasestr(text, "input is too long"))) {
 		failure_set(f, STEP_CONTEXT, ERR_CONTEXT_LENGTH);
 	} else if (s == 403 && openrouter) {
 		failure_set(f, STEP_RECORD, "http_403"); /* moderation refused this prompt */
 	} else if (s == 402 && openrouter && http_retry_after_ms(t) >= 0) {
 		failure_set(f, STEP_RETRY, "http_402"); /* a budget in flight: it says when */
-	} else if (s == 404) {
+	} else if (s == 404 || (s == 400 && strcasestr(text, "model identifier is invalid"))) {
 		failure_set(f, STEP_FALLBACK, ERR_MODEL_NOT_FOUND);
+	} else if (strcmp(buf_cstr(&type), "ModelNotReadyException") == 0) {
+		failure_set(f, STEP_RETRY, http_code); /* Bedrock loads the model: a 429 to retry */
+		f->server = true;
 	} else {
 		failure_by_status(s, code, text, f);
 	}
 	failure_finish(t, text, f);
 	buf_free(&message);
+	buf_free(&type);
 }

@@ -9,20 +9,37 @@
 
 #include <jv.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "buf.h"
 #include "http.h"
 #include "netloop.h"
 
-enum dialect { DIALECT_OPENAI, DIALECT_ANTHROPIC };
+/* How a request's body is built and its answer read. */
+enum dialect {
+	DIALECT_OPENAI,    /* chat completions: doc/protocols.md §1 */
+	DIALECT_ANTHROPIC, /* messages: §3 */
+	DIALECT_CONVERSE,  /* Bedrock's Converse: §10 */
+};
+
+/* Where a request goes and how it is authenticated. */
+enum route {
+	ROUTE_BASE,  /* {base}/chat/completions or {base}/messages; the dialect's key header */
+	ROUTE_AZURE, /* {endpoint}/openai/deployments/{model}/chat/completions?api-version=V (§9) */
+	ROUTE_BEDROCK, /* {base}/model/{model}/converse, signed with AWS Signature Version 4 (§10)
+			*/
+};
 
 struct provider {
-	const char *name;     /* "openai" */
-	const char *base_url; /* "https://api.openai.com/v1" */
-	const char *key_env;  /* "OPENAI_API_KEY", or NULL for none */
-	bool key_required;    /* false: a local server (Ollama, llama.cpp) */
+	const char *name; /* "openai" */
+	const char *
+		base_url; /* "https://api.openai.com/v1"; NULL: base_env, or the region (Bedrock) */
+	const char *base_env; /* the variable of the base URL when there is no default, or NULL */
+	const char *key_env;  /* "OPENAI_API_KEY" (Bedrock: the secret access key), or NULL */
+	bool key_required;    /* false: a local server (Ollama, llama.cpp, vLLM) */
 	enum dialect dialect;
-	const char *max_tokens_field; /* "max_completion_tokens" or "max_tokens" */
+	enum route route;
+	const char *max_tokens_field; /* "max_completion_tokens", "max_tokens", "maxTokens" */
 };
 
 /* The provider called name, or NULL. */
@@ -58,12 +75,48 @@ struct llm_params {
 void build_body(const struct model_ref *m, const struct llm_params *p, const char *system,
 	size_t system_len, const char *prompt, size_t prompt_len, struct buf *out);
 
-/* The URL of the chat endpoint, and of the key check (the model list). */
-void chat_url(const struct provider *p, const char *base_url, struct buf *out);
-void models_url(const struct provider *p, const char *base_url, struct buf *out);
+/*
+ * Where a model's requests go and what else they need, from the options
+ * and the environment: read once before the run by endpoint_init.
+ */
+struct endpoint {
+	char *base; /* the base URL (--base-url, else base_env, else the default), no final '/' */
+	char *api_version; /* Azure: OPENAI_API_VERSION, else AZURE_API_VERSION */
+	char *region;      /* Bedrock: AWS_REGION, else AWS_DEFAULT_REGION */
+	char *key_id;      /* Bedrock: AWS_ACCESS_KEY_ID */
+	char *token;       /* Bedrock: AWS_SESSION_TOKEN, a secret (wiped when freed), or NULL */
+};
 
-/* Add the auth (and version) headers of the provider to t; key may be NULL. */
-void add_auth_headers(const struct provider *p, const char *key, struct http_transfer *t);
+/* The api-version Azure requests carry when OPENAI_API_VERSION is not set: the newest GA one. */
+#define AZURE_API_VERSION "2024-10-21"
+
+/*
+ * Fill e for provider p: base_url is --base-url or NULL. Returns 0, or -1
+ * with a message in err when a variable the provider needs is not set
+ * (Azure's endpoint, Bedrock's region or access key id) or is not usable
+ * (a region that is not a region name).
+ */
+int endpoint_init(const struct provider *p, const char *base_url, struct endpoint *e,
+	struct buf *err);
+
+/* Free what e holds, the session token wiped first. */
+void endpoint_free(struct endpoint *e);
+
+/*
+ * Address and authenticate t, whose body is set, as m's chat request to e:
+ * its URL and headers, and for Bedrock the signature at now (seconds since
+ * the epoch). key may be NULL (a local server).
+ */
+void chat_request(const struct model_ref *m, const struct endpoint *e, const char *key, time_t now,
+	struct http_transfer *t);
+
+/*
+ * Address and authenticate t as the key check of m's provider, a GET of its
+ * model list. Returns false when the provider has no such request (Bedrock:
+ * bedrock-runtime has no cheap authenticated GET).
+ */
+bool check_request(const struct model_ref *m, const struct endpoint *e, const char *key,
+	struct http_transfer *t);
 
 /* Tokens a request is likely to take, before it is sent: bytes/4 plus the output cap. */
 long estimate_tokens(size_t prompt_bytes, long max_tokens);
@@ -90,7 +143,12 @@ enum answer_status {
 enum answer_status parse_answer(enum dialect d, const char *body, size_t len, struct llm_answer *a,
 	char *code, size_t code_size, struct buf *message);
 
-/* Classify a finished attempt of provider p that did not succeed (t->result or t->status). */
+/*
+ * Classify a finished attempt of provider p that did not succeed (t->result
+ * or t->status), reading the error shapes of doc/protocols.md §4, §8 and
+ * §10: f's step and code, and f->wait_ms when the body says how long to
+ * wait (Google's RetryInfo).
+ */
 void classify_failure(const struct provider *p, const struct http_transfer *t, struct failure *f);
 
 #endif
