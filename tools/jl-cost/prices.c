@@ -53,6 +53,45 @@ static const struct {
 	{ "openrouter/openai/gpt-4o-mini", "openrouter", 0.15, 0.60, 0.075, -1 },
 	{ "openrouter/anthropic/claude-3.5-haiku", "openrouter", 0.80, 4.00, 0.08, -1 },
 	{ "openrouter/meta-llama/llama-3.3-70b-instruct", "openrouter", 0.13, 0.40, -1, -1 },
+	/*
+	 * The providers jl-llm added in issue 15, as LiteLLM's file listed them on
+	 * 2026-07-24 (the base tier where an entry has tiers, as for gemini-2.5-pro).
+	 */
+	{ "gemini/gemini-2.0-flash", "gemini", 0.10, 0.40, 0.025, -1 },
+	{ "gemini/gemini-2.0-flash-lite", "gemini", 0.075, 0.30, 0.01875, -1 },
+	{ "gemini/gemini-2.5-flash", "gemini", 0.30, 2.50, 0.03, 2.50 },
+	{ "gemini/gemini-2.5-flash-lite", "gemini", 0.10, 0.40, 0.01, 0.40 },
+	{ "gemini/gemini-2.5-pro", "gemini", 1.25, 10.00, 0.125, -1 },
+	{ "mistral/mistral-small-latest", "mistral", 0.06, 0.18, -1, -1 },
+	{ "mistral/mistral-large-latest", "mistral", 0.50, 1.50, -1, -1 },
+	{ "mistral/open-mistral-nemo", "mistral", 0.30, 0.30, -1, -1 },
+	{ "mistral/ministral-8b-latest", "mistral", 0.15, 0.15, -1, -1 },
+	{ "deepseek/deepseek-chat", "deepseek", 0.28, 0.42, 0.028, -1 },
+	{ "deepseek/deepseek-reasoner", "deepseek", 0.28, 0.42, 0.028, -1 },
+	{ "xai/grok-3-mini", "xai", 0.30, 0.50, 0.075, -1 },
+	{ "xai/grok-3", "xai", 3.00, 15.00, 0.75, -1 },
+	{ "xai/grok-4", "xai", 3.00, 15.00, -1, -1 },
+	{ "fireworks_ai/accounts/fireworks/models/llama-v3p1-8b-instruct", "fireworks_ai", 0.10,
+		0.10, -1, -1 },
+	{ "fireworks_ai/accounts/fireworks/models/llama-v3p3-70b-instruct", "fireworks_ai", 0.90,
+		0.90, -1, -1 },
+	{ "fireworks_ai/accounts/fireworks/models/gpt-oss-120b", "fireworks_ai", 0.15, 0.60, 0.015,
+		-1 },
+	{ "cerebras/llama3.1-8b", "cerebras", 0.10, 0.10, -1, -1 },
+	{ "cerebras/llama-3.3-70b", "cerebras", 0.85, 1.20, -1, -1 },
+	{ "cerebras/gpt-oss-120b", "cerebras", 0.35, 0.75, -1, -1 },
+	{ "azure/gpt-4o-mini", "azure", 0.165, 0.66, 0.075, -1 },
+	{ "azure/gpt-4o", "azure", 2.50, 10.00, 1.25, -1 },
+	{ "azure/gpt-4.1-mini", "azure", 0.40, 1.60, 0.10, -1 },
+	{ "anthropic.claude-3-5-haiku-20241022-v1:0", "bedrock", 0.80, 4.00, 0.08, -1 },
+	{ "us.anthropic.claude-3-5-haiku-20241022-v1:0", "bedrock", 0.80, 4.00, 0.08, -1 },
+	{ "anthropic.claude-3-5-sonnet-20241022-v2:0", "bedrock", 3.00, 15.00, 0.30, -1 },
+	{ "anthropic.claude-3-7-sonnet-20250219-v1:0", "bedrock_converse", 3.00, 15.00, 0.30, -1 },
+	{ "anthropic.claude-sonnet-4-20250514-v1:0", "bedrock_converse", 3.00, 15.00, 0.30, -1 },
+	{ "us.anthropic.claude-sonnet-4-20250514-v1:0", "bedrock_converse", 3.00, 15.00, 0.30, -1 },
+	{ "amazon.nova-micro-v1:0", "bedrock_converse", 0.035, 0.14, -1, -1 },
+	{ "amazon.nova-lite-v1:0", "bedrock_converse", 0.06, 0.24, -1, -1 },
+	{ "amazon.nova-pro-v1:0", "bedrock_converse", 0.80, 3.20, -1, -1 },
 };
 
 struct prices {
@@ -283,7 +322,18 @@ prices_load(struct prices *p, const char *path, struct buf *err)
 static const char *
 litellm_provider(const char *provider)
 {
-	return strcmp(provider, "together") == 0 ? "together_ai" : provider;
+	return strcmp(provider, "together") == 0     ? "together_ai"
+		: strcmp(provider, "fireworks") == 0 ? "fireworks_ai"
+						     : provider;
+}
+
+/* Whether a model LiteLLM files under the provider entry is one of lp (LiteLLM's name too). */
+static bool
+same_provider(const char *entry, const char *lp)
+{
+	/* LiteLLM files Bedrock's models under two names, by the API it calls them with. */
+	return strcmp(entry, lp) == 0 ||
+		(strcmp(lp, "bedrock") == 0 && strcmp(entry, "bedrock_converse") == 0);
 }
 
 const struct model_price *
@@ -296,7 +346,7 @@ prices_find(const struct prices *p, const char *provider, const char *model)
 	const struct model_price *mp;
 	const char *lp = litellm_provider(provider != NULL ? provider : "");
 
-	if (strcmp(lp, "ollama") == 0 || strcmp(lp, "llamacpp") == 0)
+	if (strcmp(lp, "ollama") == 0 || strcmp(lp, "llamacpp") == 0 || strcmp(lp, "vllm") == 0)
 		return &local; /* a model on your own machine costs no money per token */
 	buf_puts(&key, lp);
 	buf_putc(&key, '/');
@@ -304,7 +354,7 @@ prices_find(const struct prices *p, const char *provider, const char *model)
 	mp = find_exact(p, buf_cstr(&key));
 	buf_free(&key);
 	if (mp == NULL && (mp = find_exact(p, model)) != NULL && *lp != '\0' &&
-		strcmp(mp->provider, lp) != 0 && strncmp(model, lp, strlen(lp)) != 0)
+		!same_provider(mp->provider, lp) && strncmp(model, lp, strlen(lp)) != 0)
 		mp = NULL; /* the bare name of another provider's model */
 	return mp;
 }
