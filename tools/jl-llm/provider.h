@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * What jl-llm knows of each provider (doc/protocols.md §1-§4): its
+ * What jl-llm knows of each provider (doc/protocols.md §1-§4, §8-§10): its
  * endpoint, its key variable, its dialect; how to build a request body, read
  * an answer, and classify a failure into what to do next.
  */
