@@ -684,8 +684,9 @@ content_text(jv content, struct buf *out)
 
 			(void)i;
 			if (jv_get_kind(text) == JV_KIND_STRING)
-				content_text(text, out);
-			jv_free(text);
+				content_text(text, out); /* consumes text */
+			else
+				jv_free(text);
 			jv_free(part);
 		}
 	}
