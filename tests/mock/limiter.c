@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Rate limits per API key: a request bucket (--rpm) and a token bucket
- * (--tpm) that refill continuously, as the providers' limits do. A request
- * that is refused takes nothing from the buckets.
+ * Rate limits per API key: a request bucket (--rpm, holding --burst), a
+ * token bucket (--tpm) and a day's request bucket (--rpd) that refill
+ * continuously, as the providers' limits do. A request that is refused
+ * takes nothing from the buckets.
  */
 #include <math.h>
 #include <stdio.h>
@@ -14,23 +15,25 @@
 
 struct bucket_pair {
 	char *key;
-	double requests, tokens; /* what is left */
-	double last_ms;          /* when they were last refilled */
+	double requests, tokens, day; /* what is left */
+	double last_ms;               /* when they were last refilled */
 };
 
 struct limiter {
-	long rpm, tpm;
+	long rpm, tpm, burst, rpd; /* burst: the request bucket's capacity */
 	struct bucket_pair *keys;
 	size_t nkeys, cap;
 };
 
 struct limiter *
-limiter_new(long rpm, long tpm)
+limiter_new(long rpm, long tpm, long burst, long rpd)
 {
 	struct limiter *l = xcalloc(1, sizeof(*l));
 
 	l->rpm = rpm;
 	l->tpm = tpm;
+	l->burst = burst > 0 ? burst : rpm;
+	l->rpd = rpd;
 	return l;
 }
 
@@ -59,51 +62,76 @@ find_key(struct limiter *l, const char *key, double now_ms)
 	}
 	b = &l->keys[l->nkeys++];
 	b->key = xstrdup(key);
-	b->requests = (double)l->rpm;
+	b->requests = (double)l->burst;
 	b->tokens = (double)l->tpm;
+	b->day = (double)l->rpd;
 	b->last_ms = now_ms;
 	return b;
 }
 
-/* Refill a bucket of capacity cap (per minute) over elapsed ms. */
+/* Refill a bucket of capacity cap at rate per ms over elapsed ms. */
 static double
-refill(double level, long cap, double elapsed_ms)
+refill(double level, long cap, double rate, double elapsed_ms)
 {
-	level += (double)cap * elapsed_ms / 60000.0;
+	level += rate * elapsed_ms;
 	return level > (double)cap ? (double)cap : level;
+}
+
+/*
+ * The wait until a bucket (level, refilled at rate per ms) holds need, or 0
+ * when it does; a limit of 0 is no limit.
+ */
+static double
+wait_for(long limit, double level, double need, double rate)
+{
+	return limit > 0 && level < need ? (need - level) / rate : 0;
 }
 
 enum limit_result
 limiter_take(struct limiter *l, const char *key, long tokens, double now_ms, struct limit_state *st)
 {
 	struct bucket_pair *b = find_key(l, key, now_ms);
-	double per_ms_requests = (double)l->rpm / 60000.0, per_ms_tokens = (double)l->tpm / 60000.0;
+	double rate_requests = (double)l->rpm / 60000.0, rate_tokens = (double)l->tpm / 60000.0;
+	double rate_day = (double)l->rpd / 86400000.0, wait_requests, wait_tokens, wait_day;
 	enum limit_result result = LIMIT_OK;
 
-	b->requests = refill(b->requests, l->rpm, now_ms - b->last_ms);
-	b->tokens = refill(b->tokens, l->tpm, now_ms - b->last_ms);
+	b->requests = refill(b->requests, l->burst, rate_requests, now_ms - b->last_ms);
+	b->tokens = refill(b->tokens, l->tpm, rate_tokens, now_ms - b->last_ms);
+	b->day = refill(b->day, l->rpd, rate_day, now_ms - b->last_ms);
 	b->last_ms = now_ms;
+	wait_day = wait_for(l->rpd, b->day, 1.0, rate_day);
+	wait_requests = wait_for(l->rpm, b->requests, 1.0, rate_requests);
+	wait_tokens = wait_for(l->tpm, b->tokens, (double)tokens, rate_tokens);
+	/* A refused request waits for the emptiest bucket: its retry is the longest wait. */
 	st->retry_ms = 0;
 	if (l->tpm > 0 && tokens > l->tpm) {
 		result = LIMIT_TOO_LARGE;
-	} else if (l->rpm > 0 && b->requests < 1.0) {
+	} else if (wait_day > 0 && wait_day >= wait_requests && wait_day >= wait_tokens) {
+		result = LIMIT_DAY;
+		st->retry_ms = wait_day;
+	} else if (wait_requests > 0 && wait_requests >= wait_tokens) {
 		result = LIMIT_REQUESTS;
-		st->retry_ms = (1.0 - b->requests) / per_ms_requests;
-	} else if (l->tpm > 0 && b->tokens < (double)tokens) {
+		st->retry_ms = wait_requests;
+	} else if (wait_tokens > 0) {
 		result = LIMIT_TOKENS;
-		st->retry_ms = ((double)tokens - b->tokens) / per_ms_tokens;
+		st->retry_ms = wait_tokens;
 	} else {
 		if (l->rpm > 0)
 			b->requests -= 1.0;
 		if (l->tpm > 0)
 			b->tokens -= (double)tokens;
+		if (l->rpd > 0)
+			b->day -= 1.0;
 	}
 	st->limit_requests = l->rpm;
 	st->limit_tokens = l->tpm;
+	st->limit_day = l->rpd;
 	st->remaining_requests = (long)floor(b->requests);
 	st->remaining_tokens = (long)floor(b->tokens);
-	st->reset_requests_ms = l->rpm > 0 ? ((double)l->rpm - b->requests) / per_ms_requests : 0;
-	st->reset_tokens_ms = l->tpm > 0 ? ((double)l->tpm - b->tokens) / per_ms_tokens : 0;
+	st->remaining_day = (long)floor(b->day);
+	st->reset_requests_ms = l->rpm > 0 ? ((double)l->burst - b->requests) / rate_requests : 0;
+	st->reset_tokens_ms = l->tpm > 0 ? ((double)l->tpm - b->tokens) / rate_tokens : 0;
+	st->reset_day_ms = l->rpd > 0 ? ((double)l->rpd - b->day) / rate_day : 0;
 	return result;
 }
 

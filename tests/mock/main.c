@@ -550,6 +550,23 @@ add_model(const struct opt *o, const char *arg)
 	return NULL;
 }
 
+/* --aws-key ID:SECRET, split into the mock_config's AWS keys. */
+static const char *
+add_aws_key(const struct opt *o, const char *arg)
+{
+	struct mock_config *cfg = o->value;
+	const char *colon = strchr(arg, ':');
+	struct aws_key *k;
+
+	if (colon == NULL || colon == arg || colon[1] == '\0')
+		return "expected ACCESS_KEY_ID:SECRET_ACCESS_KEY";
+	cfg->aws_keys = xreallocarray(cfg->aws_keys, cfg->naws_keys + 1, sizeof(*cfg->aws_keys));
+	k = &cfg->aws_keys[cfg->naws_keys++];
+	k->id = xmemdup(arg, (size_t)(colon - arg));
+	k->secret = xstrdup(colon + 1);
+	return NULL;
+}
+
 static void
 parse_options(struct mock_config *cfg, int argc, char **argv)
 {
@@ -568,6 +585,17 @@ parse_options(struct mock_config *cfg, int argc, char **argv)
 			"requests per minute per key; 0: no limit", "0"),
 		OPT_UINT(0, "tpm", &cfg->tpm, 0, 1000000000, "N",
 			"tokens per minute per key; 0: no limit", "0"),
+		OPT_UINT(0, "burst", &cfg->burst, 0, 100000000, "N",
+			"capacity of the request bucket; 0: the --rpm value", "0"),
+		OPT_UINT(0, "rpd", &cfg->rpd, 0, 1000000000, "N",
+			"requests per day per key; 0: no limit", "0"),
+		OPT_BOOL(0, "no-hints", &cfg->no_hints,
+			"no rate-limit headers, no retry-after, no wait in 429 messages"),
+		OPT_CALLBACK(0, "aws-key", cfg, "ID:SECRET",
+			"accept this AWS access key on Bedrock routes (repeatable)", NULL,
+			add_aws_key),
+		OPT_STRING(0, "aws-token", &cfg->aws_token, "TOKEN",
+			"require this AWS session token with the --aws-key keys", NULL),
 		OPT_CALLBACK(0, "latency", cfg, "SPEC",
 			"MS, MIN-MAX (uniform) or MIN~MAX (long tail)", "0", parse_latency),
 		OPT_NUMBER(0, "fail-rate", &cfg->fail_rate, 0, 1, "P",
@@ -586,6 +614,10 @@ parse_options(struct mock_config *cfg, int argc, char **argv)
 
 	if (operand < argc)
 		opt_usage_error(&tool, "unexpected argument '%s'", argv[operand]);
+	if (cfg->burst > 0 && cfg->rpm == 0)
+		opt_usage_error(&tool, "--burst needs --rpm");
+	if (cfg->aws_token != NULL && cfg->naws_keys == 0)
+		opt_usage_error(&tool, "--aws-token needs --aws-key");
 }
 
 /* Write the port atomically (a temporary file renamed), so a reader never sees half of it. */
@@ -636,7 +668,8 @@ setup(struct server *s)
 		exit(EXIT_DATAERR);
 	if (s->mock.cfg.log_path != NULL && (s->log = fopen(s->mock.cfg.log_path, "a")) == NULL)
 		die(EXIT_CANTCREAT, "cannot open the log '%s':", s->mock.cfg.log_path);
-	s->mock.limiter = limiter_new(s->mock.cfg.rpm, s->mock.cfg.tpm);
+	s->mock.limiter =
+		limiter_new(s->mock.cfg.rpm, s->mock.cfg.tpm, s->mock.cfg.burst, s->mock.cfg.rpd);
 	s->mock.rng = s->mock.cfg.seed * 0x9E3779B97F4A7C15ULL + 1;
 	s->conns = xcalloc(MAX_CONNS, sizeof(*s->conns));
 	for (int i = 0; i < MAX_CONNS; i++)
@@ -719,6 +752,13 @@ teardown(struct server *s)
 	limiter_free(s->mock.limiter);
 	free(s->mock.cfg.keys);
 	free(s->mock.cfg.models);
+	for (size_t i = 0; i < s->mock.cfg.naws_keys; i++) {
+		free(s->mock.cfg.aws_keys[i].id);
+		explicit_bzero(s->mock.cfg.aws_keys[i].secret,
+			strlen(s->mock.cfg.aws_keys[i].secret));
+		free(s->mock.cfg.aws_keys[i].secret);
+	}
+	free(s->mock.cfg.aws_keys);
 }
 
 int

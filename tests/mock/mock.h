@@ -3,7 +3,8 @@
  * mockd, the mock of the LLM and search APIs (tests/mock/README): what its
  * parts share. main.c runs the event loop and the connections, http.c
  * parses requests, routes.c answers them as each provider would, limiter.c
- * keeps the rate limits and scenario.c the scripted answers.
+ * keeps the rate limits, scenario.c the scripted answers and sigv4.c checks
+ * AWS signatures.
  */
 #ifndef JL_MOCK_H
 #define JL_MOCK_H
@@ -11,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "buf.h"
 
@@ -94,13 +96,23 @@ struct request_info {
 	unsigned long n; /* its number */
 };
 
+/* An AWS access key (--aws-key ID:SECRET). */
+struct aws_key {
+	char *id;
+	char *secret; /* never logged nor echoed */
+};
+
 struct mock_config {
 	char **keys;
 	size_t nkeys;
 	char **models;
 	size_t nmodels;
+	struct aws_key *aws_keys;
+	size_t naws_keys;
+	const char *aws_token; /* the session token the AWS keys need, or NULL */
 	long context;
-	long rpm, tpm;
+	long rpm, tpm, burst, rpd;
+	bool no_hints; /* no rate-limit headers, no retry-after, no "try again in" */
 	long latency_min, latency_max;
 	bool latency_tail;
 	double fail_rate;
@@ -147,27 +159,69 @@ double mock_random(struct mock *m);
 
 /* --- rate limits (limiter.c) ---------------------------------------------- */
 
-enum limit_result { LIMIT_OK, LIMIT_REQUESTS, LIMIT_TOKENS, LIMIT_TOO_LARGE };
+enum limit_result { LIMIT_OK, LIMIT_REQUESTS, LIMIT_TOKENS, LIMIT_DAY, LIMIT_TOO_LARGE };
 
 struct limit_state {
-	long limit_requests, remaining_requests;
+	long limit_requests, remaining_requests; /* limit: --rpm; remaining: in the bucket */
 	long limit_tokens, remaining_tokens;
-	double reset_requests_ms, reset_tokens_ms; /* until the bucket is full */
-	double retry_ms;                           /* with LIMIT_REQUESTS/TOKENS: the wait */
+	long limit_day, remaining_day;
+	double reset_requests_ms, reset_tokens_ms, reset_day_ms; /* until the bucket is full */
+	double retry_ms; /* with LIMIT_REQUESTS/TOKENS/DAY: the wait until the request fits */
 };
 
-struct limiter *limiter_new(long rpm, long tpm);
+/*
+ * Buckets per key: rpm requests a minute in a bucket of burst (0: rpm),
+ * tpm tokens a minute, rpd requests a day; 0 is no limit.
+ */
+struct limiter *limiter_new(long rpm, long tpm, long burst, long rpd);
 void limiter_free(struct limiter *l);
 
 /*
  * Take one request and tokens from key's buckets at now_ms. Returns
- * LIMIT_OK (taken) or why not; *st gets the numbers for the headers.
+ * LIMIT_OK (taken) or why not (of several buckets short, the one with the
+ * longest wait); *st gets the numbers for the headers.
  */
 enum limit_result limiter_take(struct limiter *l, const char *key, long tokens, double now_ms,
 	struct limit_state *st);
 
 /* A duration as Go prints it ("12ms", "7.66s", "6m0s", "1h2m3s"), into out. */
 void go_duration(char *out, size_t size, double ms);
+
+/* --- AWS Signature Version 4 (sigv4.c) ----------------------------------- */
+
+enum awssig_result {
+	AWSSIG_OK,
+	AWSSIG_MISSING,     /* no Authorization: MissingAuthenticationTokenException */
+	AWSSIG_INCOMPLETE,  /* malformed: IncompleteSignatureException */
+	AWSSIG_UNKNOWN_KEY, /* an access key id not given: UnrecognizedClientException */
+	AWSSIG_BAD_TOKEN,   /* session token missing or wrong: UnrecognizedClientException */
+	AWSSIG_INVALID,     /* signature, scope or date wrong: InvalidSignatureException */
+};
+
+struct awssig_check {
+	/* in */
+	const struct aws_key *keys; /* none: any well-formed header passes */
+	size_t nkeys;
+	const char *token; /* the session token required, or NULL */
+	const char *service;
+	time_t now;
+	/* out */
+	char access_key[128]; /* the access key id of the Credential, or "" */
+	int key;              /* 1-based index in keys; 0: none */
+	char message[400];    /* why not, with AWSSIG_INCOMPLETE and AWSSIG_INVALID */
+};
+
+/*
+ * Verify req's Authorization header as AWS does (the canonical request of
+ * the request as received, the string to sign, the key derived from the
+ * secret), and the X-Amz-Date (within 15 minutes of chk->now), the scope
+ * and the session token. Fills the out members of chk.
+ */
+enum awssig_result awssig_verify(const struct request *req, struct awssig_check *chk);
+
+/* HMAC-SHA256 (RFC 2104) of msg with key, into out (32 bytes). */
+void awssig_hmac(const void *key, size_t key_len, const void *msg, size_t msg_len,
+	unsigned char out[32]);
 
 /* --- scenarios (scenario.c) ----------------------------------------------- */
 

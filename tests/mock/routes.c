@@ -23,11 +23,45 @@
 /* A fixed "created" time keeps answers a function of the request alone. */
 #define CREATED 1767225600
 
+/* The providers' messages that more than one answer uses. */
+#define GEMINI_BILLING                                                                             \
+	"You exceeded your current quota, please check your plan and billing details. For more "   \
+	"information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits."
+#define GEMINI_INTERNAL                                                                            \
+	"An internal error has occurred. Please retry or report in "                               \
+	"https://developers.generativeai.google/guide/troubleshooting"
+#define GEMINI_REQUESTS_METRIC                                                                     \
+	"generativelanguage.googleapis.com/generate_content_free_tier_requests"
+#define GEMINI_TOKENS_METRIC                                                                       \
+	"generativelanguage.googleapis.com/generate_content_free_tier_input_token_count"
+#define GEMINI_TOKENS_ID "GenerateContentInputTokensPerModelPerMinute-FreeTier"
+#define AZURE_ACCESS_DENIED                                                                        \
+	"Access denied due to invalid subscription key or wrong API endpoint. Make sure to "       \
+	"provide a valid key for an active subscription and use a correct regional API endpoint "  \
+	"for your resource."
+#define AZURE_NO_DEPLOYMENT                                                                        \
+	"The API deployment for this resource does not exist. If you created the deployment "      \
+	"within the last 5 minutes, please wait a moment and try again."
+/* printf: operation, API version, "call" or "token", "Please retry after N seconds. " or "". */
+#define AZURE_RATE_LIMIT                                                                           \
+	"Requests to the %s Operation under Azure OpenAI API version %s have "                     \
+	"exceeded %s rate limit of your current OpenAI S0 pricing tier. %sPlease go here: "        \
+	"https://aka.ms/oai/quotaincrease if you would like to further increase the default rate " \
+	"limit."
+#define BEDROCK_BAD_TOKEN "The security token included in the request is invalid."
+#define BEDROCK_THROTTLED "Too many requests, please wait before trying again."
+#define BEDROCK_DAILY "Too many tokens per day, please wait before trying again."
+#define BEDROCK_INTERNAL                                                                           \
+	"The system encountered an unexpected error during processing. Try your request again."
+
 enum dialect {
 	D_OPENAI,
 	D_GROQ,
 	D_OPENROUTER,
+	D_GEMINI, /* Google's OpenAI-compatible endpoint, /v1beta/openai/ */
+	D_AZURE,  /* Azure OpenAI: /openai/deployments/NAME/..., api-key, api-version */
 	D_ANTHROPIC,
+	D_BEDROCK, /* AWS Bedrock's Converse API, SigV4 */
 	D_TAVILY,
 	D_BRAVE,
 	D_SERPER,
@@ -46,6 +80,7 @@ enum route_kind {
 	R_SERPER,
 	R_SEARXNG,
 	R_EXA,
+	R_CONVERSE,
 	R_STATS,
 	R_NONE,
 };
@@ -65,8 +100,16 @@ struct call {
 	struct request_info *info;
 	struct route route;
 	double now_ms;
-	const char *key; /* the key presented, "" for none */
-	jv body;         /* the parsed request body, or invalid */
+	const char *key;        /* the key presented, "" for none */
+	jv body;                /* the parsed request body, or invalid */
+	struct buf path_model;  /* Azure's deployment, Bedrock's model id: from the path */
+	struct buf api_version; /* Azure's api-version */
+	char aws_key_id[128];   /* Bedrock: the access key id of the signature */
+	struct gemini_quota {
+		const char *metric, *id; /* NULL: the error kind's own */
+		long value;
+		double retry_ms; /* < 0: no RetryInfo */
+	} quota;
 };
 
 /* --- routing --------------------------------------------------------------- */
@@ -87,6 +130,29 @@ openai_dialect(const char *path)
 	if (strncmp(path, "/openai/", 8) == 0)
 		return D_GROQ;
 	return D_OPENAI;
+}
+
+/* Whether path is .../openai/deployments/NAME/chat/completions (Azure). */
+static bool
+azure_chat_path(const char *path)
+{
+	const char *dep = strstr(path, "/openai/deployments/"), *slash;
+
+	if (dep == NULL)
+		return false;
+	dep += strlen("/openai/deployments/");
+	slash = strchr(dep, '/');
+	return slash != NULL && slash > dep && strcmp(slash, "/chat/completions") == 0;
+}
+
+/* Whether path is .../model/ID/converse (Bedrock). */
+static bool
+converse_path(const char *path)
+{
+	const char *id = strstr(path, "/model/");
+
+	return id != NULL && ends_with(path, "/converse") &&
+		id + strlen("/model/") < path + strlen(path) - strlen("/converse");
 }
 
 static struct route
@@ -110,6 +176,28 @@ find_route(const char *path)
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++)
 		if (strcmp(path, fixed[i].path) == 0)
 			return fixed[i].route;
+	if (strstr(path, "/v1beta/openai/") != NULL) {
+		if (ends_with(path, "/chat/completions"))
+			return (struct route){ R_CHAT, D_GEMINI, "chat", "POST" };
+		if (ends_with(path, "/models"))
+			return (struct route){ R_MODELS, D_GEMINI, "models", "GET" };
+		none.dialect = D_GEMINI;
+		return none;
+	}
+	if (strstr(path, "/openai/deployments/") != NULL) {
+		if (azure_chat_path(path))
+			return (struct route){ R_CHAT, D_AZURE, "azure", "POST" };
+		none.dialect = D_AZURE;
+		return none;
+	}
+	if (ends_with(path, "/openai/models"))
+		return (struct route){ R_MODELS, D_AZURE, "azure-models", "GET" };
+	if (converse_path(path))
+		return (struct route){ R_CONVERSE, D_BEDROCK, "bedrock", "POST" };
+	if (strncmp(path, "/model/", 7) == 0) {
+		none.dialect = D_BEDROCK;
+		return none;
+	}
 	if (ends_with(path, "/chat/completions"))
 		return (struct route){ R_CHAT, openai_dialect(path), "chat", "POST" };
 	if (ends_with(path, "/models"))
@@ -241,6 +329,8 @@ static const struct error_kind error_kinds[] = {
 		"in order to run successfully." },
 	{ "insufficient_quota", 429, "insufficient_quota", "insufficient_quota", "billing_error",
 		"You exceeded your current quota, please check your plan and billing details." },
+	{ "daily_quota", 429, "requests", "rate_limit_exceeded", "rate_limit_error",
+		"Rate limit reached for requests per day (RPD). Please try again in 12h0m0s." },
 	{ "credits", 402, "insufficient_quota", "insufficient_quota", "billing_error",
 		"Insufficient credits. Add more using https://openrouter.ai/credits" },
 	{ "server", 500, "server_error", NULL, "api_error",
@@ -265,6 +355,17 @@ kind_by_name(const char *name)
 	for (size_t i = 0; i < sizeof(error_kinds) / sizeof(*error_kinds); i++)
 		if (strcmp(error_kinds[i].name, name) == 0)
 			return &error_kinds[i];
+	return NULL;
+}
+
+/* A kind's message without its hint of a wait (--no-hints), or NULL when it has none. */
+static const char *
+plain_message(const struct error_kind *kind)
+{
+	if (strcmp(kind->name, "rate_limit") == 0)
+		return "Rate limit reached for requests";
+	if (strcmp(kind->name, "daily_quota") == 0)
+		return "Rate limit reached for requests per day (RPD)";
 	return NULL;
 }
 
@@ -293,6 +394,342 @@ brave_code(int status)
 	}
 }
 
+/* --- Gemini's errors: a JSON array around Google's error object --- */
+
+/* Google's canonical status name for an HTTP status. */
+static const char *
+google_status(int status)
+{
+	switch (status) {
+	case 400:
+		return "INVALID_ARGUMENT";
+	case 401:
+		return "UNAUTHENTICATED";
+	case 403:
+		return "PERMISSION_DENIED";
+	case 404:
+		return "NOT_FOUND";
+	case 409:
+		return "ABORTED";
+	case 429:
+		return "RESOURCE_EXHAUSTED";
+	case 499:
+		return "CANCELLED";
+	case 500:
+		return "INTERNAL";
+	case 501:
+		return "UNIMPLEMENTED";
+	case 503:
+		return "UNAVAILABLE";
+	case 504:
+		return "DEADLINE_EXCEEDED";
+	default:
+		return "UNKNOWN";
+	}
+}
+
+enum google_details { G_NONE, G_ERROR_INFO, G_QUOTA, G_HELP };
+
+/* What Gemini answers for an error kind. */
+static const struct google_kind {
+	const char *name;
+	int status;
+	enum google_details details;
+	const char *message;
+} google_kinds[] = {
+	{ "invalid_key", 400, G_ERROR_INFO, "API key not valid. Please pass a valid API key." },
+	{ "forbidden", 403, G_NONE, "The caller does not have permission" },
+	{ "model_not_found", 404, G_NONE, "Requested entity was not found." },
+	{ "context_length", 400, G_NONE,
+		"The input token count exceeds the maximum number of tokens allowed." },
+	{ "bad_request", 400, G_NONE, "Request contains an invalid argument." },
+	{ "rate_limit", 429, G_QUOTA, "Resource has been exhausted (e.g. check quota)." },
+	{ "daily_quota", 429, G_QUOTA, "Resource has been exhausted (e.g. check quota)." },
+	{ "request_too_large", 429, G_QUOTA, "Resource has been exhausted (e.g. check quota)." },
+	{ "insufficient_quota", 429, G_HELP, GEMINI_BILLING },
+	{ "credits", 429, G_HELP, GEMINI_BILLING },
+	{ "plan_limit", 429, G_HELP, GEMINI_BILLING },
+	{ "payg_limit", 429, G_HELP, GEMINI_BILLING },
+	{ "server", 500, G_NONE, GEMINI_INTERNAL },
+	{ "bad_gateway", 500, G_NONE, GEMINI_INTERNAL },
+	{ "error_in_200", 500, G_NONE, GEMINI_INTERNAL },
+	{ "unavailable", 503, G_NONE, "The model is overloaded. Please try again later." },
+	{ "overloaded", 503, G_NONE, "The model is overloaded. Please try again later." },
+	{ "timeout", 504, G_NONE, "Deadline expired before operation could complete." },
+};
+
+/* The quota a 429 of the kind (or of the limiter, in c->quota) violated. */
+static struct gemini_quota
+gemini_quota(const struct call *c, const char *kind)
+{
+	const struct mock_config *cfg = &c->m->cfg;
+
+	if (c->quota.id != NULL)
+		return c->quota;
+	if (strcmp(kind, "daily_quota") == 0)
+		return (struct gemini_quota){ GEMINI_REQUESTS_METRIC,
+			"GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+			cfg->rpd > 0 ? cfg->rpd : 1500, 43200000.0 };
+	if (strcmp(kind, "request_too_large") == 0)
+		return (struct gemini_quota){ GEMINI_TOKENS_METRIC, GEMINI_TOKENS_ID,
+			cfg->tpm > 0 ? cfg->tpm : 1000000, -1 };
+	return (struct gemini_quota){ GEMINI_REQUESTS_METRIC,
+		"GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+		cfg->rpm > 0 ? cfg->rpm : 15, 1000.0 };
+}
+
+/* A wait as Google's Duration: seconds with up to 3 decimals, at least "0.001s". */
+static void
+google_duration(char *out, size_t size, double ms)
+{
+	long long t = ms > 1 ? (long long)ceil(ms) : 1;
+	size_t n;
+
+	snprintf(out, size, "%lld.%03lld", t / 1000, t % 1000);
+	n = strlen(out);
+	while (out[n - 1] == '0')
+		out[--n] = '\0';
+	if (out[n - 1] == '.')
+		out[--n] = '\0';
+	if (n + 1 < size) {
+		out[n] = 's';
+		out[n + 1] = '\0';
+	}
+}
+
+static void
+google_help(struct buf *b)
+{
+	buf_puts(b,
+		"{\"@type\":\"type.googleapis.com/google.rpc.Help\",\"links\":[{\"description\":"
+		"\"Learn more about Gemini API quotas\",\"url\":"
+		"\"https://ai.google.dev/gemini-api/docs/rate-limits\"}]}");
+}
+
+/* QuotaFailure, Help and (unless --no-hints or no wait fits) RetryInfo. */
+static void
+google_quota_details(struct buf *b, const struct call *c, const struct gemini_quota *q)
+{
+	char value[32], delay[40];
+
+	snprintf(value, sizeof(value), "%ld", q->value);
+	buf_puts(b,
+		"{\"@type\":\"type.googleapis.com/google.rpc.QuotaFailure\",\"violations\":[{"
+		"\"quotaMetric\":");
+	jw_cstring(b, q->metric);
+	buf_puts(b, ",\"quotaId\":");
+	jw_cstring(b, q->id);
+	buf_puts(b, ",\"quotaDimensions\":{\"location\":\"global\",\"model\":");
+	jw_cstring(b, c->info->model[0] ? c->info->model : "mock-model");
+	buf_puts(b, "},\"quotaValue\":");
+	jw_cstring(b, value);
+	buf_puts(b, "}]},");
+	google_help(b);
+	if (q->retry_ms >= 0 && !c->m->cfg.no_hints) {
+		google_duration(delay, sizeof(delay), q->retry_ms);
+		buf_puts(b,
+			",{\"@type\":\"type.googleapis.com/google.rpc.RetryInfo\",\"retryDelay\":");
+		jw_cstring(b, delay);
+		buf_putc(b, '}');
+	}
+}
+
+/* Gemini's error: [{"error":{"code","message","status","details"}}]. */
+static void
+gemini_error(struct call *c, int status, const struct error_kind *kind, const char *message)
+{
+	const struct google_kind *g = NULL;
+	struct buf *b = &c->resp->body;
+	struct gemini_quota q;
+
+	for (size_t i = 0; kind != NULL && i < sizeof(google_kinds) / sizeof(*google_kinds); i++)
+		if (strcmp(google_kinds[i].name, kind->name) == 0)
+			g = &google_kinds[i];
+	if (status == 0)
+		status = g != NULL ? g->status : kind != NULL ? kind->status : 500;
+	if (message == NULL)
+		message = g != NULL    ? g->message
+			: kind != NULL ? kind->message
+				       : http_reason(status);
+	c->resp->status = status;
+	buf_reset(b);
+	buf_puts(b, "[{\"error\":{\"code\":");
+	add_int(b, status);
+	buf_puts(b, ",\"message\":");
+	jw_cstring(b, message);
+	buf_puts(b, ",\"status\":");
+	jw_cstring(b, google_status(status));
+	switch (g != NULL ? g->details : G_NONE) {
+	case G_ERROR_INFO:
+		buf_puts(b,
+			",\"details\":[{\"@type\":\"type.googleapis.com/google.rpc.ErrorInfo\","
+			"\"reason\":\"API_KEY_INVALID\",\"domain\":\"googleapis.com\",\"metadata\":"
+			"{\"service\":\"generativelanguage.googleapis.com\"}}]");
+		break;
+	case G_QUOTA:
+		q = gemini_quota(c, kind->name);
+		buf_puts(b, ",\"details\":[");
+		google_quota_details(b, c, &q);
+		buf_putc(b, ']');
+		break;
+	case G_HELP:
+		buf_puts(b, ",\"details\":[");
+		google_help(b);
+		buf_putc(b, ']');
+		break;
+	case G_NONE:
+		break;
+	}
+	buf_puts(b, "}}]");
+}
+
+/* --- Azure's errors: its gateway's {"error":{"code","message"}} --- */
+
+/* The operation Azure names in its 429s. */
+static const char *
+azure_operation(const struct call *c)
+{
+	return c->route.kind == R_MODELS ? "Models_List" : "ChatCompletions_Create";
+}
+
+/*
+ * Azure's own error for a status its gateway answers (401, 403, 404, 408,
+ * 429); returns false for the others, which pass OpenAI's body through.
+ */
+static bool
+azure_error(struct call *c, int status, const struct error_kind *kind, const char *message)
+{
+	struct buf *b = &c->resp->body;
+	char code[32], text[512];
+
+	if (status == 0)
+		status = kind != NULL ? kind->status : 500;
+	if (status != 401 && status != 403 && status != 404 && status != 408 && status != 429)
+		return false;
+	snprintf(code, sizeof(code), "%d", status);
+	if (message == NULL && kind != NULL && status == 401)
+		message = AZURE_ACCESS_DENIED;
+	if (message == NULL && kind != NULL && strcmp(kind->name, "model_not_found") == 0)
+		message = AZURE_NO_DEPLOYMENT;
+	if (message == NULL && status == 429) {
+		snprintf(text, sizeof(text), AZURE_RATE_LIMIT, azure_operation(c),
+			c->api_version.len ? c->api_version.data : "", "call",
+			c->m->cfg.no_hints ? "" : "Please retry after 1 seconds. ");
+		message = text;
+	}
+	if (message == NULL)
+		message = status == 404 ? "Resource not found"
+			: kind != NULL  ? kind->message
+					: http_reason(status);
+	if (kind != NULL && strcmp(kind->name, "model_not_found") == 0)
+		snprintf(code, sizeof(code), "DeploymentNotFound");
+	c->resp->status = status;
+	buf_reset(b);
+	buf_puts(b, "{\"error\":{\"code\":");
+	jw_cstring(b, code);
+	buf_puts(b, ",\"message\":");
+	jw_cstring(b, message);
+	buf_puts(b, "}}");
+	return true;
+}
+
+/* --- Bedrock's errors: x-amzn-ErrorType and {"message"} --- */
+
+/*
+ * A Bedrock error: the exception's name in x-amzn-ErrorType (with the
+ * namespace of the authorizer, coral, or of Bedrock) and {"message"}.
+ */
+static void
+bedrock_error(struct call *c, int status, const char *exception, bool coral, const char *message)
+{
+	struct buf *b = &c->resp->body;
+
+	c->resp->status = status;
+	buf_puts(&c->resp->headers, "x-amzn-ErrorType: ");
+	buf_puts(&c->resp->headers, exception);
+	buf_puts(&c->resp->headers,
+		coral ? ":http://internal.amazon.com/coral/com.amazon.coral.service/\r\n"
+		      : ":http://internal.amazon.com/coral/com.amazon.bedrock/\r\n");
+	buf_reset(b);
+	buf_puts(b, "{\"message\":");
+	jw_cstring(b, message);
+	buf_putc(b, '}');
+}
+
+/* What Bedrock answers for an error kind. */
+static const struct bedrock_kind {
+	const char *name;
+	int status;
+	const char *exception;
+	const char *message;
+} bedrock_kinds[] = {
+	{ "invalid_key", 403, "UnrecognizedClientException", BEDROCK_BAD_TOKEN },
+	{ "forbidden", 403, "AccessDeniedException",
+		"You don't have access to the model with the specified model ID." },
+	{ "model_not_found", 400, "ValidationException",
+		"The provided model identifier is invalid." },
+	{ "context_length", 400, "ValidationException", "Input is too long for requested model." },
+	{ "bad_request", 400, "ValidationException",
+		"Malformed input request, please reformat your input and try again." },
+	{ "rate_limit", 429, "ThrottlingException", BEDROCK_THROTTLED },
+	{ "request_too_large", 429, "ThrottlingException",
+		"Too many tokens, please wait before trying again." },
+	{ "insufficient_quota", 429, "ThrottlingException", BEDROCK_DAILY },
+	{ "daily_quota", 429, "ThrottlingException", BEDROCK_DAILY },
+	{ "credits", 429, "ThrottlingException", BEDROCK_DAILY },
+	{ "plan_limit", 429, "ThrottlingException", BEDROCK_DAILY },
+	{ "payg_limit", 429, "ThrottlingException", BEDROCK_DAILY },
+	{ "server", 500, "InternalServerException", BEDROCK_INTERNAL },
+	{ "bad_gateway", 500, "InternalServerException", BEDROCK_INTERNAL },
+	{ "error_in_200", 424, "ModelErrorException", "The model returned an error." },
+	{ "unavailable", 503, "ServiceUnavailableException",
+		"Bedrock is unable to process your request." },
+	{ "overloaded", 503, "ServiceUnavailableException",
+		"Too many connections, please wait before trying again." },
+	{ "timeout", 408, "ModelTimeoutException",
+		"Model has timed out in processing the request. Try your request again." },
+};
+
+/* Bedrock's exception for a status that no error kind names. */
+static const char *
+bedrock_exception(int status)
+{
+	switch (status) {
+	case 403:
+		return "AccessDeniedException";
+	case 404:
+		return "ResourceNotFoundException";
+	case 408:
+		return "ModelTimeoutException";
+	case 424:
+		return "ModelErrorException";
+	case 429:
+		return "ThrottlingException";
+	case 503:
+		return "ServiceUnavailableException";
+	default:
+		return status >= 500 ? "InternalServerException" : "ValidationException";
+	}
+}
+
+static void
+bedrock_kind_error(struct call *c, int status, const struct error_kind *kind, const char *message)
+{
+	const struct bedrock_kind *k = NULL;
+
+	for (size_t i = 0; kind != NULL && i < sizeof(bedrock_kinds) / sizeof(*bedrock_kinds); i++)
+		if (strcmp(bedrock_kinds[i].name, kind->name) == 0)
+			k = &bedrock_kinds[i];
+	if (status == 0)
+		status = k != NULL ? k->status : kind != NULL ? kind->status : 500;
+	if (message == NULL)
+		message = k != NULL    ? k->message
+			: kind != NULL ? kind->message
+				       : http_reason(status);
+	bedrock_error(c, status, k != NULL ? k->exception : bedrock_exception(status),
+		k != NULL && strcmp(k->name, "invalid_key") == 0, message);
+}
+
 /*
  * Answer with the provider's error body: status (0: the kind's own), the
  * kind (NULL: a generic error for the status), and a message (NULL: the
@@ -305,6 +742,18 @@ send_error(struct call *c, int status, const struct error_kind *kind, const char
 	struct buf *b = &resp->body;
 	char id[32];
 
+	if (c->route.dialect == D_GEMINI) {
+		gemini_error(c, status, kind, message);
+		return;
+	}
+	if (c->route.dialect == D_BEDROCK) {
+		bedrock_kind_error(c, status, kind, message);
+		return;
+	}
+	if (c->route.dialect == D_AZURE && azure_error(c, status, kind, message))
+		return;
+	if (message == NULL && kind != NULL && c->m->cfg.no_hints)
+		message = plain_message(kind);
 	if (status == 0)
 		status = kind != NULL ? kind->status : 500;
 	if (message == NULL)
@@ -315,6 +764,9 @@ send_error(struct call *c, int status, const struct error_kind *kind, const char
 	switch (c->route.dialect) {
 	case D_OPENAI:
 	case D_GROQ:
+	case D_GEMINI:
+	case D_AZURE:
+	case D_BEDROCK:
 		buf_puts(b, "{\"error\":{");
 		key(b, "message");
 		jw_cstring(b, message);
@@ -431,6 +883,10 @@ presented_key(const struct call *c)
 		return request_header(c->req, "X-Subscription-Token");
 	case D_SERPER:
 		return request_header(c->req, "X-API-KEY");
+	case D_AZURE:
+		return request_header(c->req, "api-key");
+	case D_BEDROCK:
+		return request_header(c->req, "Authorization"); /* a signature, not a key */
 	case D_SEARXNG:
 		return NULL;
 	default:
@@ -476,6 +932,64 @@ missing_key_message(enum dialect d)
 	}
 }
 
+/*
+ * Bedrock: check the request's AWS signature (--aws-key, --aws-token);
+ * answers AWS's 403 and returns false when it does not hold.
+ */
+static bool
+check_aws_auth(struct call *c)
+{
+	struct awssig_check chk = { .keys = c->m->cfg.aws_keys,
+		.nkeys = c->m->cfg.naws_keys,
+		.token = c->m->cfg.aws_token,
+		.service = "bedrock",
+		.now = time(NULL) };
+	enum awssig_result r = awssig_verify(c->req, &chk);
+
+	c->info->auth = request_header(c->req, "Authorization") != NULL;
+	snprintf(c->aws_key_id, sizeof(c->aws_key_id), "%s", chk.access_key);
+	c->key = c->aws_key_id;
+	switch (r) {
+	case AWSSIG_OK:
+		c->info->key = chk.key;
+		return true;
+	case AWSSIG_MISSING:
+		bedrock_error(c, 403, "MissingAuthenticationTokenException", true,
+			"Missing Authentication Token");
+		break;
+	case AWSSIG_INCOMPLETE:
+		bedrock_error(c, 403, "IncompleteSignatureException", true, chk.message);
+		break;
+	case AWSSIG_UNKNOWN_KEY:
+	case AWSSIG_BAD_TOKEN:
+		bedrock_error(c, 403, "UnrecognizedClientException", true, BEDROCK_BAD_TOKEN);
+		break;
+	case AWSSIG_INVALID:
+		bedrock_error(c, 403, "InvalidSignatureException", true, chk.message);
+		break;
+	}
+	return false;
+}
+
+/*
+ * Azure takes its key in api-key only; an Authorization header alone is
+ * taken for an Entra ID token, and refused (also without --key).
+ */
+static bool
+azure_bearer_refused(struct call *c)
+{
+	if (request_header(c->req, "api-key") != NULL ||
+		request_header(c->req, "Authorization") == NULL)
+		return false;
+	c->info->auth = true;
+	c->resp->status = 401;
+	buf_reset(&c->resp->body);
+	buf_puts(&c->resp->body,
+		"{\"statusCode\":401,\"message\":\"Unauthorized. Access token is missing, invalid, "
+		"audience is incorrect (https://cognitiveservices.azure.com), or have expired.\"}");
+	return true;
+}
+
 /* Check the key; answers 401 and returns false when it is missing or wrong. */
 static bool
 check_auth(struct call *c)
@@ -483,6 +997,10 @@ check_auth(struct call *c)
 	const char *k = presented_key(c);
 	char message[256], masked[80];
 
+	if (c->route.dialect == D_BEDROCK)
+		return check_aws_auth(c);
+	if (c->route.dialect == D_AZURE && azure_bearer_refused(c))
+		return false;
 	c->info->auth = k != NULL;
 	c->key = k != NULL ? k : "";
 	if (c->route.dialect == D_SEARXNG || c->m->cfg.nkeys == 0)
@@ -492,6 +1010,21 @@ check_auth(struct call *c)
 			c->info->key = (int)i + 1;
 			return true;
 		}
+	if (c->route.dialect == D_GEMINI) {
+		/* Google: no key is an unregistered caller; a wrong one an invalid argument. */
+		if (k == NULL)
+			send_error(c, 403, NULL,
+				"Method doesn't allow unregistered callers (callers without "
+				"established identity). Please use API Key or other form of API "
+				"consumer identity to call this API.");
+		else
+			send_error(c, 400, kind_by_name("invalid_key"), NULL);
+		return false;
+	}
+	if (c->route.dialect == D_AZURE) {
+		send_error(c, 401, kind_by_name("invalid_key"), NULL);
+		return false;
+	}
 	if (k == NULL) {
 		send_error(c, 401, kind_by_name("invalid_key"),
 			missing_key_message(c->route.dialect));
@@ -515,12 +1048,18 @@ check_auth(struct call *c)
 
 /* --- rate limits and failures ------------------------------------------------ */
 
+/* OpenAI's headers; with --rpd, the request headers describe the day (as Groq's do). */
 static void
 openai_limit_headers(struct call *c, const struct limit_state *st)
 {
 	char d[32];
 
-	if (st->limit_requests > 0) {
+	if (st->limit_day > 0) {
+		header_long(c->resp, "x-ratelimit-limit-requests", st->limit_day);
+		header_long(c->resp, "x-ratelimit-remaining-requests", st->remaining_day);
+		go_duration(d, sizeof(d), st->reset_day_ms);
+		header_line(c->resp, "x-ratelimit-reset-requests", d);
+	} else if (st->limit_requests > 0) {
 		header_long(c->resp, "x-ratelimit-limit-requests", st->limit_requests);
 		header_long(c->resp, "x-ratelimit-remaining-requests", st->remaining_requests);
 		go_duration(d, sizeof(d), st->reset_requests_ms);
@@ -565,6 +1104,147 @@ anthropic_limit_headers(struct call *c, const struct limit_state *st)
 	}
 }
 
+/* Azure's 200s: what remains, nothing of limits or resets. */
+static void
+azure_limit_headers(struct call *c, const struct limit_state *st)
+{
+	if (st->limit_day > 0)
+		header_long(c->resp, "x-ratelimit-remaining-requests", st->remaining_day);
+	else if (st->limit_requests > 0)
+		header_long(c->resp, "x-ratelimit-remaining-requests", st->remaining_requests);
+	if (st->limit_tokens > 0)
+		header_long(c->resp, "x-ratelimit-remaining-tokens", st->remaining_tokens);
+}
+
+/* The rate-limit headers of the route's provider (Gemini and Bedrock send none). */
+static void
+limit_headers(struct call *c, const struct limit_state *st, enum limit_result r)
+{
+	switch (c->route.dialect) {
+	case D_ANTHROPIC:
+		anthropic_limit_headers(c, st);
+		break;
+	case D_AZURE:
+		if (r == LIMIT_OK)
+			azure_limit_headers(c, st);
+		break;
+	case D_GEMINI:
+	case D_BEDROCK:
+		break;
+	default:
+		if (c->route.kind == R_CHAT || c->route.kind == R_MODELS)
+			openai_limit_headers(c, st);
+		break;
+	}
+}
+
+static void
+header_retry_after(struct call *c, double retry_ms, bool with_ms)
+{
+	long secs = (long)ceil(retry_ms / 1000.0);
+
+	header_long(c->resp, "retry-after", secs < 1 ? 1 : secs);
+	if (with_ms)
+		header_long(c->resp, "retry-after-ms", retry_ms < 1 ? 1 : (long)ceil(retry_ms));
+}
+
+/* OpenAI's 429 (also what the other OpenAI-like and the search routes send). */
+static void
+openai_limit_error(struct call *c, enum limit_result r, const struct limit_state *st, long tokens)
+{
+	struct error_kind kind = *kind_by_name("rate_limit");
+	const char *model = c->info->model[0] ? c->info->model : "mock-model", *what;
+	char message[512], wait[32];
+	long limit, used;
+
+	if (r == LIMIT_TOO_LARGE) {
+		snprintf(message, sizeof(message),
+			"Request too large for %s in organization org-mock on tokens per min "
+			"(TPM): "
+			"Limit %ld, Requested %ld. The input or output tokens must be reduced in "
+			"order to run successfully.",
+			model, st->limit_tokens, tokens);
+		send_error(c, 429, kind_by_name("request_too_large"), message);
+		return;
+	}
+	if (r == LIMIT_TOKENS)
+		kind.openai_type = "tokens";
+	if (c->m->cfg.no_hints) {
+		send_error(c, 429, &kind,
+			r == LIMIT_TOKENS ? "Rate limit reached for tokens"
+					  : "Rate limit reached for requests");
+		return;
+	}
+	switch (r) {
+	case LIMIT_DAY:
+		what = "requests per day (RPD)";
+		limit = st->limit_day;
+		used = limit - st->remaining_day;
+		go_duration(wait, sizeof(wait), st->retry_ms);
+		break;
+	case LIMIT_REQUESTS:
+		what = "requests per min (RPM)";
+		limit = st->limit_requests;
+		used = limit - st->remaining_requests;
+		snprintf(wait, sizeof(wait), "%.3fs", st->retry_ms / 1000.0);
+		break;
+	default:
+		what = "tokens per min (TPM)";
+		limit = st->limit_tokens;
+		used = limit - st->remaining_tokens;
+		snprintf(wait, sizeof(wait), "%.3fs", st->retry_ms / 1000.0);
+		break;
+	}
+	snprintf(message, sizeof(message),
+		"Rate limit reached for %s in organization org-mock on %s: Limit %ld, Used %ld, "
+		"Requested %ld. Please try again in %s. Visit "
+		"https://platform.openai.com/account/rate-limits to learn more.",
+		model, what, limit, used, r == LIMIT_TOKENS ? tokens : 1L, wait);
+	send_error(c, 429, &kind, message);
+	header_retry_after(c, st->retry_ms, false);
+}
+
+/* Gemini's 429: the quota violated, and when the next request fits (RetryInfo). */
+static void
+gemini_limit_error(struct call *c, enum limit_result r, const struct limit_state *st)
+{
+	switch (r) {
+	case LIMIT_DAY:
+		c->quota = (struct gemini_quota){ GEMINI_REQUESTS_METRIC,
+			"GenerateRequestsPerDayPerProjectPerModel-FreeTier", st->limit_day,
+			st->retry_ms };
+		break;
+	case LIMIT_REQUESTS:
+		c->quota = (struct gemini_quota){ GEMINI_REQUESTS_METRIC,
+			"GenerateRequestsPerMinutePerProjectPerModel-FreeTier", st->limit_requests,
+			st->retry_ms };
+		break;
+	default:
+		c->quota = (struct gemini_quota){ GEMINI_TOKENS_METRIC, GEMINI_TOKENS_ID,
+			st->limit_tokens, r == LIMIT_TOO_LARGE ? -1 : st->retry_ms };
+		break;
+	}
+	send_error(c, 429, kind_by_name(r == LIMIT_TOO_LARGE ? "request_too_large" : "rate_limit"),
+		NULL);
+}
+
+/* Azure's 429: the wait in the message, retry-after and retry-after-ms. */
+static void
+azure_limit_error(struct call *c, enum limit_result r, const struct limit_state *st)
+{
+	char message[600], retry[64];
+	long secs = (long)ceil(st->retry_ms / 1000.0);
+	bool hint = !c->m->cfg.no_hints && r != LIMIT_TOO_LARGE;
+
+	snprintf(retry, sizeof(retry), "Please retry after %ld seconds. ", secs < 1 ? 1 : secs);
+	snprintf(message, sizeof(message), AZURE_RATE_LIMIT, azure_operation(c),
+		c->api_version.len ? c->api_version.data : "",
+		r == LIMIT_REQUESTS || r == LIMIT_DAY ? "call" : "token", hint ? retry : "");
+	send_error(c, 429, kind_by_name("rate_limit"), message);
+	if (hint)
+		header_retry_after(c, st->retry_ms, true);
+}
+
 /*
  * Take tokens (and one request) from the key's buckets; answers 429 with
  * the provider's headers and returns false when the limits say no.
@@ -572,48 +1252,34 @@ anthropic_limit_headers(struct call *c, const struct limit_state *st)
 static bool
 check_limits(struct call *c, long tokens)
 {
+	const struct mock_config *cfg = &c->m->cfg;
 	struct limit_state st;
-	struct error_kind kind;
 	enum limit_result r;
-	long retry_after;
-	char message[512], wait[32];
-	const char *model = c->info->model[0] ? c->info->model : "mock-model";
 
-	if (c->m->cfg.rpm <= 0 && c->m->cfg.tpm <= 0)
+	if (cfg->rpm <= 0 && cfg->tpm <= 0 && cfg->rpd <= 0)
 		return true;
 	r = limiter_take(c->m->limiter, c->key, tokens, c->now_ms, &st);
-	if (c->route.dialect == D_ANTHROPIC)
-		anthropic_limit_headers(c, &st);
-	else if (c->route.kind == R_CHAT || c->route.kind == R_MODELS)
-		openai_limit_headers(c, &st);
+	if (!cfg->no_hints)
+		limit_headers(c, &st, r);
 	if (r == LIMIT_OK)
 		return true;
-	if (r == LIMIT_TOO_LARGE) {
-		snprintf(message, sizeof(message),
-			"Request too large for %s in organization org-mock on tokens per min "
-			"(TPM): "
-			"Limit %ld, Requested %ld. The input or output tokens must be reduced in "
-			"order to run successfully.",
-			model, st.limit_tokens, tokens);
-		send_error(c, 429, kind_by_name("request_too_large"), message);
-		return false;
+	switch (c->route.dialect) {
+	case D_GEMINI:
+		gemini_limit_error(c, r, &st);
+		break;
+	case D_AZURE:
+		azure_limit_error(c, r, &st);
+		break;
+	case D_BEDROCK:
+		send_error(c, 429, kind_by_name("rate_limit"),
+			r == LIMIT_TOKENS || r == LIMIT_TOO_LARGE
+				? "Too many tokens, please wait before trying again."
+				: NULL);
+		break;
+	default:
+		openai_limit_error(c, r, &st, tokens);
+		break;
 	}
-	snprintf(wait, sizeof(wait), "%.3fs", st.retry_ms / 1000.0);
-	snprintf(message, sizeof(message),
-		"Rate limit reached for %s in organization org-mock on %s: Limit %ld, Used %ld, "
-		"Requested %ld. Please try again in %s. Visit "
-		"https://platform.openai.com/account/rate-limits to learn more.",
-		model, r == LIMIT_REQUESTS ? "requests per min (RPM)" : "tokens per min (TPM)",
-		r == LIMIT_REQUESTS ? st.limit_requests : st.limit_tokens,
-		r == LIMIT_REQUESTS ? st.limit_requests - st.remaining_requests
-				    : st.limit_tokens - st.remaining_tokens,
-		r == LIMIT_REQUESTS ? 1L : tokens, wait);
-	kind = *kind_by_name("rate_limit");
-	if (r == LIMIT_TOKENS)
-		kind.openai_type = "tokens";
-	send_error(c, 429, &kind, message);
-	retry_after = (long)ceil(st.retry_ms / 1000.0);
-	header_long(c->resp, "retry-after", retry_after < 1 ? 1 : retry_after);
 	return false;
 }
 
@@ -782,13 +1448,30 @@ make_reply(struct buf *out, unsigned long long h, bool json, const struct buf *s
 static bool
 check_model(struct call *c, const char *model)
 {
-	char message[300];
+	char message[400];
 
 	if (c->m->cfg.nmodels == 0)
 		return true;
+	/* Gemini takes "models/NAME" for NAME too. */
+	if (c->route.dialect == D_GEMINI && strncmp(model, "models/", 7) == 0)
+		model += 7;
 	for (size_t i = 0; i < c->m->cfg.nmodels; i++)
 		if (strcmp(model, c->m->cfg.models[i]) == 0)
 			return true;
+	if (c->route.dialect == D_GEMINI) {
+		snprintf(message, sizeof(message),
+			"models/%.200s is not found for API version v1beta, or is not supported "
+			"for "
+			"generateContent. Call ListModels to see the list of available models and "
+			"their supported methods.",
+			model);
+		send_error(c, 404, kind_by_name("model_not_found"), message);
+		return false;
+	}
+	if (c->route.dialect == D_AZURE || c->route.dialect == D_BEDROCK) {
+		send_error(c, 0, kind_by_name("model_not_found"), NULL);
+		return false;
+	}
 	snprintf(message, sizeof(message),
 		c->route.dialect == D_ANTHROPIC
 			? "model: %.200s"
@@ -805,6 +1488,18 @@ check_context(struct call *c, long prompt_tokens)
 
 	if (prompt_tokens <= c->m->cfg.context)
 		return true;
+	if (c->route.dialect == D_BEDROCK) {
+		send_error(c, 400, kind_by_name("context_length"), NULL);
+		return false;
+	}
+	if (c->route.dialect == D_GEMINI) {
+		snprintf(message, sizeof(message),
+			"The input token count (%ld) exceeds the maximum number of tokens allowed "
+			"(%ld).",
+			prompt_tokens, c->m->cfg.context);
+		send_error(c, 400, kind_by_name("context_length"), message);
+		return false;
+	}
 	snprintf(message, sizeof(message),
 		c->route.dialect == D_ANTHROPIC
 			? "prompt is too long: %ld tokens > %ld maximum"
@@ -855,7 +1550,9 @@ answer_chat(struct call *c)
 {
 	struct prompt p = { 0 };
 	struct buf reply = BUF_INIT, *b = &c->resp->body;
-	const char *model = body_string(c, "model");
+	/* Azure's model is the deployment in the path; a "model" in the body is ignored. */
+	const char *model =
+		c->route.dialect == D_AZURE ? buf_cstr(&c->path_model) : body_string(c, "model");
 	long max_tokens, prompt_tokens, completion_tokens;
 	bool cut;
 
@@ -986,18 +1683,40 @@ answer_models(struct call *c)
 {
 	struct buf *b = &c->resp->body;
 	size_t n = c->m->cfg.nmodels;
-
 	bool anthropic = c->route.dialect == D_ANTHROPIC;
 
 	if (!check_limits(c, 0) || !check_failure(c))
 		return;
 	c->resp->status = 200;
+	if (c->route.dialect == D_AZURE) {
+		/* Azure: the models of the resource, fewer members. */
+		buf_puts(b, "{\"data\":[");
+		for (size_t i = 0; i < (n > 0 ? n : 1); i++) {
+			buf_puts(b, i ? ",{\"id\":" : "{\"id\":");
+			jw_cstring(b, n > 0 ? c->m->cfg.models[i] : "mock-model");
+			buf_puts(b, ",\"object\":\"model\"}");
+		}
+		buf_puts(b, "],\"object\":\"list\"}");
+		return;
+	}
 	buf_puts(b, anthropic ? "{\"data\":[" : "{\"object\":\"list\",\"data\":[");
 	for (size_t i = 0; i < (n > 0 ? n : 1); i++) {
+		const char *id = n > 0 ? c->m->cfg.models[i] : "mock-model";
+
 		if (i > 0)
 			buf_putc(b, ',');
 		buf_puts(b, anthropic ? "{\"type\":\"model\",\"id\":" : "{\"id\":");
-		jw_cstring(b, n > 0 ? c->m->cfg.models[i] : "mock-model");
+		if (c->route.dialect == D_GEMINI && strncmp(id, "models/", 7) != 0) {
+			/* Google names its models "models/NAME". */
+			struct buf name = BUF_INIT;
+
+			buf_puts(&name, "models/");
+			buf_puts(&name, id);
+			jw_string(b, name.data, name.len);
+			buf_free(&name);
+		} else {
+			jw_cstring(b, id);
+		}
 		if (anthropic) {
 			buf_puts(b,
 				",\"display_name\":\"Mock\",\"created_at\":\"2026-01-01T00:00:"
@@ -1006,9 +1725,89 @@ answer_models(struct call *c)
 		}
 		buf_puts(b, ",\"object\":\"model\",\"created\":");
 		add_int(b, CREATED);
-		buf_puts(b, ",\"owned_by\":\"mock\"}");
+		buf_puts(b,
+			c->route.dialect == D_GEMINI ? ",\"owned_by\":\"google\"}"
+						     : ",\"owned_by\":\"mock\"}");
 	}
 	buf_puts(b, anthropic ? "],\"has_more\":false}" : "]}");
+}
+
+/* A member of an object that is an object (Bedrock's inferenceConfig), or jv_null. */
+static jv
+body_object(const struct call *c, const char *name)
+{
+	jv v;
+
+	if (jv_get_kind(c->body) != JV_KIND_OBJECT)
+		return jv_null();
+	v = jv_object_get(jv_copy(c->body), jv_string(name));
+	if (jv_get_kind(v) == JV_KIND_OBJECT)
+		return v;
+	jv_free(v);
+	return jv_null();
+}
+
+/* Bedrock's Converse: messages of content blocks, system blocks, inferenceConfig. */
+static void
+answer_converse(struct call *c)
+{
+	struct prompt p = { 0 };
+	struct buf reply = BUF_INIT, system = BUF_INIT, *b = &c->resp->body;
+	const char *model = buf_cstr(&c->path_model);
+	jv config = body_object(c, "inferenceConfig"), max;
+	long max_tokens = -1, prompt_tokens, completion_tokens;
+	bool cut, json;
+
+	if (jv_get_kind(c->body) != JV_KIND_OBJECT) {
+		jv_free(config);
+		send_error(c, 400, kind_by_name("bad_request"), NULL);
+		return;
+	}
+	max = jv_get_kind(config) == JV_KIND_OBJECT
+		? jv_object_get(jv_copy(config), jv_string("maxTokens"))
+		: jv_invalid();
+	if (jv_get_kind(max) == JV_KIND_NUMBER)
+		max_tokens = (long)jv_number_value(max);
+	jv_free(max);
+	jv_free(config);
+	content_text(jv_object_get(jv_copy(c->body), jv_string("system")), &system);
+	if (!read_prompt(model, jv_object_get(jv_copy(c->body), jv_string("messages")),
+		    jv_object_get(jv_copy(c->body), jv_string("system")), &p)) {
+		send_error(c, 400, kind_by_name("bad_request"),
+			"1 validation error detected: Value at 'messages' failed to satisfy "
+			"constraint: Member must not be null");
+		goto out;
+	}
+	/* As for Anthropic: a system prompt that asks for JSON gets JSON. */
+	json = strcasestr(buf_cstr(&system), "json") != NULL;
+	prompt_tokens = tokens_of(p.bytes);
+	make_reply(&reply, p.hash, json, &p.last_user);
+	cut = cap_reply(&reply, max_tokens);
+	completion_tokens = tokens_of(reply.len);
+	if (!check_model(c, model) || !check_context(c, prompt_tokens) ||
+		!check_limits(c,
+			prompt_tokens + (max_tokens >= 0 ? max_tokens : completion_tokens)) ||
+		!check_failure(c))
+		goto out;
+	c->resp->status = 200;
+	buf_puts(b, "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"text\":");
+	jw_string(b, reply.data, reply.len);
+	buf_puts(b, "}]}},\"stopReason\":");
+	jw_cstring(b, cut ? "max_tokens" : "end_turn");
+	buf_puts(b, ",\"usage\":{\"inputTokens\":");
+	add_int(b, prompt_tokens);
+	buf_puts(b, ",\"outputTokens\":");
+	add_int(b, completion_tokens);
+	buf_puts(b, ",\"totalTokens\":");
+	add_int(b, prompt_tokens + completion_tokens);
+	buf_puts(b, "},\"metrics\":{\"latencyMs\":");
+	add_int(b, c->resp->delay_ms);
+	buf_puts(b, "}}");
+out:
+	buf_free(&p.text);
+	buf_free(&p.last_user);
+	buf_free(&reply);
+	buf_free(&system);
 }
 
 /* --- search answers ------------------------------------------------------------ */
@@ -1312,7 +2111,8 @@ answer_brave(struct call *c, struct buf *scratch)
 		return;
 	s.hash = hash_fnv1a(s.query, strlen(s.query));
 	c->resp->status = 200;
-	header_line(c->resp, "X-RateLimit-Limit", "1, 15000");
+	if (!c->m->cfg.no_hints)
+		header_line(c->resp, "X-RateLimit-Limit", "1, 15000");
 	buf_puts(b, "{\"type\":\"search\",\"query\":{\"original\":");
 	jw_cstring(b, s.query);
 	buf_puts(b,
@@ -1503,6 +2303,45 @@ answer_stats(struct mock *m, struct response *resp)
 
 /* --- putting it together ------------------------------------------------------- */
 
+/*
+ * The model a path names, %-decoded into c->path_model and the log:
+ * Azure's deployment, Bedrock's model id.
+ */
+static void
+read_path_model(struct call *c)
+{
+	const char *path = c->req->path, *start, *end;
+
+	if (c->route.kind == R_CHAT && c->route.dialect == D_AZURE) {
+		start = strstr(path, "/openai/deployments/") + strlen("/openai/deployments/");
+		end = strchr(start, '/');
+	} else if (c->route.kind == R_CONVERSE) {
+		start = strstr(path, "/model/") + strlen("/model/");
+		end = path + strlen(path) - strlen("/converse");
+	} else {
+		return;
+	}
+	for (const char *q = start; q < end; q++) {
+		if (*q == '%' && q + 2 < end && hex_digit(q[1]) >= 0 && hex_digit(q[2]) >= 0) {
+			buf_putc(&c->path_model, (char)(hex_digit(q[1]) * 16 + hex_digit(q[2])));
+			q += 2;
+		} else {
+			buf_putc(&c->path_model, *q);
+		}
+	}
+	snprintf(c->info->model, sizeof(c->info->model), "%s", buf_cstr(&c->path_model));
+}
+
+/* Azure wants ?api-version=V on every route (read by answer_request); without it, 404. */
+static bool
+check_api_version(struct call *c)
+{
+	if (c->api_version.len > 0)
+		return true;
+	send_error(c, 404, NULL, "Resource not found");
+	return false;
+}
+
 static long
 latency(struct mock *m)
 {
@@ -1555,12 +2394,20 @@ answer_request(struct mock *m, const struct request *req, double now_ms, struct 
 	struct request_info *info)
 {
 	struct buf scratch = BUF_INIT;
-	struct call c = { m, req, resp, info, find_route(req->path), now_ms, "", jv_invalid() };
+	struct call c = { .m = m,
+		.req = req,
+		.resp = resp,
+		.info = info,
+		.route = find_route(req->path),
+		.now_ms = now_ms,
+		.key = "",
+		.body = jv_invalid() };
 	const char *model;
 	const struct rule *rule;
 
 	/* Anthropic lists its models at /v1/models too, with its own headers and shape. */
-	if (c.route.kind == R_MODELS && request_header(req, "anthropic-version") != NULL)
+	if (c.route.kind == R_MODELS && c.route.dialect != D_GEMINI && c.route.dialect != D_AZURE &&
+		request_header(req, "anthropic-version") != NULL)
 		c.route.dialect = D_ANTHROPIC;
 	info->route = c.route.name;
 	if (c.route.kind == R_STATS) {
@@ -1574,6 +2421,9 @@ answer_request(struct mock *m, const struct request *req, double now_ms, struct 
 		c.body = jv_parse_sized(req->body, (int)req->body_len);
 	if ((model = body_string(&c, "model")) != NULL)
 		snprintf(info->model, sizeof(info->model), "%s", model);
+	read_path_model(&c);
+	if (c.route.dialect == D_AZURE && query_param(req, "api-version", &c.api_version) == NULL)
+		buf_reset(&c.api_version);
 	resp->delay_ms = latency(m);
 	rule = m->scenario != NULL ? scenario_match(m->scenario, req->path) : NULL;
 	if (rule != NULL && apply_scenario(&c, rule))
@@ -1583,13 +2433,16 @@ answer_request(struct mock *m, const struct request *req, double now_ms, struct 
 
 		snprintf(message, sizeof(message), "Unknown request URL: %s %.200s", req->method,
 			req->path);
-		send_error(&c, 404, NULL, message);
+		send_error(&c, 404, NULL,
+			c.route.dialect == D_AZURE ? "Resource not found" : message);
 		goto done;
 	}
 	if (strcmp(req->method, c.route.method) != 0) {
 		send_error(&c, 405, NULL, "Method not allowed");
 		goto done;
 	}
+	if (c.route.dialect == D_AZURE && !check_api_version(&c))
+		goto done;
 	if (!check_auth(&c))
 		goto done;
 	switch (c.route.kind) {
@@ -1623,12 +2476,23 @@ answer_request(struct mock *m, const struct request *req, double now_ms, struct 
 	case R_EXA:
 		answer_exa(&c);
 		break;
+	case R_CONVERSE:
+		answer_converse(&c);
+		break;
 	default:
 		break;
 	}
 done:
+	if (c.route.dialect == D_BEDROCK) {
+		char id[64];
+
+		snprintf(id, sizeof(id), "00000000-0000-4000-8000-%012lx", info->n);
+		header_line(resp, "x-amzn-RequestId", id);
+	}
 	if (resp->status == 429)
 		m->stats.rate_limited++;
 	jv_free(c.body);
 	buf_free(&scratch);
+	buf_free(&c.path_model);
+	buf_free(&c.api_version);
 }

@@ -22,6 +22,7 @@ static const char *const error_kinds[] = {
 	"rate_limit",
 	"request_too_large",
 	"insufficient_quota",
+	"daily_quota",
 	"credits",
 	"server",
 	"bad_gateway",
