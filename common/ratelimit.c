@@ -9,8 +9,8 @@
  * and tat_tok are GCRA's "theoretical arrival times": a request may start
  * when tat_req <= now + tolerance, and once it does tat_req = max(tat_req,
  * now) + interval. The tolerance is 0 under a user's limit or a learned
- * rate (no burst), and the server's bucket less two requests (or less the
- * request's tokens) under a server's limit. Tokens are paced the same way: a
+ * rate (no burst), and the server's bucket less the request (its one
+ * request, or its tokens) under a server's limit. Tokens are paced alike: a
  * request estimated at k tokens moves tat_tok by k intervals, and settle
  * moves it again by the difference when the real count is known. Without a
  * tolerance tokens are paid after the fact: a request goes when the tokens
@@ -19,9 +19,9 @@
  * paused_until holds every sharer.
  *
  * The server's limit (srv_interval) comes from its headers: interval =
- * 60000 / limit (x 1.01), and the bucket as the header shows it puts
- * tat at now + (limit - remaining) x interval, unless the sharers' own sends
- * put it later already. The learned rate (learned_interval) is measured
+ * 60000 / limit (x 1.01), and each answer sets tat to now + (limit -
+ * remaining + what the sharers sent after the request it answers, counted
+ * by tickets) x interval. The learned rate (learned_interval) is measured
  * between 429s: anchor is when a refused request was sent (the server's
  * bucket empty then), anchor_passed the requests sent after it that passed;
  * at the next 429, sent at least LEARN_MIN_WINDOW_MS later with
@@ -447,11 +447,9 @@ pace_of(const struct ratelimit *rl, const struct rl_state *st, enum rl_unit unit
 	if (user > 0) {
 		p.interval = fmax(user, learned);
 	} else if (st->srv_interval[unit] > 0) {
-		/* The server's bucket, less this request and (requests) one more. */
+		/* The server's bucket, less this request. */
 		p.interval = st->srv_interval[unit];
-		p.tolerance = RL_MINUTE_MS * RL_STRETCH - p.interval * units -
-			(unit == RL_REQUESTS ? p.interval : 0);
-		p.tolerance = fmax(p.tolerance, 0);
+		p.tolerance = fmax(RL_MINUTE_MS * RL_STRETCH - p.interval * units, 0);
 	} else {
 		p.interval = learned;
 	}
@@ -509,24 +507,24 @@ void
 ratelimit_settle(struct ratelimit *rl, double estimated, double actual)
 {
 	struct rl_state st;
-	struct pace tok;
 	bool locked, dirty;
 
-	if (!isfinite(estimated) || !isfinite(actual) || estimated == actual)
+	/*
+	 * Only under the user's --tpm: under the server's limit its next answer
+	 * says what it counted (many count the output cap, not the output).
+	 */
+	if (rl->tok_interval <= 0 || !isfinite(estimated) || !isfinite(actual) ||
+		estimated == actual)
 		return;
 	locked = state_begin(rl, &st, &dirty);
-	tok = pace_of(rl, &st, RL_TOKENS, 0);
-	if (tok.interval > 0) {
-		st.tat_tok += (actual - estimated) * tok.interval;
-		/*
-		 * A refund cannot make credit: the handle's last now is no later
-		 * than the real now, and a time before now means "idle" already.
-		 */
-		st.tat_tok = fmax(st.tat_tok, rl->last_now);
-		st.tat_tok = fmin(st.tat_tok, rl->last_now + RL_AHEAD_MS);
-		dirty = true;
-	}
-	state_end(rl, &st, locked, dirty);
+	st.tat_tok += (actual - estimated) * rl->tok_interval;
+	/*
+	 * A refund cannot make credit: the handle's last now is no later than
+	 * the real now, and a time before now means "idle" already.
+	 */
+	st.tat_tok = fmax(st.tat_tok, rl->last_now);
+	st.tat_tok = fmin(st.tat_tok, rl->last_now + RL_AHEAD_MS);
+	state_end(rl, &st, locked, true);
 }
 
 bool
@@ -554,12 +552,13 @@ ratelimit_observe(struct ratelimit *rl, enum rl_unit unit, double limit, double 
 	st.srv_interval[unit] = interval;
 	tat = unit == RL_REQUESTS ? &st.tat_req : &st.tat_tok;
 	/*
-	 * The bucket as the server shows it, with what the sharers sent after
-	 * this request (the answer does not count it yet), unless their own
-	 * account says it holds less.
+	 * The bucket as the server shows it, less what the sharers sent after
+	 * this request (the answer cannot count it yet): the server's count
+	 * replaces the sharers' own, which holds estimates and misses other
+	 * clients of the account.
 	 */
 	later = ticket != NULL ? fmax(st.sent[unit] - ticket->sent[unit], 0) : 0;
-	*tat = fmin(fmax(*tat, now_ms + (used + later) * interval), now_ms + RL_AHEAD_MS);
+	*tat = fmin(now_ms + (used + later) * interval, now_ms + RL_AHEAD_MS);
 	state_end(rl, &st, locked, true);
 	return true;
 }

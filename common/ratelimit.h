@@ -16,7 +16,7 @@
  *  2. the server's limit, from its headers (ratelimit_observe): a bucket of
  *     limit units refilled over a minute, mirrored as the server keeps it. A
  *     request goes while the bucket, as the headers last showed it and less
- *     what was sent since, holds it and one more; a request that did not fit
+ *     what was sent since, holds it; a request that did not fit
  *     waits until it does, not until the bucket is full;
  *  3. for requests, a rate learned from 429s that say nothing of the limits
  *     (ratelimit_refused, ratelimit_passed): the requests that passed
@@ -77,7 +77,10 @@ struct rl_ticket {
 double ratelimit_acquire(struct ratelimit *rl, double tokens, double now_ms,
 	struct rl_ticket *ticket);
 
-/* The request took actual tokens, not the estimate: settle the difference. */
+/*
+ * The request took actual tokens, not the estimate: settle the difference
+ * under the user's --tpm (under the server's limit, its headers say).
+ */
 void ratelimit_settle(struct ratelimit *rl, double estimated, double actual);
 
 /* The server said to wait: no sharer starts a request before now_ms + ms. */
