@@ -994,22 +994,27 @@ check_keys(struct netloop *nl)
 		if (t->result != CURLE_OK) {
 			warn("cannot reach %s: %s (--no-check skips this check)", t->url, t->error);
 			rc = EXIT_UNAVAILABLE;
-		} else if (t->status == 401 || t->status == 403) {
+		} else if (t->status != 200) {
+			/* 401, 403, or what the tool knows to be a refused key (Gemini's 400) */
 			probe.pub.t = t;
 			probe.pub.target = (int)i;
 			nl->ops->classify(nl, &probe.pub, &f);
 			netloop_redact(nl, &f.message);
-			if (cfg->targets[i].key == NULL)
+			if (t->status == 401 || t->status == 403)
+				f.step = STEP_STOP_AUTH;
+			if (f.step == STEP_STOP_AUTH && cfg->targets[i].key == NULL) {
 				warn("%s wants a key and none was given (%s)%s%s",
 					cfg->targets[i].name, buf_cstr(&f.message),
 					cfg->targets[i].key_env ? ": set " : "",
 					cfg->targets[i].key_env ? cfg->targets[i].key_env : "");
-			else
+				rc = EXIT_NOPERM;
+			} else if (f.step == STEP_STOP_AUTH) {
 				warn("the key%s%s was refused by %s (%s)",
 					cfg->targets[i].key_env ? " in " : "",
 					cfg->targets[i].key_env ? cfg->targets[i].key_env : "",
 					cfg->targets[i].name, buf_cstr(&f.message));
-			rc = EXIT_NOPERM;
+				rc = EXIT_NOPERM;
+			}
 		}
 		buf_free(&f.message);
 		http_transfer_free(t);

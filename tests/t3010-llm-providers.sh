@@ -293,10 +293,19 @@ test_expect_success 'gemini: the per-day quota stops the run with 75, its record
 	EOF
 '
 
+test_expect_success 'gemini: API_KEY_INVALID (a 400) at the key check: 77 before any input' '
+	mock_start --key sk-gemini-0123456789 &&
+	test_expect_code 77 env GEMINI_API_KEY=sk-gemini-wrong-0000000 jl-llm -m gemini/mock-model \
+		--base-url "$MOCK_URL/v1beta/openai" -p "Company: {{.name}}" <in >out 2>err &&
+	test_grep "key in GEMINI_API_KEY was refused by gemini/mock-model" err &&
+	test_grep "API key not valid" err &&
+	test_must_be_empty out
+'
+
 test_expect_success 'gemini: API_KEY_INVALID (a 400) is a refused key: 77' '
 	mock_start --key sk-gemini-0123456789 &&
 	test_expect_code 77 env GEMINI_API_KEY=sk-gemini-wrong-0000000 jl-llm -m gemini/mock-model \
-		--base-url "$MOCK_URL/v1beta/openai" --retry-base-ms 5 -j 1 \
+		--base-url "$MOCK_URL/v1beta/openai" --retry-base-ms 5 -j 1 --no-check \
 		-p "Company: {{.name}}" <in >out 2>err &&
 	test_grep "refused the key" err &&
 	test_grep "GEMINI_API_KEY" err &&
