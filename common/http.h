@@ -99,6 +99,13 @@ const char *http_response_header(const struct http_transfer *t, const char *name
 double http_retry_after_ms(const struct http_transfer *t);
 
 /*
+ * Append s (n bytes) percent-encoded as RFC 3986 (and AWS's UriEncode)
+ * wants a path segment or a query value: A-Z, a-z, 0-9, '-', '_', '.' and
+ * '~' as they are, every other byte as %XX in upper case.
+ */
+void url_encode(struct buf *out, const char *s, size_t n);
+
+/*
  * A duration in Go's format as OpenAI and Groq send it ("6m0s", "7.66s",
  * "12ms", "1h2m3s") into *ms. Returns 0, or -1 when s is not one.
  */

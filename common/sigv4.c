@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sha256.h"
+#include "http.h"
 #include "sigv4.h"
 
 void
@@ -18,25 +19,6 @@ sigv4_date(time_t now, char date[SIGV4_DATE_SIZE])
 
 	gmtime_r(&now, &tm);
 	strftime(date, SIGV4_DATE_SIZE, "%Y%m%dT%H%M%SZ", &tm);
-}
-
-void
-sigv4_uri_encode(struct buf *out, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			c == '-' || c == '_' || c == '.' || c == '~') {
-			buf_putc(out, (char)c);
-		} else {
-			buf_putc(out, '%');
-			buf_putc(out, hex[c >> 4]);
-			buf_putc(out, hex[c & 15]);
-		}
-	}
 }
 
 /* The path as sent, each segment encoded again (not S3's rule: every other service's). */
@@ -52,7 +34,7 @@ canonical_uri(struct buf *out, const char *path)
 	while (*p != '\0') {
 		size_t n = strcspn(p, "/");
 
-		sigv4_uri_encode(out, p, n);
+		url_encode(out, p, n);
 		p += n;
 		if (*p == '/') {
 			buf_putc(out, '/');

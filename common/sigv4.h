@@ -46,12 +46,6 @@ struct sigv4_request {
 void sigv4_date(time_t now, char date[SIGV4_DATE_SIZE]);
 
 /*
- * Append s (n bytes) URI-encoded as AWS's UriEncode does: A-Z, a-z, 0-9,
- * '-', '_', '.' and '~' as they are, every other byte as %XX in upper case.
- */
-void sigv4_uri_encode(struct buf *out, const char *s, size_t n);
-
-/*
  * Append the canonical request of r signed at date (X-Amz-Date's value) to
  * out: method, canonical URI (each path segment encoded again), query,
  * the signed headers with their values, their names, and the hex SHA-256

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sha256.h"
+#include "http.h"
 #include "sigv4.h"
 #include "tap.h"
 #include "util.h"
@@ -214,7 +215,7 @@ test_pieces(void)
 	struct buf b = BUF_INIT;
 	char date[SIGV4_DATE_SIZE];
 
-	sigv4_uri_encode(&b, "aZ09-_.~ :/%\xc3\xa9", 14);
+	url_encode(&b, "aZ09-_.~ :/%\xc3\xa9", 14);
 	is_str(buf_cstr(&b), "aZ09-_.~%20%3A%2F%25%C3%A9",
 		"UriEncode keeps only A-Z a-z 0-9 - _ . ~");
 	buf_reset(&b);

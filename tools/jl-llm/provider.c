@@ -428,13 +428,13 @@ chat_request(const struct model_ref *m, const struct endpoint *e, const char *ke
 		break;
 	case ROUTE_AZURE:
 		buf_puts(&path, "/openai/deployments/");
-		sigv4_uri_encode(&path, m->model, strlen(m->model));
+		url_encode(&path, m->model, strlen(m->model));
 		buf_puts(&path, "/chat/completions?api-version=");
-		sigv4_uri_encode(&path, e->api_version, strlen(e->api_version));
+		url_encode(&path, e->api_version, strlen(e->api_version));
 		break;
 	case ROUTE_BEDROCK:
 		buf_puts(&path, "/model/");
-		sigv4_uri_encode(&path, m->model, strlen(m->model));
+		url_encode(&path, m->model, strlen(m->model));
 		buf_puts(&path, "/converse");
 		break;
 	}
@@ -460,7 +460,7 @@ check_request(const struct model_ref *m, const struct endpoint *e, const char *k
 	buf_puts(&url, e->base);
 	if (p->route == ROUTE_AZURE) {
 		buf_puts(&url, "/openai/models?api-version=");
-		sigv4_uri_encode(&url, e->api_version, strlen(e->api_version));
+		url_encode(&url, e->api_version, strlen(e->api_version));
 	} else {
 		buf_puts(&url, "/models");
 	}

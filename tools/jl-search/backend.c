@@ -61,30 +61,13 @@ feature_option(enum search_feature f)
 	}
 }
 
-/* Percent-encode s as a query string value (RFC 3986 unreserved characters stay). */
-static void
-add_query_value(struct buf *out, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-			buf_putc(out, (char)*p);
-		} else {
-			buf_putc(out, '%');
-			buf_putc(out, hex[*p >> 4]);
-			buf_putc(out, hex[*p & 15]);
-		}
-	}
-}
-
 static void
 add_param(struct buf *url, const char *name, const char *value)
 {
 	buf_putc(url, strchr(buf_cstr(url), '?') ? '&' : '?');
 	buf_puts(url, name);
 	buf_putc(url, '=');
-	add_query_value(url, value);
+	url_encode(url, value, strlen(value));
 }
 
 /* ,"name":"value" (or the first member, after '{'). */
