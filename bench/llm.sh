@@ -241,7 +241,7 @@ limit_run() {
 # limited_share LOG: the share of the chat requests in the mock's log answered 429, in percent.
 limited_share() {
 	awk '/chat\/completions/ { all++; if ($0 ~ /"status":429/) lim++ }
-		END { printf "%.2f", all > 0 ? lim * 100 / all : 0 }' "$1"
+		END { printf "%.2f", (all > 0 ? lim * 100 / all : 0) }' "$1"
 }
 
 # limited_count LOG: "429s of requests".

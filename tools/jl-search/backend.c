@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-#include <ctype.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
