@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#include <ctype.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
