@@ -581,6 +581,22 @@ parse_openai(jv body, struct llm_answer *a, char *code, size_t code_size, struct
 	return ANSWER_OK;
 }
 
+/*
+ * a->finish_reason in OpenAI's words for Anthropic's stop_reason or
+ * Converse's stopReason (the same words, and Bedrock's filters).
+ */
+static void
+set_finish_reason(struct llm_answer *a, const char *stop)
+{
+	const char *reason = strcmp(stop, "max_tokens") == 0 ? "length"
+		: strcmp(stop, "tool_use") == 0                ? "tool_calls"
+		: strcmp(stop, "guardrail_intervened") == 0 || strcmp(stop, "content_filtered") == 0
+		? "content_filter"
+		: "stop";
+
+	snprintf(a->finish_reason, sizeof(a->finish_reason), "%s", reason);
+}
+
 static enum answer_status
 parse_anthropic(jv body, struct llm_answer *a, char *code, size_t code_size, struct buf *message)
 {
@@ -602,10 +618,7 @@ parse_anthropic(jv body, struct llm_answer *a, char *code, size_t code_size, str
 	}
 	add_texts(content, &a->content);
 	copy_string(jv_object_get(jv_copy(body), jv_string("stop_reason")), stop, sizeof(stop));
-	snprintf(a->finish_reason, sizeof(a->finish_reason), "%s",
-		strcmp(stop, "max_tokens") == 0         ? "length"
-			: strcmp(stop, "tool_use") == 0 ? "tool_calls"
-							: "stop");
+	set_finish_reason(a, stop);
 	usage = jv_object_get(jv_copy(body), jv_string("usage"));
 	if (jv_get_kind(usage) == JV_KIND_OBJECT) {
 		/* input_tokens counts only uncached input: add the cache to compare with OpenAI. */
@@ -637,13 +650,7 @@ parse_converse(jv body, struct llm_answer *a, char *code, size_t code_size, stru
 	}
 	add_texts(content, &a->content);
 	copy_string(jv_object_get(jv_copy(body), jv_string("stopReason")), stop, sizeof(stop));
-	snprintf(a->finish_reason, sizeof(a->finish_reason), "%s",
-		strcmp(stop, "max_tokens") == 0         ? "length"
-			: strcmp(stop, "tool_use") == 0 ? "tool_calls"
-			: strcmp(stop, "guardrail_intervened") == 0 ||
-				strcmp(stop, "content_filtered") == 0
-			? "content_filter"
-			: "stop");
+	set_finish_reason(a, stop);
 	usage = jv_object_get(jv_copy(body), jv_string("usage"));
 	if (jv_get_kind(usage) == JV_KIND_OBJECT) {
 		/* As for Anthropic: inputTokens leaves out what the prompt cache read or wrote. */
