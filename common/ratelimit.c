@@ -102,8 +102,6 @@ struct rl_state {
 	double anchor;           /* when a refused request was sent; 0: none */
 	double anchor_passed;    /* requests sent since anchor that passed */
 	double sent[2];          /* requests and (estimated) tokens sent, ever */
-	double recent_passes;    /* passes, each fading with e^(-age / LEARN_RECENT_MS) */
-	double recent_at;        /* when recent_passes was last brought up to date */
 };
 
 struct ratelimit {
@@ -114,6 +112,8 @@ struct ratelimit {
 	double tok_interval;  /* ms per token; 0 for no limit */
 	double last_now;      /* the last now_ms given to acquire or pause */
 	struct rl_state copy; /* the state as last seen, used when the file fails */
+	double recent_passes; /* this process's passes, each fading as e^(-age / LEARN_RECENT_MS) */
+	double recent_at;     /* when recent_passes was last brought up to date */
 };
 
 double
@@ -139,8 +139,7 @@ state_valid(const struct rl_state *st)
 {
 	const double *times[] = { &st->tat_req, &st->tat_tok, &st->paused_until,
 		&st->srv_interval[0], &st->srv_interval[1], &st->learned_interval, &st->learned_at,
-		&st->grown_at, &st->anchor, &st->anchor_passed, &st->sent[0], &st->sent[1],
-		&st->recent_passes, &st->recent_at };
+		&st->grown_at, &st->anchor, &st->anchor_passed, &st->sent[0], &st->sent[1] };
 
 	if (st->magic != RL_MAGIC || st->version != RL_VERSION || st->size != sizeof(*st))
 		return false;
@@ -563,11 +562,11 @@ ratelimit_observe(struct ratelimit *rl, enum rl_unit unit, double limit, double 
 	return true;
 }
 
-/* The passes of the last seconds, as they stand at now. */
+/* This process's passes of the last seconds, as they stand at now. */
 static double
-recent_passes(const struct rl_state *st, double now_ms)
+recent_passes(const struct ratelimit *rl, double now_ms)
 {
-	return st->recent_passes * exp(-fmax(now_ms - st->recent_at, 0) / LEARN_RECENT_MS);
+	return rl->recent_passes * exp(-fmax(now_ms - rl->recent_at, 0) / LEARN_RECENT_MS);
 }
 
 void
@@ -578,14 +577,18 @@ ratelimit_passed(struct ratelimit *rl, double sent_ms, double now_ms)
 
 	if (!isfinite(now_ms))
 		now_ms = ratelimit_now();
+	rl->recent_passes = recent_passes(rl, now_ms) + 1;
+	rl->recent_at = now_ms;
+	/* Nothing to learn (no 429 yet, as last seen): no need of the file. */
+	if (rl->copy.anchor == 0 && rl->copy.learned_interval == 0)
+		return;
 	locked = state_begin(rl, &st, &dirty);
 	if (forget_future(&st, now_ms))
 		dirty = true;
-	if (st.anchor > 0 && sent_ms >= st.anchor)
+	if (st.anchor > 0 && sent_ms >= st.anchor) {
 		st.anchor_passed += 1;
-	st.recent_passes = recent_passes(&st, now_ms) + 1;
-	st.recent_at = now_ms;
-	dirty = true;
+		dirty = true;
+	}
 	if (st.learned_interval > 0) {
 		/* Grow with the time requests keep passing (a second at most per answer). */
 		double seconds = fmin(fmax(now_ms - st.grown_at, 0), 1000) / 1000;
@@ -632,9 +635,9 @@ ratelimit_refused(struct ratelimit *rl, double sent_ms, double now_ms)
 	} else {
 		if (st.learned_interval > 0)
 			st.learned_interval *= 2; /* the guess is too fast still */
-		else /* Half the pass rate of the last seconds, which was at least the server's. */
+		else /* Half this process's recent pass rate: the server's was at least that. */
 			st.learned_interval = 1000 / fmax(LEARN_FIRST_RATE,
-				recent_passes(&st, now_ms) / (LEARN_RECENT_MS / 1000) / 2);
+				recent_passes(rl, now_ms) / (LEARN_RECENT_MS / 1000) / 2);
 		if (st.anchor == 0 || window > RL_AHEAD_MS) {
 			st.anchor = sent_ms;
 			st.anchor_passed = 0;

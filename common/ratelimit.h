@@ -23,8 +23,8 @@
  *     between two 429s, over the time between them, are the server's rate
  *     (its bucket was empty at both); paced at 96% of it, raised 0.4% a
  *     second while requests pass, so that a rate that grew is found again.
- *     Before the first measure, a guess: half the pass rate of the last
- *     seconds (at least one request a second), raised half again each
+ *     Before the first measure, a guess: half the process's pass rate of
+ *     the last seconds (at least one request a second), raised half again each
  *     second while requests pass, halved at a 429.
  *     A learned rate also holds under a user's limit that is higher.
  *
