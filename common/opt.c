@@ -358,6 +358,10 @@ print_help(const struct opt_tool *tool, const struct opt *options)
 		print_option_help(o);
 	for (size_t i = 0; i < sizeof(builtin_options) / sizeof(*builtin_options); i++)
 		print_option_help(&builtin_options[i]);
+	if (tool->notes != NULL) {
+		putchar('\n');
+		tool->notes();
+	}
 	printf("\nSee %s(1) for the details.\n", progname);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		die(EXIT_IOERR, "write error on standard output:");

@@ -150,6 +150,7 @@ struct opt_tool {
 	const char *synopsis;  /* after the name: "[options] [FILE...]" */
 	const char *summary;   /* one sentence for the top of --help */
 	void (*version)(void); /* prints the library lines of --version */
+	void (*notes)(void);   /* prints what --help shows after the options, or NULL */
 };
 
 /*

@@ -16,10 +16,33 @@
 #include "util.h"
 #include "version.h"
 
+/* --help's list of the providers -m knows, from the provider table, in lines of 80 columns. */
+static void
+print_providers(void)
+{
+	const char *p = provider_names();
+	size_t column = 2;
+
+	fputs("providers (-m PROVIDER/MODEL):\n ", stdout);
+	while (*p != '\0') {
+		size_t n = strcspn(p, " ");
+
+		if (column + 1 + n > 80) {
+			fputs("\n ", stdout);
+			column = 2;
+		}
+		printf(" %.*s", (int)n, p);
+		column += 1 + n;
+		p += n + strspn(p + n, " ");
+	}
+	putchar('\n');
+}
+
 static const struct opt_tool tool = {
 	.synopsis = "[options] -m PROVIDER/MODEL -p TEMPLATE",
 	.summary = "Call an LLM for each record; add its answer as .llm.",
 	.version = netopt_print_versions,
+	.notes = print_providers,
 };
 
 /* What parse_options gathers before the checks turn it into the engine's config. */
