@@ -2,20 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 test_description='mockd routes: every provider answers 200 in its own JSON shape, deterministically'
 . ./lib.sh
-
-# req NAME CURL-ARGS...: one request; the body in NAME.body, the headers in
-# NAME.headers, the status in NAME.code. Returns curl's exit status.
-req() {
-	req_name=$1
-	shift
-	curl -sS -o "$req_name.body" -D "$req_name.headers" -w '%{http_code}\n' "$@" >"$req_name.code"
-}
-
-# status_is CODE NAME: the answer NAME had the status CODE.
-status_is() {
-	echo "$1" >"$2.want"
-	test_cmp "$2.want" "$2.code"
-}
+. "$TEST_DIRECTORY/lib-mock.sh"
 
 # chat NAME [PREFIX] [CURL-ARGS...]: POST req-NAME.json to PREFIX/chat/completions
 # (PREFIX: /v1 by default); the answer in NAME.*.
@@ -47,54 +34,6 @@ chat_json() {
 msg_json() {
 	printf '{"model":"mock-model","max_tokens":300,"messages":[{"role":"user","content":"%s"}]%s}\n' \
 		"$2" "${3:+,$3}" >"$1"
-}
-
-# x_bytes N: N bytes of "x".
-x_bytes() {
-	dd if=/dev/zero bs=1024 count=$(($1 / 1024 + 1)) 2>/dev/null | tr '\0' x | head -c "$1"
-}
-
-# jcheck [-r ROOT] FILE... <ASSERTIONS: each line of stdin (blank lines and
-# # comments aside) is a python3 expression that must be true for each FILE,
-# with d the JSON document in it, r the value of the expression ROOT (default
-# d), and json and re imported; a line "@NAME EXPR" is for the file NAME alone.
-jcheck() {
-	python3 -c '
-import json, re, sys
-args = sys.argv[1:]
-root = "d"
-if args[:1] == ["-r"]:
-    root, args = args[1], args[2:]
-docs = {}
-def doc(path):
-    if path not in docs:
-        text = open(path, encoding="utf-8", errors="replace").read()
-        try:
-            d = json.loads(text)
-            docs[path] = ({"d": d, "r": eval(root, {"d": d, "json": json}), "json": json, "re": re}, text)
-        except Exception as e:
-            sys.exit("jcheck: %s: no JSON document (%s: %s): %.500s" % (path, type(e).__name__, e, text))
-    return docs[path]
-for path in args:
-    doc(path)
-for line in sys.stdin:
-    expr = line.strip()
-    if not expr or expr.startswith("#"):
-        continue
-    paths = args
-    if expr.startswith("@"):
-        name, expr = expr[1:].split(None, 1)
-        paths = [name]
-    for path in paths:
-        env, text = doc(path)
-        try:
-            ok = eval(expr, env)
-        except Exception as e:
-            ok = False
-            expr += "  [%s: %s]" % (type(e).__name__, e)
-        if not ok:
-            sys.exit("jcheck: %s: false: %s\n%.3000s" % (path, expr, text))
-' "$@"
 }
 
 # The JSON object inside an OpenAI and an Anthropic reply, for jcheck.

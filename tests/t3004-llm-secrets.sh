@@ -2,93 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 test_description='jl-llm keeps keys secret: a canary key never leaves in output, messages, logs, the database, error records or argv; --api-key-file modes; no redirects'
 . ./lib.sh
-
-# The shared rate limiter keeps its state here, private to this script.
-XDG_RUNTIME_DIR=$PWD/run
-mkdir -p "$XDG_RUNTIME_DIR"
-export XDG_RUNTIME_DIR
-
-# records N [FIRST]: N records {"id":I,"name":"Company I"}, I from FIRST (1).
-records() {
-	awk -v n="$1" -v first="${2:-1}" 'BEGIN {
-		for (i = first; i < first + n; i++)
-			printf "{\"id\":%d,\"name\":\"Company %d\"}\n", i, i
-	}'
-}
-
-# llm ARGS...: jl-llm on the mock's OpenAI route, with fast retries.
-llm() {
-	jl-llm -m openai/mock-model --base-url "$MOCK_URL/v1" --retry-base-ms 5 "$@"
-}
-
-# check FILE [LOG] <ASSERTIONS: each line of stdin (blank lines and # comments
-# aside) is a python3 expression that must be true (or a statement NAME =
-# EXPR, for the lines after it), with R the records of the JSON Lines FILE
-# (every line must parse), I those of the file "in" when there is one, M the
-# lines of the mock's log (LOG, default $MOCK_LOG), C those of them that are
-# chat requests (OpenAI or Anthropic route), and helpers: ok(r) (has .llm and
-# no _error), err(r) (its _error or {}), ids(L) (the ids, sorted), strip(r) (r
-# without llm), tokens(text) (the mock's count: a token per 4 bytes).
-check() {
-	python3 -c '
-import json, os, re, sys
-def lines(path, strict=True):
-    out = []
-    if not path or not os.path.exists(path):
-        return out
-    with open(path, encoding="utf-8", errors="surrogateescape") as f:
-        for n, line in enumerate(f, 1):
-            if line.strip() == "":
-                continue
-            try:
-                out.append(json.loads(line))
-            except ValueError as e:
-                if not strict:
-                    return None
-                sys.exit("check: %s:%d: not JSON (%s): %.300r" % (path, n, e, line))
-    return out
-R = lines(sys.argv[1])
-I = lines("in", strict=False)
-M = lines(sys.argv[2])
-C = [m for m in M if m.get("route") in ("chat", "messages")]
-def ok(r): return isinstance(r.get("llm"), dict) and "_error" not in r
-def err(r): return r.get("_error") or {}
-def ids(L): return sorted(r.get("id") for r in L)
-def strip(r): return {k: v for k, v in r.items() if k != "llm"}
-def tokens(text): return (len(text.encode()) + 3) // 4
-env = dict(globals())
-for expr in sys.stdin:
-    expr = expr.strip()
-    if not expr or expr.startswith("#"):
-        continue
-    try:
-        try:
-            code = compile(expr, "<check>", "eval")
-        except SyntaxError:
-            exec(expr, env)  # a statement: NAME = EXPR
-            continue
-        good = eval(code, env)
-    except Exception as e:
-        good = False
-        expr += "  [%s: %s]" % (type(e).__name__, e)
-    if not good:
-        sys.exit("check: %s: false: %s\n%.3000s\nmock log:\n%.2000s" % (sys.argv[1], expr,
-            open(sys.argv[1], errors="replace").read(), "\n".join(json.dumps(m) for m in M)))
-' "$1" "${2:-${MOCK_LOG:-}}"
-}
-
-# wait_lines N FILE: wait (10 s at most) until FILE has N lines.
-wait_lines() {
-	wait_n=0
-	while [ "$(wc -l <"$2" 2>/dev/null || echo 0)" -lt "$1" ]; do
-		wait_n=$((wait_n + 1))
-		if [ "$wait_n" -gt 200 ]; then
-			echo >&4 "wait_lines: $2 has not $1 lines after 10 s"
-			return 1
-		fi
-		sleep 0.05
-	done
-}
+. "$TEST_DIRECTORY/lib-llm.sh"
 
 # The canary: a key that must never be seen outside the request's header.
 CANARY=sk-test-CANARY-$(od -An -N12 -tx1 /dev/urandom | tr -d " \n")
@@ -100,6 +14,8 @@ export OPENAI_API_KEY ANTHROPIC_API_KEY
 
 # no_secret FILE...: none of the files holds the canary, its first 12
 # characters or its base64 form (binary files too); names every one that does.
+# (Not in lib-llm.sh: t3010 has a no_secret of its own for other secrets,
+# the AWS secret key and session token, without the base64 form.)
 no_secret() {
 	ns_ret=0
 	for f in "$@"; do

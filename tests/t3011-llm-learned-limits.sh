@@ -2,60 +2,11 @@
 # SPDX-License-Identifier: BSD-2-Clause
 test_description='jl-llm without --rpm/--tpm: a rate learned from 429s that say nothing (no hints, Gemini), the limit the headers give, Groq-style request headers that count a day, and what one process learns paces the next'
 . ./lib.sh
-
-# The shared rate limiter keeps its state here, private to this script.
-XDG_RUNTIME_DIR=$PWD/run
-mkdir -p "$XDG_RUNTIME_DIR"
-export XDG_RUNTIME_DIR
+. "$TEST_DIRECTORY/lib-llm.sh"
 
 KEY=sk-test-learned-0123456789
 OPENAI_API_KEY=$KEY GEMINI_API_KEY=$KEY GROQ_API_KEY=$KEY
 export OPENAI_API_KEY GEMINI_API_KEY GROQ_API_KEY
-
-# records N [FIRST]: N records {"id":I,"name":"Company I"}, I from FIRST (1).
-records() {
-	awk -v n="$1" -v first="${2:-1}" 'BEGIN {
-		for (i = first; i < first + n; i++)
-			printf "{\"id\":%d,\"name\":\"Company %d\"}\n", i, i
-	}'
-}
-
-# limiter_dir NAME: a fresh directory for the limiter's state.
-limiter_dir() {
-	XDG_RUNTIME_DIR=$TRASH_DIRECTORY/run-$1
-	mkdir -p "$XDG_RUNTIME_DIR"
-	export XDG_RUNTIME_DIR
-}
-
-# check FILE [LOG] <ASSERTIONS: each line a python3 expression over R (the
-# records of FILE), M (the mock's log, LOG or $MOCK_LOG), C (its chat
-# requests), with ok(r), share429(L) (the share of L answered 429, in
-# percent), span(L) (ms from the first to the last).
-check() {
-	python3 -c '
-import json, sys
-def lines(path):
-    with open(path) as f:
-        return [json.loads(l) for l in f if l.strip()]
-R = lines(sys.argv[1])
-M = lines(sys.argv[2])
-C = [m for m in M if m["path"].endswith("/chat/completions")]
-def ok(r): return isinstance(r.get("llm"), dict) and "_error" not in r
-def share429(L=None):
-    L = C if L is None else L
-    return 100.0 * sum(1 for m in L if m["status"] == 429) / len(L)
-def span(L=None):
-    t = sorted(m["t"] for m in (C if L is None else L))
-    return t[-1] - t[0]
-for expr in sys.stdin:
-    expr = expr.strip()
-    if not expr or expr.startswith("#"):
-        continue
-    if not eval(expr):
-        sys.exit("check: false: %s\n429s %d of %d, span %.0f ms" % (expr,
-            sum(1 for m in C if m["status"] == 429), len(C), span() if C else 0))
-' "$1" "${2:-$MOCK_LOG}"
-}
 
 # A bucket of 60 requests refilled at 3,600 a minute, 20 ms latency: 600
 # records take 9 s at best (the first 60 at once, then 60 a second). The
