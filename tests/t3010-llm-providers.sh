@@ -142,6 +142,13 @@ test_expect_success 'jl-llm(1) has a row for every provider jl-llm knows, and no
 	test_cmp known man-rows
 '
 
+test_expect_success '--help lists every provider jl-llm knows' '
+	jl-llm --help >help &&
+	sed -n "/^providers/,/^\$/p" help | sed 1d | tr -d " " | tr , "\n" | sed "/^\$/d" |
+		sort >help-providers &&
+	test_cmp known help-providers
+'
+
 test_expect_success 'the output cap goes in each provider'"'"'s field (--dry-run shows the body)' '
 	for p in gemini:max_tokens mistral:max_tokens deepseek:max_tokens xai:max_tokens \
 		fireworks:max_tokens cerebras:max_completion_tokens vllm:max_tokens \
