@@ -35,14 +35,14 @@ enum job_state { JOB_PENDING, JOB_FLIGHT, JOB_DONE };
 struct job {
 	struct net_job pub;
 	enum job_state state;
-	double not_before;  /* clock_ms() before which it is not sent */
-	long estimate;      /* tokens taken from the limiter for the attempt in flight */
-	double sent_ms;     /* ratelimit_now() when the attempt in flight was sent */
+	double not_before;       /* clock_ms() before which it is not sent */
+	long estimate;           /* tokens taken from the limiter for the attempt in flight */
+	double sent_ms;          /* ratelimit_now() when the attempt in flight was sent */
 	struct rl_ticket ticket; /* its place among the sharers' requests */
-	bool limits_said;   /* its answer's headers said the server's limits */
-	struct buf line;    /* the output line, once done */
-	bool failed;        /* done as an _error */
-	char last_code[48]; /* the last failed attempt, for a record the run stops before */
+	bool limits_said;        /* its answer's headers said the server's limits */
+	struct buf line;         /* the output line, once done */
+	bool failed;             /* done as an _error */
+	char last_code[48];      /* the last failed attempt, for a record the run stops before */
 	long last_status;
 	struct buf last_message;
 };
@@ -442,7 +442,8 @@ start_job(struct netloop *nl, struct job *j)
 	if (estimate < 0)
 		return 0; /* the hook finished it (an answer kept for this target) */
 	if (ts->limiter != NULL) {
-		wait = ratelimit_acquire(ts->limiter, (double)estimate, ratelimit_now(), &j->ticket);
+		wait = ratelimit_acquire(ts->limiter, (double)estimate, ratelimit_now(),
+			&j->ticket);
 		if (wait > 0)
 			return wait;
 	}
@@ -574,7 +575,8 @@ read_limit_headers(struct netloop *nl, struct job *j)
 	const struct http_transfer *t = j->pub.t;
 	struct buf v = BUF_INIT;
 	double wait = 0, now = ratelimit_now();
-	/* Per unit: limit, remaining, reset; OpenAI's family (Go durations) then Anthropic (RFC 3339). */
+	/* Per unit: limit, remaining, reset; OpenAI's family (Go durations) then Anthropic (RFC
+	 * 3339). */
 	static const struct {
 		const char *limit, *remaining, *reset;
 		enum rl_unit unit;

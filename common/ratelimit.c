@@ -78,24 +78,25 @@
 #define RL_KEY_CHARS 80             /* the readable part of the file name */
 #define RL_MINUTE_MS 60000.0        /* the window of the limits servers' headers give */
 
-#define LEARN_FIRST_RATE 1.0      /* requests a second at least, before anything is measured */
-#define LEARN_RECENT_MS 2000.0    /* the time constant of the recent pass rate */
-#define LEARN_GUESS_GROWTH 0.4054651081 /* ln 1.5: a guess grows half again per second of passes */
-#define LEARN_EXACT_GROWTH 0.004  /* a measured rate grows 0.4% per second of passes */
-#define LEARN_MARGIN 0.96         /* pace at 96% of a measured rate */
-#define LEARN_MIN_WINDOW_MS 2000.0 /* a measure spans at least this */
-#define LEARN_MIN_PASSED 5.0      /* and this many passed requests */
-#define LEARN_MAX_RATE 1e5        /* requests a second: the most a learned rate grows to */
+/* Learning a rate from 429s: requests a second, ms, growth per second of passes. */
+#define LEARN_FIRST_RATE 1.0            /* the least first guess */
+#define LEARN_RECENT_MS 2000.0          /* the time constant of the recent pass rate */
+#define LEARN_GUESS_GROWTH 0.4054651081 /* ln 1.5: a guess grows by half */
+#define LEARN_EXACT_GROWTH 0.004        /* a measured rate by 0.4% */
+#define LEARN_MARGIN 0.96               /* pace at 96% of a measured rate */
+#define LEARN_MIN_WINDOW_MS 2000.0      /* a measure spans at least this */
+#define LEARN_MIN_PASSED 5.0            /* and this many passed requests */
+#define LEARN_MAX_RATE 1e5              /* the most a learned rate grows to */
 
 struct rl_state {
-	uint32_t magic;      /* RL_MAGIC */
-	uint32_t version;    /* RL_VERSION */
-	uint32_t size;       /* sizeof(struct rl_state) */
-	uint32_t measured;   /* learned_interval is a measure, not a guess */
-	double tat_req;      /* the next request may start at this time (plus the tolerance) */
-	double tat_tok;      /* the tokens sent so far are paid for at this time */
-	double paused_until; /* no request starts before this time; 0 for none */
-	double srv_interval[2]; /* the server's limit, ms per request / token; 0: not said */
+	uint32_t magic;          /* RL_MAGIC */
+	uint32_t version;        /* RL_VERSION */
+	uint32_t size;           /* sizeof(struct rl_state) */
+	uint32_t measured;       /* learned_interval is a measure, not a guess */
+	double tat_req;          /* the next request may start at this time (plus the tolerance) */
+	double tat_tok;          /* the tokens sent so far are paid for at this time */
+	double paused_until;     /* no request starts before this time; 0 for none */
+	double srv_interval[2];  /* the server's limit, ms per request / token; 0: not said */
 	double learned_interval; /* ms per request, learned from 429s; 0: nothing learned */
 	double learned_at;       /* when it last changed */
 	double grown_at;         /* when it last grew */
@@ -279,7 +280,8 @@ forget_future(struct rl_state *st, double now)
 	/* What was learned is forgotten from the future, or after 10 minutes unused. */
 	if (st->learned_at > now + RL_FUTURE_MS || st->grown_at > now + RL_FUTURE_MS ||
 		st->anchor > now + RL_FUTURE_MS ||
-		(st->learned_interval > 0 && now - fmax(st->learned_at, st->grown_at) > RL_AHEAD_MS)) {
+		(st->learned_interval > 0 &&
+			now - fmax(st->learned_at, st->grown_at) > RL_AHEAD_MS)) {
 		st->learned_interval = st->learned_at = st->grown_at = 0;
 		st->anchor = st->anchor_passed = 0;
 		st->measured = 0;
@@ -495,7 +497,8 @@ ratelimit_acquire(struct ratelimit *rl, double tokens, double now_ms, struct rl_
 		st.sent[RL_REQUESTS] += 1;
 		st.sent[RL_TOKENS] += tokens;
 		if (ticket != NULL)
-			*ticket = (struct rl_ticket){ { st.sent[RL_REQUESTS], st.sent[RL_TOKENS] } };
+			*ticket =
+				(struct rl_ticket){ { st.sent[RL_REQUESTS], st.sent[RL_TOKENS] } };
 		dirty = true;
 	}
 	state_end(rl, &st, locked, dirty);
@@ -540,8 +543,7 @@ ratelimit_observe(struct ratelimit *rl, enum rl_unit unit, double limit, double 
 		now_ms = ratelimit_now();
 	used = limit - fmin(remaining, limit);
 	/* The window is a minute, unless the reset shows it is far longer (a day). */
-	if (used > 0 && isfinite(reset_ms) && isfinite(resolution_ms) &&
-		reset_ms > resolution_ms &&
+	if (used > 0 && isfinite(reset_ms) && isfinite(resolution_ms) && reset_ms > resolution_ms &&
 		limit * (reset_ms - resolution_ms) / used > RL_AHEAD_MS)
 		return false;
 	interval = RL_MINUTE_MS * RL_STRETCH / limit;
@@ -594,8 +596,8 @@ ratelimit_passed(struct ratelimit *rl, double sent_ms, double now_ms)
 		double seconds = fmin(fmax(now_ms - st.grown_at, 0), 1000) / 1000;
 		double growth = st.measured ? LEARN_EXACT_GROWTH : LEARN_GUESS_GROWTH;
 
-		st.learned_interval = fmax(st.learned_interval / exp(growth * seconds),
-			1000 / LEARN_MAX_RATE);
+		st.learned_interval =
+			fmax(st.learned_interval / exp(growth * seconds), 1000 / LEARN_MAX_RATE);
 		st.grown_at = now_ms;
 		dirty = true;
 	}
@@ -636,8 +638,9 @@ ratelimit_refused(struct ratelimit *rl, double sent_ms, double now_ms)
 		if (st.learned_interval > 0)
 			st.learned_interval *= 2; /* the guess is too fast still */
 		else /* Half this process's recent pass rate: the server's was at least that. */
-			st.learned_interval = 1000 / fmax(LEARN_FIRST_RATE,
-				recent_passes(rl, now_ms) / (LEARN_RECENT_MS / 1000) / 2);
+			st.learned_interval = 1000 /
+				fmax(LEARN_FIRST_RATE,
+					recent_passes(rl, now_ms) / (LEARN_RECENT_MS / 1000) / 2);
 		if (st.anchor == 0 || window > RL_AHEAD_MS) {
 			st.anchor = sent_ms;
 			st.anchor_passed = 0;

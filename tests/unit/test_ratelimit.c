@@ -153,13 +153,15 @@ test_first_request(const char *dir)
 
 	ok(rl != NULL, "open a limiter at rpm 600");
 	is_zero(ratelimit_acquire(rl, 0, T0, NULL), "the first request may start at once");
-	ok(near(ratelimit_acquire(rl, 0, T0, NULL), iv), "the next waits 60000 / 600 x 1.01 = 101 ms");
+	ok(near(ratelimit_acquire(rl, 0, T0, NULL), iv),
+		"the next waits 60000 / 600 x 1.01 = 101 ms");
 	ok(near(ratelimit_acquire(rl, 0, T0, NULL), iv), "asking again reserves nothing");
 	ok(near(ratelimit_acquire(rl, 0, T0 + 50, NULL), iv - 50), "50 ms later, 51 ms to go");
 	is_zero(ratelimit_acquire(rl, 0, T0 + iv, NULL), "at 101 ms the next one starts");
 	ok(near(ratelimit_acquire(rl, 0, T0 + iv, NULL), iv), "then the one after waits 101 ms");
 	is_zero(ratelimit_acquire(rl, 0, T0 + 10 * iv, NULL), "after an idle spell: at once");
-	ok(near(ratelimit_acquire(rl, 0, T0 + 10 * iv, NULL), iv), "but no burst: 101 ms for the next");
+	ok(near(ratelimit_acquire(rl, 0, T0 + 10 * iv, NULL), iv),
+		"but no burst: 101 ms for the next");
 	ratelimit_close(rl);
 }
 
@@ -251,12 +253,15 @@ test_tokens(const char *dir)
 	ratelimit_settle(rl, 100, 50);
 	ok(near(ratelimit_acquire(rl, 100, T0, NULL), 50 * per), "it used 50: the next waits half");
 	ratelimit_settle(rl, 50, 200);
-	ok(near(ratelimit_acquire(rl, 100, T0, NULL), 200 * per), "it used 200: the next waits 2020 ms");
+	ok(near(ratelimit_acquire(rl, 100, T0, NULL), 200 * per),
+		"it used 200: the next waits 2020 ms");
 	ratelimit_settle(rl, 200, 200);
 	ok(near(ratelimit_acquire(rl, 100, T0, NULL), 200 * per),
 		"settling the same count changes nothing");
-	is_zero(ratelimit_acquire(rl, 100, T0 + 200 * per, NULL), "the next goes when they are paid");
-	ok(near(ratelimit_acquire(rl, 5, T0 + 200 * per, NULL), 100 * per), "and charges its estimate");
+	is_zero(ratelimit_acquire(rl, 100, T0 + 200 * per, NULL),
+		"the next goes when they are paid");
+	ok(near(ratelimit_acquire(rl, 5, T0 + 200 * per, NULL), 100 * per),
+		"and charges its estimate");
 
 	ratelimit_settle(rl, 1e9, 0);
 	is_zero(ratelimit_acquire(rl, 100, T0 + 200 * per, NULL), "a huge refund: the next starts");
@@ -264,24 +269,31 @@ test_tokens(const char *dir)
 		"but a refund makes no credit: the one after waits its share");
 	ratelimit_settle(rl, NAN, 5);
 	ratelimit_settle(rl, 5, INFINITY);
-	ok(near(ratelimit_acquire(rl, 100, T0 + 200 * per, NULL), 100 * per), "NaN and inf are ignored");
+	ok(near(ratelimit_acquire(rl, 100, T0 + 200 * per, NULL), 100 * per),
+		"NaN and inf are ignored");
 	ratelimit_close(rl);
 
 	rl = ratelimit_open(dir, "huge", 0, 1000);
 	per = 60000.0 / 1000 * 1.01;
-	is_zero(ratelimit_acquire(rl, 5000, T0, NULL), "tpm 1000: a 5000-token request goes when idle");
+	is_zero(ratelimit_acquire(rl, 5000, T0, NULL),
+		"tpm 1000: a 5000-token request goes when idle");
 	ok(near(ratelimit_acquire(rl, 5000, T0, NULL), 5000 * per), "the next waits 5 x 60.6 s");
-	is_zero(ratelimit_acquire(rl, 5000, T0 + 5000 * per, NULL), "and then goes: no waiting forever");
-	is_zero(ratelimit_acquire(rl, 0, T0 + 10000 * per, NULL), "a request without estimate starts");
-	is_zero(ratelimit_acquire(rl, 0, T0 + 10000 * per, NULL), "and charges nothing until settled");
+	is_zero(ratelimit_acquire(rl, 5000, T0 + 5000 * per, NULL),
+		"and then goes: no waiting forever");
+	is_zero(ratelimit_acquire(rl, 0, T0 + 10000 * per, NULL),
+		"a request without estimate starts");
+	is_zero(ratelimit_acquire(rl, 0, T0 + 10000 * per, NULL),
+		"and charges nothing until settled");
 	ratelimit_settle(rl, 0, 10);
-	ok(near(ratelimit_acquire(rl, 0, T0 + 10000 * per, NULL), 10 * per), "settled at 10 tokens");
+	ok(near(ratelimit_acquire(rl, 0, T0 + 10000 * per, NULL), 10 * per),
+		"settled at 10 tokens");
 	ratelimit_close(rl);
 
 	rl = ratelimit_open(dir, "both", 600, 6000);
 	per = 60000.0 / 6000 * 1.01;
 	is_zero(ratelimit_acquire(rl, 1, T0, NULL), "rpm 600 and tpm 6000: a 1-token request");
-	ok(near(ratelimit_acquire(rl, 1, T0, NULL), 101), "the request limit is the longer wait: 101");
+	ok(near(ratelimit_acquire(rl, 1, T0, NULL), 101),
+		"the request limit is the longer wait: 101");
 	is_zero(ratelimit_acquire(rl, 100, T0 + 101, NULL), "a 100-token request");
 	ok(near(ratelimit_acquire(rl, 1, T0 + 101, NULL), 100 * per),
 		"now the token limit is the longer wait");
@@ -328,18 +340,22 @@ test_sharing(const char *dir)
 	struct ratelimit *slow;
 
 	is_zero(ratelimit_acquire(a, 0, T0, NULL), "two handles on one key: the first starts");
-	ok(near(ratelimit_acquire(b, 0, T0, NULL), 101), "the second handle waits for the shared slot");
+	ok(near(ratelimit_acquire(b, 0, T0, NULL), 101),
+		"the second handle waits for the shared slot");
 	is_zero(ratelimit_acquire(b, 0, T0 + 101, NULL), "then starts");
 	ok(near(ratelimit_acquire(a, 0, T0 + 101, NULL), 101), "and the first waits for it");
 	ratelimit_close(a);
-	ok(near(ratelimit_acquire(b, 0, T0 + 150, NULL), 52), "closing one leaves the other working");
+	ok(near(ratelimit_acquire(b, 0, T0 + 150, NULL), 52),
+		"closing one leaves the other working");
 	ratelimit_close(b);
 
 	/* Different limits on one key: each pushes the shared time by its own interval. */
 	a = ratelimit_open(dir, "mixed", 600, 0);
 	slow = ratelimit_open(dir, "mixed", 60, 0);
-	is_zero(ratelimit_acquire(a, 0, T0, NULL), "rpm 600 and rpm 60 on one key: the fast one starts");
-	ok(near(ratelimit_acquire(slow, 0, T0, NULL), 101), "the slow one waits the fast one's interval");
+	is_zero(ratelimit_acquire(a, 0, T0, NULL),
+		"rpm 600 and rpm 60 on one key: the fast one starts");
+	ok(near(ratelimit_acquire(slow, 0, T0, NULL), 101),
+		"the slow one waits the fast one's interval");
 	is_zero(ratelimit_acquire(slow, 0, T0 + 101, NULL), "then starts");
 	ok(near(ratelimit_acquire(a, 0, T0 + 202, NULL), 1010 - 101),
 		"and the fast one waits the slow one's 1010 ms");
@@ -402,7 +418,8 @@ test_future(const char *dir)
 	ratelimit_pause(rl, 5000, T0 + hour);
 	ok(near(ratelimit_acquire(rl, 100, T0 + hour, NULL), 5000), "an hour ahead: paused");
 	is_zero(ratelimit_acquire(rl, 100, T0 + hour + 5000, NULL), "an hour ahead: a request");
-	ok(near(ratelimit_acquire(rl, 100, T0 + hour + 5000, NULL), 100 * per), "an hour ahead: paced");
+	ok(near(ratelimit_acquire(rl, 100, T0 + hour + 5000, NULL), 100 * per),
+		"an hour ahead: paced");
 	is_zero(ratelimit_acquire(rl, 100, T0, NULL), "the clock steps back an hour: no freeze");
 	ok(near(ratelimit_acquire(rl, 100, T0, NULL), 100 * per), "and pacing resumes from now");
 	ratelimit_close(rl);
@@ -421,12 +438,14 @@ test_future(const char *dir)
 
 	rl = ratelimit_open(dir, "longpause", 600, 0);
 	ratelimit_pause(rl, 3 * hour, T0);
-	ok(near(ratelimit_acquire(rl, 0, T0, NULL), 600000), "a 3-hour pause is clamped to 10 minutes");
+	ok(near(ratelimit_acquire(rl, 0, T0, NULL), 600000),
+		"a 3-hour pause is clamped to 10 minutes");
 	ratelimit_close(rl);
 
 	rl = ratelimit_open(dir, "slowest", 0.05, 0);
 	is_zero(ratelimit_acquire(rl, 0, T0, NULL), "rpm 0.05: a request");
-	ok(near(ratelimit_acquire(rl, 0, T0, NULL), 600000), "its interval is clamped to 10 minutes");
+	ok(near(ratelimit_acquire(rl, 0, T0, NULL), 600000),
+		"its interval is clamped to 10 minutes");
 	ratelimit_close(rl);
 }
 
@@ -451,7 +470,8 @@ test_unlimited(const char *dir)
 		if (ratelimit_acquire(rl, 0, T0, NULL) != 0)
 			all = 0;
 	ok(all, "rpm 0, tpm 6000: requests estimated at 0 tokens are not held");
-	ok(ratelimit_acquire(rl, 10, T0, NULL) == 0 && near(ratelimit_acquire(rl, 10, T0, NULL), 101),
+	ok(ratelimit_acquire(rl, 10, T0, NULL) == 0 &&
+			near(ratelimit_acquire(rl, 10, T0, NULL), 101),
 		"those with tokens are");
 	ratelimit_close(rl);
 }
@@ -824,7 +844,8 @@ test_fork(const char *dir)
 	ok(total < 2 || gap >= iv - EPS, "no two closer than %.1f ms (closest %.3f)", iv, gap);
 }
 
-/* A server's limit from its headers: its bucket's burst, then its pace; a 429 waits until one fits. */
+/* A server's limit from its headers: its bucket's burst, then its pace; a 429 waits until one fits.
+ */
 static void
 test_server_limit(const char *dir)
 {
@@ -878,7 +899,8 @@ test_server_limit(const char *dir)
 
 	/* The user's limit rules: the server's is not used for that unit. */
 	rl = ratelimit_open(dir, "server-user", 60, 0);
-	ok(ratelimit_observe(rl, RL_REQUESTS, 600, 599, 100, 1, NULL, T0), "headers under --rpm 60");
+	ok(ratelimit_observe(rl, RL_REQUESTS, 600, 599, 100, 1, NULL, T0),
+		"headers under --rpm 60");
 	ok(near(ratelimit_request_rate(rl, T0), 60 / 1.01), "--rpm 60 paces, not the server's 600");
 	ratelimit_close(rl);
 }

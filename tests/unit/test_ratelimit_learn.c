@@ -12,6 +12,8 @@
  * shows the algorithm's figures without waiting for them, over several
  * latencies and process counts.
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,11 +108,11 @@ struct proc {
 };
 
 struct run {
-	double seconds;   /* until the last request passed */
-	long requests;    /* sent */
-	long refused;     /* 429s */
-	long blind;       /* of them, sent before the first 429 came back: none can know */
-	double tokens;    /* tokens of the requests that passed */
+	double seconds; /* until the last request passed */
+	long requests;  /* sent */
+	long refused;   /* 429s */
+	long blind;     /* of them, sent before the first 429 came back: none can know */
+	double tokens;  /* tokens of the requests that passed */
 };
 
 /*
@@ -136,6 +138,10 @@ simulate(const char *dir, const char *key, struct server *s, int n, int procs, i
 			.concurrency = jobs,
 			.jobs = jobs,
 			.next_ask = T0 };
+		if (p[i].rl == NULL) {
+			perror("ratelimit_open");
+			exit(2);
+		}
 	}
 	while (passed < n && now < T0 + 3600000) {
 		double next = INFINITY;
@@ -174,14 +180,16 @@ simulate(const char *dir, const char *key, struct server *s, int n, int procs, i
 						r.blind++;
 					queued++;
 					q->concurrency = fmax(1, q->concurrency / 2);
-					if (f->a.limit[RL_REQUESTS] == 0 && f->a.limit[RL_TOKENS] == 0)
+					if (f->a.limit[RL_REQUESTS] == 0 &&
+						f->a.limit[RL_TOKENS] == 0)
 						ratelimit_refused(q->rl, f->sent, now);
 					if (f->a.retry_ms > 0)
 						ratelimit_pause(q->rl, f->a.retry_ms, now);
 				}
 				q->flight[k--] = q->flight[--q->nflight];
 			}
-			while (queued > 0 && q->nflight < (int)q->concurrency && q->next_ask <= now) {
+			while (queued > 0 && q->nflight < (int)q->concurrency &&
+				q->next_ask <= now) {
 				struct rl_ticket ticket;
 				double wait = ratelimit_acquire(q->rl, estimate, now, &ticket);
 
@@ -258,7 +266,8 @@ test_no_hints(const char *dir, enum hints hints)
 	}
 }
 
-/* The small runs of tests/t3011: 600 requests at 3,600 a minute from a bucket of 60, 20 ms, -j 4. */
+/* The small runs of tests/t3011: 600 requests at 3,600 a minute from a bucket of 60, 20 ms, -j 4.
+ */
 static void
 test_small_runs(const char *dir)
 {
@@ -276,7 +285,8 @@ test_small_runs(const char *dir)
 		report(what, &r);
 		ok(r.seconds <= 11, "%s: within 10%% of the 9 s the bucket allows", what);
 		ok(r.refused * 100 <= r.requests * (modes[i] == HINT_HEADERS ? 1 : 3),
-			"%s: at most %d%% of requests got 429", what, modes[i] == HINT_HEADERS ? 1 : 3);
+			"%s: at most %d%% of requests got 429", what,
+			modes[i] == HINT_HEADERS ? 1 : 3);
 	}
 }
 
@@ -312,6 +322,7 @@ static void
 test_groq_tokens(const char *dir)
 {
 	static const double estimates[] = { 180, 120 };
+	struct ratelimit *day;
 
 	for (size_t i = 0; i < sizeof(estimates) / sizeof(*estimates); i++) {
 		struct server s = { .tpm = 30000, .rpd = 14400, .hints = HINT_GROQ };
@@ -329,15 +340,33 @@ test_groq_tokens(const char *dir)
 		ok(r.seconds <= bound * 1.15, "%s: within 15%% of the token bound", what);
 		ok(r.refused * 100 <= r.requests, "%s: at most 1%% 429s", what);
 	}
-	ok(ratelimit_observe(ratelimit_open(dir, "groq-day", 0, 0), RL_REQUESTS, 14400, 14399,
-		   6000, 1, NULL, T0) == false,
+	day = ratelimit_open(dir, "groq-day", 0, 0);
+	ok(!ratelimit_observe(day, RL_REQUESTS, 14400, 14399, 6000, 1, NULL, T0),
 		"a request limit whose reset shows a day is not paced by");
+	ratelimit_close(day);
+}
+
+/* Remove the state files in dir, then dir. */
+static void
+remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	if (d != NULL)
+		closedir(d);
+	rmdir(dir);
 }
 
 int
 main(void)
 {
 	char dir[] = "/tmp/jlkit-rl-learn-XXXXXX";
+	int status;
 
 	if (mkdtemp(dir) == NULL)
 		return 2;
@@ -346,5 +375,7 @@ main(void)
 	test_headers(dir);
 	test_groq_tokens(dir);
 	test_small_runs(dir);
-	return done_testing();
+	status = done_testing();
+	remove_dir(dir);
+	return status;
 }

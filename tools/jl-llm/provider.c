@@ -589,7 +589,7 @@ static void
 set_finish_reason(struct llm_answer *a, const char *stop)
 {
 	const char *reason = strcmp(stop, "max_tokens") == 0 ? "length"
-		: strcmp(stop, "tool_use") == 0                ? "tool_calls"
+		: strcmp(stop, "tool_use") == 0              ? "tool_calls"
 		: strcmp(stop, "guardrail_intervened") == 0 || strcmp(stop, "content_filtered") == 0
 		? "content_filter"
 		: "stop";
