@@ -3,6 +3,9 @@
 
 VERSION    = 0.1.0
 BUILD     ?= build
+# One spelling of BUILD (relative inside the tree, as tests give it absolute),
+# so that objects and their dependency files always name the same targets.
+override BUILD := $(patsubst $(CURDIR)/%,%,$(abspath $(BUILD)))
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man

@@ -575,8 +575,7 @@ read_limit_headers(struct netloop *nl, struct job *j)
 	const struct http_transfer *t = j->pub.t;
 	struct buf v = BUF_INIT;
 	double wait = 0, now = ratelimit_now();
-	/* Per unit: limit, remaining, reset; OpenAI's family (Go durations) then Anthropic (RFC
-	 * 3339). */
+	/* Per unit: limit, remaining, reset; OpenAI's (Go durations), Anthropic's (RFC 3339). */
 	static const struct {
 		const char *limit, *remaining, *reset;
 		enum rl_unit unit;
@@ -603,12 +602,12 @@ read_limit_headers(struct netloop *nl, struct job *j)
 		if (isnan(remaining))
 			continue;
 		if (http_response_header(t, sets[i].reset, &v) != NULL) {
-			if (!sets[i].rfc3339 && parse_go_duration(v.data, &reset) != 0)
-				reset = -1;
-			else if (sets[i].rfc3339 && parse_rfc3339(v.data, &reset) == 0)
-				reset -= now;
-			else if (sets[i].rfc3339)
-				reset = -1;
+			double ms;
+
+			if (!sets[i].rfc3339 && parse_go_duration(v.data, &ms) == 0)
+				reset = ms;
+			else if (sets[i].rfc3339 && parse_rfc3339(v.data, &ms) == 0)
+				reset = ms - now;
 		}
 		if (!isnan(limit)) {
 			if (ratelimit_observe(ts->limiter, sets[i].unit, limit, remaining, reset,
@@ -700,15 +699,27 @@ note_overload(struct netloop *nl, struct job *j)
 	}
 }
 
-/* The wait before a retry: the server's hint, clamped, else the backoff. */
+/*
+ * The wait the server asked for, in ms: in its body (Gemini's retryDelay),
+ * retry-after-ms or retry-after, or for a rate limit the "try again in" of
+ * its message; -1 when it gave none.
+ */
 static double
-retry_wait(struct netloop *nl, struct job *j, struct failure *f, bool rate)
+server_wait(const struct job *j, struct failure *f, bool rate)
 {
-	const char *message = buf_cstr(&f->message);
 	double wait = f->wait_ms > 0 ? f->wait_ms : http_retry_after_ms(j->pub.t);
 
 	if (wait < 0 && rate)
-		wait = try_again_in(message);
+		wait = try_again_in(buf_cstr(&f->message));
+	return wait;
+}
+
+/* The wait before a retry: the server's, clamped, else the backoff. */
+static double
+retry_wait(struct netloop *nl, struct job *j, struct failure *f, bool rate)
+{
+	double wait = server_wait(j, f, rate);
+
 	if (wait < 0)
 		wait = backoff_ms(nl, j->pub.attempts);
 	if (wait > (double)nl->cfg->max_retry_after_ms)
@@ -735,9 +746,7 @@ rate_limit_wait(struct netloop *nl, struct job *j, struct failure *f)
 	if (j->limits_said)
 		return 0;
 	ratelimit_refused(limiter, j->sent_ms, now);
-	wait = f->wait_ms > 0 ? f->wait_ms : http_retry_after_ms(j->pub.t);
-	if (wait < 0)
-		wait = try_again_in(buf_cstr(&f->message));
+	wait = server_wait(j, f, true);
 	if (wait <= 0)
 		return 0;
 	wait = fmin(wait, (double)nl->cfg->max_retry_after_ms);
