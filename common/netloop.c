@@ -499,9 +499,11 @@ log_attempt(struct netloop *nl, const struct job *j, const char *code)
 	const char *name = nl->cfg->targets[j->pub.target].name, *slash = strchr(name, '/');
 	const struct http_transfer *t = j->pub.t;
 	struct buf line = BUF_INIT, v = BUF_INIT;
-	static const char *const limit_headers[] = { "x-ratelimit-remaining-requests",
-		"x-ratelimit-remaining-tokens", "x-ratelimit-reset-requests",
-		"x-ratelimit-reset-tokens", "anthropic-ratelimit-requests-remaining",
+	static const char *const limit_headers[] = { "x-ratelimit-limit-requests",
+		"x-ratelimit-remaining-requests", "x-ratelimit-reset-requests",
+		"x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens",
+		"x-ratelimit-reset-tokens", "anthropic-ratelimit-requests-limit",
+		"anthropic-ratelimit-requests-remaining", "anthropic-ratelimit-tokens-limit",
 		"anthropic-ratelimit-tokens-remaining", "retry-after" };
 	char num[128];
 	bool first = true;
