@@ -86,15 +86,17 @@ test_expect_success JQ 'the examples do what they say' '
 	test -s ex08/companies.jsonl
 '
 
+# The make here is one of its own: under `make -j2 check` it would inherit
+# the jobserver of the make running the tests, whose pipe it cannot read.
 test_expect_success 'make install and make uninstall with DESTDIR and PREFIX' '
 	dest=$PWD/dest &&
-	make -C "$SRCDIR" BUILD="$BUILD" DESTDIR="$dest" PREFIX=/usr install >install.out 2>&1 &&
+	env -u MAKEFLAGS -u MFLAGS make -C "$SRCDIR" BUILD="$BUILD" DESTDIR="$dest" PREFIX=/usr install >install.out 2>&1 &&
 	test -x dest/usr/bin/jl-csv &&
 	test -f dest/usr/share/man/man1/jl-csv.1 &&
 	test -f dest/usr/share/man/man7/jlkit.7 &&
 	dest/usr/bin/jl-csv --version >version2 &&
 	test_cmp version version2 &&
-	make -C "$SRCDIR" BUILD="$BUILD" DESTDIR="$dest" PREFIX=/usr uninstall >uninstall.out 2>&1 &&
+	env -u MAKEFLAGS -u MFLAGS make -C "$SRCDIR" BUILD="$BUILD" DESTDIR="$dest" PREFIX=/usr uninstall >uninstall.out 2>&1 &&
 	find dest -type f >left &&
 	test_must_be_empty left
 '

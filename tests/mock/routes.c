@@ -430,32 +430,62 @@ google_status(int status)
 
 enum google_details { G_NONE, G_ERROR_INFO, G_QUOTA, G_HELP };
 
-/* What Gemini answers for an error kind. */
-static const struct google_kind {
-	const char *name;
+/* How a provider with its own error shape (Gemini, Bedrock) answers an error kind. */
+struct provider_kind {
+	const char *name; /* the error kind */
 	int status;
-	enum google_details details;
 	const char *message;
-} google_kinds[] = {
-	{ "invalid_key", 400, G_ERROR_INFO, "API key not valid. Please pass a valid API key." },
-	{ "forbidden", 403, G_NONE, "The caller does not have permission" },
-	{ "model_not_found", 404, G_NONE, "Requested entity was not found." },
-	{ "context_length", 400, G_NONE,
-		"The input token count exceeds the maximum number of tokens allowed." },
-	{ "bad_request", 400, G_NONE, "Request contains an invalid argument." },
-	{ "rate_limit", 429, G_QUOTA, "Resource has been exhausted (e.g. check quota)." },
-	{ "daily_quota", 429, G_QUOTA, "Resource has been exhausted (e.g. check quota)." },
-	{ "request_too_large", 429, G_QUOTA, "Resource has been exhausted (e.g. check quota)." },
-	{ "insufficient_quota", 429, G_HELP, GEMINI_BILLING },
-	{ "credits", 429, G_HELP, GEMINI_BILLING },
-	{ "plan_limit", 429, G_HELP, GEMINI_BILLING },
-	{ "payg_limit", 429, G_HELP, GEMINI_BILLING },
-	{ "server", 500, G_NONE, GEMINI_INTERNAL },
-	{ "bad_gateway", 500, G_NONE, GEMINI_INTERNAL },
-	{ "error_in_200", 500, G_NONE, GEMINI_INTERNAL },
-	{ "unavailable", 503, G_NONE, "The model is overloaded. Please try again later." },
-	{ "overloaded", 503, G_NONE, "The model is overloaded. Please try again later." },
-	{ "timeout", 504, G_NONE, "Deadline expired before operation could complete." },
+	const char *exception;       /* Bedrock's x-amzn-ErrorType, or NULL */
+	enum google_details details; /* what Gemini's details hold */
+};
+
+/*
+ * The row of table (n rows) for kind, or NULL; *status (when 0) and
+ * *message (when NULL) become the row's, else the kind's, else the
+ * status's own.
+ */
+static const struct provider_kind *
+provider_kind(const struct provider_kind *table, size_t n, const struct error_kind *kind,
+	int *status, const char **message)
+{
+	const struct provider_kind *k = NULL;
+
+	for (size_t i = 0; kind != NULL && i < n; i++)
+		if (strcmp(table[i].name, kind->name) == 0)
+			k = &table[i];
+	if (*status == 0)
+		*status = k != NULL ? k->status : kind != NULL ? kind->status : 500;
+	if (*message == NULL)
+		*message = k != NULL   ? k->message
+			: kind != NULL ? kind->message
+				       : http_reason(*status);
+	return k;
+}
+
+/* What Gemini answers for an error kind. */
+static const struct provider_kind google_kinds[] = {
+	{ "invalid_key", 400, "API key not valid. Please pass a valid API key.", NULL,
+		G_ERROR_INFO },
+	{ "forbidden", 403, "The caller does not have permission", NULL, G_NONE },
+	{ "model_not_found", 404, "Requested entity was not found.", NULL, G_NONE },
+	{ "context_length", 400,
+		"The input token count exceeds the maximum number of tokens allowed.", NULL,
+		G_NONE },
+	{ "bad_request", 400, "Request contains an invalid argument.", NULL, G_NONE },
+	{ "rate_limit", 429, "Resource has been exhausted (e.g. check quota).", NULL, G_QUOTA },
+	{ "daily_quota", 429, "Resource has been exhausted (e.g. check quota).", NULL, G_QUOTA },
+	{ "request_too_large", 429, "Resource has been exhausted (e.g. check quota).", NULL,
+		G_QUOTA },
+	{ "insufficient_quota", 429, GEMINI_BILLING, NULL, G_HELP },
+	{ "credits", 429, GEMINI_BILLING, NULL, G_HELP },
+	{ "plan_limit", 429, GEMINI_BILLING, NULL, G_HELP },
+	{ "payg_limit", 429, GEMINI_BILLING, NULL, G_HELP },
+	{ "server", 500, GEMINI_INTERNAL, NULL, G_NONE },
+	{ "bad_gateway", 500, GEMINI_INTERNAL, NULL, G_NONE },
+	{ "error_in_200", 500, GEMINI_INTERNAL, NULL, G_NONE },
+	{ "unavailable", 503, "The model is overloaded. Please try again later.", NULL, G_NONE },
+	{ "overloaded", 503, "The model is overloaded. Please try again later.", NULL, G_NONE },
+	{ "timeout", 504, "Deadline expired before operation could complete.", NULL, G_NONE },
 };
 
 /* The quota a 429 of the kind (or of the limiter, in c->quota) violated. */
@@ -538,19 +568,11 @@ google_quota_details(struct buf *b, const struct call *c, const struct gemini_qu
 static void
 gemini_error(struct call *c, int status, const struct error_kind *kind, const char *message)
 {
-	const struct google_kind *g = NULL;
+	const struct provider_kind *g = provider_kind(google_kinds,
+		sizeof(google_kinds) / sizeof(*google_kinds), kind, &status, &message);
 	struct buf *b = &c->resp->body;
 	struct gemini_quota q;
 
-	for (size_t i = 0; kind != NULL && i < sizeof(google_kinds) / sizeof(*google_kinds); i++)
-		if (strcmp(google_kinds[i].name, kind->name) == 0)
-			g = &google_kinds[i];
-	if (status == 0)
-		status = g != NULL ? g->status : kind != NULL ? kind->status : 500;
-	if (message == NULL)
-		message = g != NULL    ? g->message
-			: kind != NULL ? kind->message
-				       : http_reason(status);
 	c->resp->status = status;
 	buf_reset(b);
 	buf_puts(b, "[{\"error\":{\"code\":");
@@ -657,37 +679,33 @@ bedrock_error(struct call *c, int status, const char *exception, bool coral, con
 }
 
 /* What Bedrock answers for an error kind. */
-static const struct bedrock_kind {
-	const char *name;
-	int status;
-	const char *exception;
-	const char *message;
-} bedrock_kinds[] = {
-	{ "invalid_key", 403, "UnrecognizedClientException", BEDROCK_BAD_TOKEN },
-	{ "forbidden", 403, "AccessDeniedException",
-		"You don't have access to the model with the specified model ID." },
-	{ "model_not_found", 400, "ValidationException",
-		"The provided model identifier is invalid." },
-	{ "context_length", 400, "ValidationException", "Input is too long for requested model." },
-	{ "bad_request", 400, "ValidationException",
-		"Malformed input request, please reformat your input and try again." },
-	{ "rate_limit", 429, "ThrottlingException", BEDROCK_THROTTLED },
-	{ "request_too_large", 429, "ThrottlingException",
-		"Too many tokens, please wait before trying again." },
-	{ "insufficient_quota", 429, "ThrottlingException", BEDROCK_DAILY },
-	{ "daily_quota", 429, "ThrottlingException", BEDROCK_DAILY },
-	{ "credits", 429, "ThrottlingException", BEDROCK_DAILY },
-	{ "plan_limit", 429, "ThrottlingException", BEDROCK_DAILY },
-	{ "payg_limit", 429, "ThrottlingException", BEDROCK_DAILY },
-	{ "server", 500, "InternalServerException", BEDROCK_INTERNAL },
-	{ "bad_gateway", 500, "InternalServerException", BEDROCK_INTERNAL },
-	{ "error_in_200", 424, "ModelErrorException", "The model returned an error." },
-	{ "unavailable", 503, "ServiceUnavailableException",
-		"Bedrock is unable to process your request." },
-	{ "overloaded", 503, "ServiceUnavailableException",
-		"Too many connections, please wait before trying again." },
-	{ "timeout", 408, "ModelTimeoutException",
-		"Model has timed out in processing the request. Try your request again." },
+static const struct provider_kind bedrock_kinds[] = {
+	{ "invalid_key", 403, BEDROCK_BAD_TOKEN, "UnrecognizedClientException", G_NONE },
+	{ "forbidden", 403, "You don't have access to the model with the specified model ID.",
+		"AccessDeniedException", G_NONE },
+	{ "model_not_found", 400, "The provided model identifier is invalid.",
+		"ValidationException", G_NONE },
+	{ "context_length", 400, "Input is too long for requested model.", "ValidationException",
+		G_NONE },
+	{ "bad_request", 400, "Malformed input request, please reformat your input and try again.",
+		"ValidationException", G_NONE },
+	{ "rate_limit", 429, BEDROCK_THROTTLED, "ThrottlingException", G_NONE },
+	{ "request_too_large", 429, "Too many tokens, please wait before trying again.",
+		"ThrottlingException", G_NONE },
+	{ "insufficient_quota", 429, BEDROCK_DAILY, "ThrottlingException", G_NONE },
+	{ "daily_quota", 429, BEDROCK_DAILY, "ThrottlingException", G_NONE },
+	{ "credits", 429, BEDROCK_DAILY, "ThrottlingException", G_NONE },
+	{ "plan_limit", 429, BEDROCK_DAILY, "ThrottlingException", G_NONE },
+	{ "payg_limit", 429, BEDROCK_DAILY, "ThrottlingException", G_NONE },
+	{ "server", 500, BEDROCK_INTERNAL, "InternalServerException", G_NONE },
+	{ "bad_gateway", 500, BEDROCK_INTERNAL, "InternalServerException", G_NONE },
+	{ "error_in_200", 424, "The model returned an error.", "ModelErrorException", G_NONE },
+	{ "unavailable", 503, "Bedrock is unable to process your request.",
+		"ServiceUnavailableException", G_NONE },
+	{ "overloaded", 503, "Too many connections, please wait before trying again.",
+		"ServiceUnavailableException", G_NONE },
+	{ "timeout", 408, "Model has timed out in processing the request. Try your request again.",
+		"ModelTimeoutException", G_NONE },
 };
 
 /* Bedrock's exception for a status that no error kind names. */
@@ -715,17 +733,9 @@ bedrock_exception(int status)
 static void
 bedrock_kind_error(struct call *c, int status, const struct error_kind *kind, const char *message)
 {
-	const struct bedrock_kind *k = NULL;
+	const struct provider_kind *k = provider_kind(bedrock_kinds,
+		sizeof(bedrock_kinds) / sizeof(*bedrock_kinds), kind, &status, &message);
 
-	for (size_t i = 0; kind != NULL && i < sizeof(bedrock_kinds) / sizeof(*bedrock_kinds); i++)
-		if (strcmp(bedrock_kinds[i].name, kind->name) == 0)
-			k = &bedrock_kinds[i];
-	if (status == 0)
-		status = k != NULL ? k->status : kind != NULL ? kind->status : 500;
-	if (message == NULL)
-		message = k != NULL    ? k->message
-			: kind != NULL ? kind->message
-				       : http_reason(status);
 	bedrock_error(c, status, k != NULL ? k->exception : bedrock_exception(status),
 		k != NULL && strcmp(k->name, "invalid_key") == 0, message);
 }
