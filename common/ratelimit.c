@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * The shared rate limiter: GCRA without burst over a small state file that
- * every process using the same key reads and writes under flock.
+ * The shared rate limiter: GCRA over a small state file that every process
+ * using the same key reads and writes under flock.
  *
  * The file, DIR/<sanitised key>-<hash>.rl, mode 0600, holds one struct
  * rl_state: a magic, a version and its own size, then times in
@@ -11,11 +11,12 @@
  * now) + interval. The tolerance is 0 under a user's limit or a learned
  * rate (no burst), and the server's bucket less the request (its one
  * request, or its tokens) under a server's limit. Tokens are paced alike: a
- * request estimated at k tokens moves tat_tok by k intervals, and settle
- * moves it again by the difference when the real count is known. Without a
- * tolerance tokens are paid after the fact: a request goes when the tokens
- * of the earlier ones have been paid for by elapsed time, so one request
- * bigger than tpm goes when the bucket is idle instead of waiting forever.
+ * request estimated at k tokens moves tat_tok by k intervals, and (under
+ * --tpm) settle moves it again by the difference when the real count is
+ * known. Without a tolerance tokens are paid after the fact: a request goes
+ * when the tokens of the earlier ones have been paid for by elapsed time, so
+ * one request bigger than tpm goes when the bucket is idle instead of
+ * waiting forever.
  * paused_until holds every sharer.
  *
  * The server's limit (srv_interval) comes from its headers: interval =
