@@ -1535,6 +1535,32 @@ cap_reply(struct buf *reply, long max_tokens)
 	return true;
 }
 
+/* What a chat answer holds besides its text. */
+struct chat_usage {
+	long prompt_tokens, completion_tokens;
+	bool cut; /* the reply was cut to the output cap */
+};
+
+/*
+ * The reply to the prompt p into reply (JSON when json), cut to max_tokens
+ * (-1: no cap), once the model, the context, the rate limits (the prompt
+ * and the cap, else the reply) and --fail-rate let it through. Returns
+ * false when one of them answered instead.
+ */
+static bool
+chat_reply(struct call *c, const char *model, const struct prompt *p, bool json, long max_tokens,
+	struct buf *reply, struct chat_usage *u)
+{
+	u->prompt_tokens = tokens_of(p->bytes);
+	make_reply(reply, p->hash, json, &p->last_user);
+	u->cut = cap_reply(reply, max_tokens);
+	u->completion_tokens = tokens_of(reply->len);
+	return check_model(c, model) && check_context(c, u->prompt_tokens) &&
+		check_limits(c,
+			u->prompt_tokens + (max_tokens >= 0 ? max_tokens : u->completion_tokens)) &&
+		check_failure(c);
+}
+
 static bool
 wants_json(const struct call *c)
 {
@@ -1563,8 +1589,8 @@ answer_chat(struct call *c)
 	/* Azure's model is the deployment in the path; a "model" in the body is ignored. */
 	const char *model =
 		c->route.dialect == D_AZURE ? buf_cstr(&c->path_model) : body_string(c, "model");
-	long max_tokens, prompt_tokens, completion_tokens;
-	bool cut;
+	struct chat_usage u;
+	long max_tokens;
 
 	if (jv_get_kind(c->body) != JV_KIND_OBJECT) {
 		send_error(c, 400, kind_by_name("bad_request"),
@@ -1584,16 +1610,9 @@ answer_chat(struct call *c)
 			"'messages' must be a non-empty array");
 		goto out;
 	}
-	prompt_tokens = tokens_of(p.bytes);
 	max_tokens =
 		(long)body_number(c, "max_completion_tokens", body_number(c, "max_tokens", -1));
-	make_reply(&reply, p.hash, wants_json(c), &p.last_user);
-	cut = cap_reply(&reply, max_tokens);
-	completion_tokens = tokens_of(reply.len);
-	if (!check_model(c, model) || !check_context(c, prompt_tokens) ||
-		!check_limits(c,
-			prompt_tokens + (max_tokens >= 0 ? max_tokens : completion_tokens)) ||
-		!check_failure(c))
+	if (!chat_reply(c, model, &p, wants_json(c), max_tokens, &reply, &u))
 		goto out;
 	c->resp->status = 200;
 	buf_puts(b, "{\"id\":\"chatcmpl-mock");
@@ -1605,20 +1624,21 @@ answer_chat(struct call *c)
 	buf_puts(b, ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
 	jw_string(b, reply.data, reply.len);
 	buf_puts(b, "},\"logprobs\":null,\"finish_reason\":");
-	jw_cstring(b, cut ? "length" : "stop");
+	jw_cstring(b, u.cut ? "length" : "stop");
 	buf_puts(b, "}],\"usage\":{\"prompt_tokens\":");
-	add_int(b, prompt_tokens);
+	add_int(b, u.prompt_tokens);
 	buf_puts(b, ",\"completion_tokens\":");
-	add_int(b, completion_tokens);
+	add_int(b, u.completion_tokens);
 	buf_puts(b, ",\"total_tokens\":");
-	add_int(b, prompt_tokens + completion_tokens);
+	add_int(b, u.prompt_tokens + u.completion_tokens);
 	buf_puts(b,
 		",\"prompt_tokens_details\":{\"cached_tokens\":0},"
 		"\"completion_tokens_details\":{\"reasoning_tokens\":0}");
 	if (c->route.dialect == D_OPENROUTER) {
 		/* gpt-4o-mini's prices, in credits (dollars). */
 		buf_puts(b, ",\"cost\":");
-		add_double(b, (double)prompt_tokens * 1.5e-7 + (double)completion_tokens * 6e-7);
+		add_double(b,
+			(double)u.prompt_tokens * 1.5e-7 + (double)u.completion_tokens * 6e-7);
 	}
 	buf_puts(b, "}");
 	if (c->route.dialect == D_OPENROUTER)
@@ -1636,8 +1656,9 @@ answer_messages(struct call *c)
 	struct prompt p = { 0 };
 	struct buf reply = BUF_INIT, *b = &c->resp->body;
 	const char *model = body_string(c, "model");
-	long max_tokens, prompt_tokens, completion_tokens;
-	bool cut, json;
+	struct chat_usage u;
+	long max_tokens;
+	bool json;
 
 	if (request_header(c->req, "anthropic-version") == NULL) {
 		send_error(c, 400, kind_by_name("bad_request"),
@@ -1661,12 +1682,7 @@ answer_messages(struct call *c)
 	}
 	/* No response_format: a system prompt that asks for JSON gets JSON. */
 	json = body_string(c, "system") != NULL && strcasestr(body_string(c, "system"), "json");
-	prompt_tokens = tokens_of(p.bytes);
-	make_reply(&reply, p.hash, json, &p.last_user);
-	cut = cap_reply(&reply, max_tokens);
-	completion_tokens = tokens_of(reply.len);
-	if (!check_model(c, model) || !check_context(c, prompt_tokens) ||
-		!check_limits(c, prompt_tokens + max_tokens) || !check_failure(c))
+	if (!chat_reply(c, model, &p, json, max_tokens, &reply, &u))
 		goto out;
 	c->resp->status = 200;
 	buf_puts(b, "{\"id\":\"msg_mock");
@@ -1676,11 +1692,11 @@ answer_messages(struct call *c)
 	buf_puts(b, ",\"content\":[{\"type\":\"text\",\"text\":");
 	jw_string(b, reply.data, reply.len);
 	buf_puts(b, "}],\"stop_reason\":");
-	jw_cstring(b, cut ? "max_tokens" : "end_turn");
+	jw_cstring(b, u.cut ? "max_tokens" : "end_turn");
 	buf_puts(b, ",\"stop_sequence\":null,\"usage\":{\"input_tokens\":");
-	add_int(b, prompt_tokens);
+	add_int(b, u.prompt_tokens);
 	buf_puts(b, ",\"output_tokens\":");
-	add_int(b, completion_tokens);
+	add_int(b, u.completion_tokens);
 	buf_puts(b, ",\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0}}");
 out:
 	buf_free(&p.text);
@@ -1765,8 +1781,9 @@ answer_converse(struct call *c)
 	struct buf reply = BUF_INIT, system = BUF_INIT, *b = &c->resp->body;
 	const char *model = buf_cstr(&c->path_model);
 	jv config = body_object(c, "inferenceConfig"), max;
-	long max_tokens = -1, prompt_tokens, completion_tokens;
-	bool cut, json;
+	struct chat_usage u;
+	long max_tokens = -1;
+	bool json;
 
 	if (jv_get_kind(c->body) != JV_KIND_OBJECT) {
 		jv_free(config);
@@ -1790,26 +1807,19 @@ answer_converse(struct call *c)
 	}
 	/* As for Anthropic: a system prompt that asks for JSON gets JSON. */
 	json = strcasestr(buf_cstr(&system), "json") != NULL;
-	prompt_tokens = tokens_of(p.bytes);
-	make_reply(&reply, p.hash, json, &p.last_user);
-	cut = cap_reply(&reply, max_tokens);
-	completion_tokens = tokens_of(reply.len);
-	if (!check_model(c, model) || !check_context(c, prompt_tokens) ||
-		!check_limits(c,
-			prompt_tokens + (max_tokens >= 0 ? max_tokens : completion_tokens)) ||
-		!check_failure(c))
+	if (!chat_reply(c, model, &p, json, max_tokens, &reply, &u))
 		goto out;
 	c->resp->status = 200;
 	buf_puts(b, "{\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[{\"text\":");
 	jw_string(b, reply.data, reply.len);
 	buf_puts(b, "}]}},\"stopReason\":");
-	jw_cstring(b, cut ? "max_tokens" : "end_turn");
+	jw_cstring(b, u.cut ? "max_tokens" : "end_turn");
 	buf_puts(b, ",\"usage\":{\"inputTokens\":");
-	add_int(b, prompt_tokens);
+	add_int(b, u.prompt_tokens);
 	buf_puts(b, ",\"outputTokens\":");
-	add_int(b, completion_tokens);
+	add_int(b, u.completion_tokens);
 	buf_puts(b, ",\"totalTokens\":");
-	add_int(b, prompt_tokens + completion_tokens);
+	add_int(b, u.prompt_tokens + u.completion_tokens);
 	buf_puts(b, "},\"metrics\":{\"latencyMs\":");
 	add_int(b, c->resp->delay_ms);
 	buf_puts(b, "}}");
