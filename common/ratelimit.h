@@ -112,7 +112,7 @@ void ratelimit_passed(struct ratelimit *rl, double sent_ms, double now_ms);
  */
 void ratelimit_refused(struct ratelimit *rl, double sent_ms, double now_ms);
 
-/* The requests a minute the handle paces by now (0: none), for messages and tests. */
+/* The requests a minute the handle paces by now (0: none): what the tests read of it. */
 double ratelimit_request_rate(struct ratelimit *rl, double now_ms);
 
 /* Milliseconds on CLOCK_REALTIME. */
