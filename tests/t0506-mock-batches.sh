@@ -175,7 +175,7 @@ sys.exit(0 if need <= routes else \"missing: %s\" % (need - routes))
 " "$MOCK_LOG" &&
 	oa nb /v1/batches/batch_nope && status_is 404 nb &&
 	jcheck nb.body <<-\EOF
-	d["error"]["type"] == "invalid_request_error"
+	d["error"]["type"] == "invalid_request_error" and d["error"]["code"] is None
 	EOF
 '
 
@@ -198,7 +198,7 @@ test_expect_success CURL,PYTHON3 'cancel: cancelling, then cancelled; the items 
 	oa c2 "/v1/batches/$C/cancel" -X POST && status_is 400 c2 &&
 	poll c3 "$MOCK_URL/v1/batches/$C" cancelled "Authorization: Bearer $KEY" &&
 	jcheck c3.body <<-\EOF &&
-	d["status"] == "cancelled" and d["cancelled_at"] is not None
+	d["status"] == "cancelled" and d["cancelled_at"] is not None and d["in_progress_at"] is not None
 	d["request_counts"]["completed"] < 6 and d["error_file_id"] is not None
 	EOF
 	oa ce "/v1/files/$(field c3 "d[\"error_file_id\"]")/content" && jsonl ce &&

@@ -525,6 +525,8 @@ openai_batch(struct bctx *x, struct batch *b)
 	double t = x->m->cfg.batch_time * 1000.0;
 	size_t ok, failed, done = done_at(x->m, b, x->now_ms);
 	const char *status = ph == P_DONE && b->expire ? "expired" : names[ph];
+	/* It went in progress at T/4, unless cancelled before. */
+	bool started = (b->cancel_ms >= 0 ? b->cancel_ms : x->now_ms) - b->created_ms >= t / 4;
 
 	if (ph == P_DONE || ph == P_CANCELLED)
 		finish(x, b);
@@ -548,8 +550,7 @@ openai_batch(struct bctx *x, struct batch *b)
 	else
 		buf_puts(out, "null");
 	unix_member(out, "created_at", b->created);
-	unix_member(out, "in_progress_at",
-		b->cancel_ms < 0 && ph >= P_IN_PROGRESS ? at(b, t / 4) : 0);
+	unix_member(out, "in_progress_at", started ? at(b, t / 4) : 0);
 	unix_member(out, "expires_at", b->created + 86400);
 	unix_member(out, "finalizing_at",
 		b->cancel_ms < 0 && ph >= P_FINALIZING && !b->expire ? at(b, 3 * t / 4) : 0);

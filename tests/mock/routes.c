@@ -2655,6 +2655,7 @@ static void
 answer_batch(struct call *c)
 {
 	char message[300] = "";
+	const struct error_kind *kind;
 	int status;
 
 	if (c->route.dialect == D_ANTHROPIC &&
@@ -2672,11 +2673,13 @@ answer_batch(struct call *c)
 		return;
 	}
 	buf_reset(&c->resp->body);
-	send_error(c, status,
-		status == 404 && c->route.dialect == D_ANTHROPIC ? kind_by_name("model_not_found")
-			: status == 400                          ? kind_by_name("bad_request")
-								 : kind_by_status(status),
-		message);
+	if (status == 400)
+		kind = kind_by_name("bad_request");
+	else if (status == 404) /* OpenAI's 404 has no code; Anthropic's is not_found_error */
+		kind = c->route.dialect == D_ANTHROPIC ? kind_by_name("model_not_found") : NULL;
+	else
+		kind = kind_by_status(status);
+	send_error(c, status, kind, message);
 }
 
 void
