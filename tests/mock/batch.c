@@ -100,6 +100,7 @@ store(struct mock *m)
 	return m->batches;
 }
 
+/* Free a file and its bytes (NULL: nothing). */
 static void
 file_free(struct file *f)
 {
@@ -110,6 +111,7 @@ file_free(struct file *f)
 	free(f);
 }
 
+/* Free a batch, its items and its results (NULL: nothing). */
 static void
 batch_free(struct batch *b)
 {
@@ -153,6 +155,7 @@ path_id(const char *path, const char *marker, char *out, size_t size)
 	snprintf(out, size, "%.*s", (int)(end - id), id);
 }
 
+/* The file with this id, or NULL. */
 static struct file *
 find_file(struct batch_store *st, const char *id)
 {
@@ -162,6 +165,7 @@ find_file(struct batch_store *st, const char *id)
 	return NULL;
 }
 
+/* The batch of this kind (OpenAI's or Anthropic's) with this id, or NULL. */
 static struct batch *
 find_batch(struct batch_store *st, const char *id, bool anthropic)
 {

@@ -188,6 +188,7 @@ enum batch_route {
 	B_MSG_BATCH_CANCEL,
 };
 
+/* Free the files and batches (NULL: nothing). */
 void batch_store_free(struct batch_store *st);
 
 /*
