@@ -333,6 +333,24 @@ test_expect_success CURL,PYTHON3 'message batches: --batch-expire leaves half ex
 
 # --- prompt caching ----------------------------------------------------------
 
+test_expect_success CURL,PYTHON3 '--batch-fail-rate 0.5: the same items fail under the same --seed' '
+	for run in 1 2; do
+		mock_start --key "$KEY" --batch-time 0.2 --batch-fail-rate 0.5 --seed 7 &&
+		for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+			echo "{\"custom_id\":\"q$i\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":{\"model\":\"mock-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Q $i\"}]}}" || return 1
+		done >q.jsonl &&
+		upload q$run q.jsonl && create qb$run "$(field q$run "d[\"id\"]")" &&
+		poll qd$run "$MOCK_URL/v1/batches/$(field qb$run "d[\"id\"]")" completed "Authorization: Bearer $KEY" &&
+		oa qe$run "/v1/files/$(field qd$run "d[\"error_file_id\"]")/content" &&
+		python3 -c "import json, sys; print(sorted(json.loads(l)[\"custom_id\"] for l in open(sys.argv[1])))" qe$run.body >failed$run &&
+		mock_stop || return 1
+	done &&
+	test_cmp failed1 failed2 &&
+	jcheck qd1.body <<-\EOF
+	0 < d["request_counts"]["failed"] < 12 and d["request_counts"]["completed"] + d["request_counts"]["failed"] == 12
+	EOF
+'
+
 test_expect_success CURL,PYTHON3 'Anthropic cache_control: a cache write, then reads of the same prefix' '
 	mock_start --key "$KEY" &&
 	python3 -c "
@@ -364,6 +382,24 @@ json.dump(req(True, \"Globex Corporation\"), open(\"c2.json\", \"w\"))
 	EOF
 	jcheck cache2.body <<-\EOF
 	d["usage"]["cache_read_input_tokens"] == 1000 and d["usage"]["cache_creation_input_tokens"] == 0
+	EOF
+'
+
+test_expect_success CURL,PYTHON3 'a message batch: the first item writes the cache, the next one reads it' '
+	python3 -c "
+import json
+system = [{\"type\": \"text\", \"text\": \"Batch rules. \" * 400, \"cache_control\": {\"type\": \"ephemeral\"}}]
+reqs = [{\"custom_id\": \"c%d\" % i, \"params\": {\"model\": \"mock-model\", \"max_tokens\": 50, \"system\": system,
+         \"messages\": [{\"role\": \"user\", \"content\": \"Firm %d\" % i}]}} for i in (1, 2)]
+json.dump({\"requests\": reqs}, open(\"cb.json\", \"w\"))
+" &&
+	mock_start --key "$KEY" --batch-time 0.2 &&
+	an cb0 /v1/messages/batches -H "Content-Type: application/json" -d @cb.json && status_is 200 cb0 &&
+	poll cb1 "$MOCK_URL/v1/messages/batches/$(field cb0 "d[\"id\"]")" ended "x-api-key: $KEY" "$AV" &&
+	an cb2 "/v1/messages/batches/$(field cb0 "d[\"id\"]")/results" && jsonl cb2 &&
+	jcheck cb2.json <<-\EOF
+	{l["custom_id"]: l["result"]["message"]["usage"]["cache_creation_input_tokens"] for l in d} == {"c1": 1300, "c2": 0}
+	{l["custom_id"]: l["result"]["message"]["usage"]["cache_read_input_tokens"] for l in d} == {"c1": 0, "c2": 1300}
 	EOF
 '
 
