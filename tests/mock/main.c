@@ -600,6 +600,12 @@ parse_options(struct mock_config *cfg, int argc, char **argv)
 			"MS, MIN-MAX (uniform) or MIN~MAX (long tail)", "0", parse_latency),
 		OPT_NUMBER(0, "fail-rate", &cfg->fail_rate, 0, 1, "P",
 			"transient server errors with probability P", "0"),
+		OPT_NUMBER(0, "batch-time", &cfg->batch_time, 0, 86400, "SECS",
+			"a batch's time from creation to its end", "2"),
+		OPT_NUMBER(0, "batch-fail-rate", &cfg->batch_fail_rate, 0, 1, "P",
+			"items of a batch fail with probability P", "0"),
+		OPT_BOOL(0, "batch-expire", &cfg->batch_expire,
+			"batches expire with half of their items done"),
 		OPT_UINT(0, "seed", &cfg->seed, 0, ~0ULL, "S", "seed of latency and failures", "1"),
 		OPT_STRING(0, "scenario", &cfg->scenario_path, "FILE",
 			"script the answers (tests/mock/README)", NULL),
@@ -749,6 +755,8 @@ teardown(struct server *s)
 	if (s->log != NULL && fclose(s->log) != 0)
 		warn("cannot close the log '%s':", s->mock.cfg.log_path);
 	scenario_free(s->mock.scenario);
+	batch_store_free(s->mock.batches);
+	free(s->mock.prefixes);
 	limiter_free(s->mock.limiter);
 	free(s->mock.cfg.keys);
 	free(s->mock.cfg.models);
@@ -765,7 +773,7 @@ int
 main(int argc, char *argv[])
 {
 	struct server s = {
-		.mock.cfg = { .context = 128000, .seed = 1, .lifetime = 300 },
+		.mock.cfg = { .context = 128000, .seed = 1, .lifetime = 300, .batch_time = 2 },
 	};
 
 	tool_init(argv[0]);

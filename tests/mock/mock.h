@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <jv.h>
+
 #include "buf.h"
 
 #define MOCK_MAX_HEADERS 64
@@ -117,6 +119,9 @@ struct mock_config {
 	bool latency_tail;
 	double fail_rate;
 	unsigned long long seed;
+	double batch_time;      /* seconds from a batch's creation to its end */
+	double batch_fail_rate; /* items of a batch that fail, with this probability */
+	bool batch_expire;      /* batches expire with half of their items done */
 	const char *scenario_path;
 	const char *log_path;
 	long lifetime;
@@ -135,6 +140,7 @@ struct stats {
 
 struct scenario;
 struct limiter;
+struct batch_store;
 
 /* The state every answer may read or change. */
 struct mock {
@@ -144,6 +150,8 @@ struct mock {
 	struct stats stats;
 	uint64_t rng;
 	unsigned long next_n;
+	struct batch_store *batches; /* files and batches (batch.c) */
+	uint64_t *prefixes;          /* prompt caching: hashes of the prefixes seen, or NULL */
 };
 
 /*
@@ -156,6 +164,40 @@ void answer_request(struct mock *m, const struct request *req, double now_ms, st
 
 /* A random number in [0, 1) from the mock's seeded generator. */
 double mock_random(struct mock *m);
+
+/*
+ * The synchronous answer to one chat request body (borrowed): OpenAI's
+ * chat completion, or with anthropic a Messages answer, without limits or
+ * failures; its body appended to out. Returns its HTTP status.
+ */
+int mock_chat(struct mock *m, const struct request *req, bool anthropic, jv body, struct buf *out);
+
+/* --- batches (batch.c) ------------------------------------------------------ */
+
+/* The batch routes, in the order of routes.c's route kinds from R_FILES. */
+enum batch_route {
+	B_FILES,
+	B_FILE,
+	B_FILE_CONTENT,
+	B_BATCHES,
+	B_BATCH,
+	B_BATCH_CANCEL,
+	B_MSG_BATCHES,
+	B_MSG_BATCH,
+	B_MSG_BATCH_RESULTS,
+	B_MSG_BATCH_CANCEL,
+};
+
+/* Free the files and batches (NULL: nothing). */
+void batch_store_free(struct batch_store *st);
+
+/*
+ * Answer a batch route (auth already checked) at now_ms: fills resp's body
+ * (and content type) and returns a 2xx status, or returns the error status
+ * with its message in message[0..size).
+ */
+int batch_answer(struct mock *m, int route, const struct request *req, jv body, double now_ms,
+	struct response *resp, char *message, size_t size);
 
 /* --- rate limits (limiter.c) ---------------------------------------------- */
 

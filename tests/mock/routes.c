@@ -81,6 +81,16 @@ enum route_kind {
 	R_SEARXNG,
 	R_EXA,
 	R_CONVERSE,
+	R_FILES,             /* OpenAI: POST /v1/files */
+	R_FILE,              /* GET /v1/files/ID */
+	R_FILE_CONTENT,      /* GET /v1/files/ID/content */
+	R_BATCHES,           /* POST /v1/batches */
+	R_BATCH,             /* GET /v1/batches/ID */
+	R_BATCH_CANCEL,      /* POST /v1/batches/ID/cancel */
+	R_MSG_BATCHES,       /* Anthropic: POST /v1/messages/batches */
+	R_MSG_BATCH,         /* GET /v1/messages/batches/ID */
+	R_MSG_BATCH_RESULTS, /* GET /v1/messages/batches/ID/results */
+	R_MSG_BATCH_CANCEL,  /* POST /v1/messages/batches/ID/cancel */
 	R_STATS,
 	R_NONE,
 };
@@ -105,6 +115,7 @@ struct call {
 	struct buf path_model;  /* Azure's deployment, Bedrock's model id: from the path */
 	struct buf api_version; /* Azure's api-version */
 	char aws_key_id[128];   /* Bedrock: the access key id of the signature */
+	bool batch;             /* an item of a batch: no limits, no failures, no headers */
 	struct gemini_quota {
 		const char *metric, *id; /* NULL: the error kind's own */
 		long value;
@@ -155,6 +166,61 @@ converse_path(const char *path)
 		id + strlen("/model/") < path + strlen(path) - strlen("/converse");
 }
 
+/* The segment after marker in path is one non-empty segment followed by tail. */
+static bool
+id_then(const char *path, const char *marker, const char *tail)
+{
+	const char *id = strstr(path, marker), *slash;
+
+	if (id == NULL)
+		return false;
+	id += strlen(marker);
+	slash = strchr(id, '/');
+	if (slash == NULL)
+		return *tail == '\0' && *id != '\0';
+	return slash > id && strcmp(slash, tail) == 0;
+}
+
+/* The batch routes (files, batches, message batches) under any prefix: into *r. */
+static bool
+batch_route(const char *path, struct route *r)
+{
+	static const struct {
+		const char *marker, *tail;
+		struct route route;
+	} routes[] = {
+		{ "/v1/messages/batches/", "/results",
+			{ R_MSG_BATCH_RESULTS, D_ANTHROPIC, "message-batch-results", "GET" } },
+		{ "/v1/messages/batches/", "/cancel",
+			{ R_MSG_BATCH_CANCEL, D_ANTHROPIC, "message-batch-cancel", "POST" } },
+		{ "/v1/messages/batches/", "",
+			{ R_MSG_BATCH, D_ANTHROPIC, "message-batch", "GET" } },
+		{ "/v1/files/", "/content", { R_FILE_CONTENT, D_OPENAI, "file-content", "GET" } },
+		{ "/v1/files/", "", { R_FILE, D_OPENAI, "file", "GET" } },
+		{ "/v1/batches/", "/cancel", { R_BATCH_CANCEL, D_OPENAI, "batch-cancel", "POST" } },
+		{ "/v1/batches/", "", { R_BATCH, D_OPENAI, "batch", "GET" } },
+	};
+
+	if (ends_with(path, "/v1/messages/batches")) {
+		*r = (struct route){ R_MSG_BATCHES, D_ANTHROPIC, "message-batches", "POST" };
+		return true;
+	}
+	if (ends_with(path, "/v1/files")) {
+		*r = (struct route){ R_FILES, D_OPENAI, "files", "POST" };
+		return true;
+	}
+	if (ends_with(path, "/v1/batches")) {
+		*r = (struct route){ R_BATCHES, D_OPENAI, "batches", "POST" };
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(routes) / sizeof(*routes); i++)
+		if (id_then(path, routes[i].marker, routes[i].tail)) {
+			*r = routes[i].route;
+			return true;
+		}
+	return false;
+}
+
 static struct route
 find_route(const char *path)
 {
@@ -198,6 +264,8 @@ find_route(const char *path)
 		none.dialect = D_BEDROCK;
 		return none;
 	}
+	if (batch_route(path, &none))
+		return none;
 	if (ends_with(path, "/chat/completions"))
 		return (struct route){ R_CHAT, openai_dialect(path), "chat", "POST" };
 	if (ends_with(path, "/models"))
@@ -1266,7 +1334,7 @@ check_limits(struct call *c, long tokens)
 	struct limit_state st;
 	enum limit_result r;
 
-	if (cfg->rpm <= 0 && cfg->tpm <= 0 && cfg->rpd <= 0)
+	if (c->batch || (cfg->rpm <= 0 && cfg->tpm <= 0 && cfg->rpd <= 0))
 		return true;
 	r = limiter_take(c->m->limiter, c->key, tokens, c->now_ms, &st);
 	if (!cfg->no_hints)
@@ -1299,7 +1367,7 @@ check_failure(struct call *c)
 {
 	static const int statuses[] = { 500, 502, 503 };
 
-	if (c->m->cfg.fail_rate <= 0 || mock_random(c->m) >= c->m->cfg.fail_rate)
+	if (c->batch || c->m->cfg.fail_rate <= 0 || mock_random(c->m) >= c->m->cfg.fail_rate)
 		return true;
 	if (c->route.dialect == D_ANTHROPIC)
 		send_error(c, 529, kind_by_name("overloaded"), NULL);
@@ -1454,6 +1522,158 @@ make_reply(struct buf *out, unsigned long long h, bool json, const struct buf *s
 	buf_putc(out, '.');
 }
 
+/* --- prompt caching: the hashes of the prefixes seen, in a capped table --- */
+
+#define PREFIX_SLOTS 8192 /* 2^13, direct-mapped: a colliding prefix evicts the older one */
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+
+/* FNV-1a of n more bytes, continuing from h. */
+static uint64_t
+fnv_more(uint64_t h, const void *s, size_t n)
+{
+	const unsigned char *p = s;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Whether the prefix hash h was seen before; remembers it either way. */
+static bool
+prefix_seen(struct mock *m, uint64_t h)
+{
+	uint64_t *slot;
+	bool seen;
+
+	if (m->prefixes == NULL)
+		m->prefixes = xcalloc(PREFIX_SLOTS, sizeof(*m->prefixes));
+	h |= 1; /* 0 marks an empty slot */
+	/* The top bits of a Fibonacci hash: FNV-1a's low bits repeat over a periodic text. */
+	slot = &m->prefixes[(h * 0x9E3779B97F4A7C15ULL) >> 51];
+	seen = *slot == h;
+	*slot = h;
+	return seen;
+}
+
+/*
+ * OpenAI's automatic caching: the tokens of the longest prefix of p, of
+ * 1,024 tokens and then whole 128-token steps, seen before (under the same
+ * model and prompt_cache_key, or none).
+ */
+static long
+openai_cached_tokens(struct mock *m, const struct prompt *p, const char *cache_key)
+{
+	size_t start = p->text.len - p->bytes, pos = 0;
+	long tokens = tokens_of(p->bytes), cached = 0;
+	uint64_t h = FNV_OFFSET;
+
+	if (cache_key != NULL)
+		h = fnv_more(h, cache_key, strlen(cache_key) + 1);
+	for (long t = 1024; t <= tokens; t += 128) {
+		size_t end = start + (size_t)t * 4;
+
+		if (end > p->text.len)
+			end = p->text.len;
+		h = fnv_more(h, p->text.data + pos, end - pos);
+		pos = end;
+		if (prefix_seen(m, h))
+			cached = t;
+	}
+	return cached;
+}
+
+/* Whether a content block carries "cache_control":{"type":"ephemeral"}. */
+static bool
+cache_marked(jv block)
+{
+	jv cc = jv_object_get(jv_copy(block), jv_string("cache_control")), type;
+	bool on = false;
+
+	if (jv_get_kind(cc) == JV_KIND_OBJECT) {
+		type = jv_object_get(jv_copy(cc), jv_string("type"));
+		on = jv_get_kind(type) == JV_KIND_STRING &&
+			strcmp(jv_string_value(type), "ephemeral") == 0;
+		jv_free(type);
+	}
+	jv_free(cc);
+	return on;
+}
+
+/*
+ * The blocks of content (borrowed): their text appended to text as
+ * read_prompt appends it, and the text's length after each marked block
+ * into marks (at most nmax; *n counts them).
+ */
+static void
+cache_blocks(jv content, struct buf *text, size_t *marks, size_t *n, size_t nmax)
+{
+	if (jv_get_kind(content) != JV_KIND_ARRAY) {
+		content_text(jv_copy(content), text);
+		return;
+	}
+	jv_array_foreach(content, i, block)
+	{
+		jv one = jv_array(); /* content_text of this block alone */
+
+		(void)i;
+		one = jv_array_append(one, jv_copy(block));
+		content_text(one, text);
+		if (jv_get_kind(block) == JV_KIND_OBJECT && cache_marked(block) && *n < nmax)
+			marks[(*n)++] = text->len;
+		jv_free(block);
+	}
+}
+
+/*
+ * Anthropic's prompt caching: the prefixes up to each block marked with
+ * cache_control. *read gets the tokens of the longest marked prefix seen
+ * before, *created those of the rest up to the last mark; every marked
+ * prefix is remembered.
+ */
+static void
+anthropic_cache(struct mock *m, const char *model, jv body, long prompt_tokens, long *read,
+	long *created)
+{
+	struct buf text = BUF_INIT;
+	size_t marks[16], n = 0, start = strlen(model) + 1;
+	jv messages = jv_object_get(jv_copy(body), jv_string("messages"));
+	jv system = jv_object_get(jv_copy(body), jv_string("system"));
+	long last = 0;
+
+	*read = *created = 0;
+	buf_puts(&text, model);
+	buf_putc(&text, '\n');
+	if (jv_get_kind(system) == JV_KIND_STRING || jv_get_kind(system) == JV_KIND_ARRAY)
+		cache_blocks(system, &text, marks, &n, 16);
+	if (jv_get_kind(messages) == JV_KIND_ARRAY) {
+		jv_array_foreach(messages, i, msg)
+		{
+			(void)i;
+			buf_putc(&text, '\n');
+			if (jv_get_kind(msg) == JV_KIND_OBJECT) {
+				jv content = jv_object_get(jv_copy(msg), jv_string("content"));
+
+				cache_blocks(content, &text, marks, &n, 16);
+				jv_free(content);
+			}
+			jv_free(msg);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		long tokens = tokens_of(marks[i] - start);
+
+		if (tokens > prompt_tokens)
+			tokens = prompt_tokens;
+		if (prefix_seen(m, fnv_more(FNV_OFFSET, text.data, marks[i])))
+			*read = tokens;
+		last = tokens;
+	}
+	*created = last > *read ? last - *read : 0;
+	jv_free(messages);
+	jv_free(system);
+	buf_free(&text);
+}
+
 /* Whether the model is served (--model), answering the provider's 404 if not. */
 static bool
 check_model(struct call *c, const char *model)
@@ -1590,7 +1810,7 @@ answer_chat(struct call *c)
 	const char *model =
 		c->route.dialect == D_AZURE ? buf_cstr(&c->path_model) : body_string(c, "model");
 	struct chat_usage u;
-	long max_tokens;
+	long max_tokens, cached;
 
 	if (jv_get_kind(c->body) != JV_KIND_OBJECT) {
 		send_error(c, 400, kind_by_name("bad_request"),
@@ -1614,6 +1834,7 @@ answer_chat(struct call *c)
 		(long)body_number(c, "max_completion_tokens", body_number(c, "max_tokens", -1));
 	if (!chat_reply(c, model, &p, wants_json(c), max_tokens, &reply, &u))
 		goto out;
+	cached = openai_cached_tokens(c->m, &p, body_string(c, "prompt_cache_key"));
 	c->resp->status = 200;
 	buf_puts(b, "{\"id\":\"chatcmpl-mock");
 	buf_add_uint(b, p.hash & 0xffffffffffULL);
@@ -1631,9 +1852,9 @@ answer_chat(struct call *c)
 	add_int(b, u.completion_tokens);
 	buf_puts(b, ",\"total_tokens\":");
 	add_int(b, u.prompt_tokens + u.completion_tokens);
-	buf_puts(b,
-		",\"prompt_tokens_details\":{\"cached_tokens\":0},"
-		"\"completion_tokens_details\":{\"reasoning_tokens\":0}");
+	buf_puts(b, ",\"prompt_tokens_details\":{\"cached_tokens\":");
+	add_int(b, cached);
+	buf_puts(b, "},\"completion_tokens_details\":{\"reasoning_tokens\":0}");
 	if (c->route.dialect == D_OPENROUTER) {
 		/* gpt-4o-mini's prices, in credits (dollars). */
 		buf_puts(b, ",\"cost\":");
@@ -1657,10 +1878,10 @@ answer_messages(struct call *c)
 	struct buf reply = BUF_INIT, *b = &c->resp->body;
 	const char *model = body_string(c, "model");
 	struct chat_usage u;
-	long max_tokens;
+	long max_tokens, cache_read, cache_created;
 	bool json;
 
-	if (request_header(c->req, "anthropic-version") == NULL) {
+	if (!c->batch && request_header(c->req, "anthropic-version") == NULL) {
 		send_error(c, 400, kind_by_name("bad_request"),
 			"anthropic-version: header is required");
 		return;
@@ -1684,6 +1905,7 @@ answer_messages(struct call *c)
 	json = body_string(c, "system") != NULL && strcasestr(body_string(c, "system"), "json");
 	if (!chat_reply(c, model, &p, json, max_tokens, &reply, &u))
 		goto out;
+	anthropic_cache(c->m, model, c->body, u.prompt_tokens, &cache_read, &cache_created);
 	c->resp->status = 200;
 	buf_puts(b, "{\"id\":\"msg_mock");
 	buf_add_uint(b, p.hash & 0xffffffffffULL);
@@ -1694,10 +1916,14 @@ answer_messages(struct call *c)
 	buf_puts(b, "}],\"stop_reason\":");
 	jw_cstring(b, u.cut ? "max_tokens" : "end_turn");
 	buf_puts(b, ",\"stop_sequence\":null,\"usage\":{\"input_tokens\":");
-	add_int(b, u.prompt_tokens);
+	add_int(b, u.prompt_tokens - cache_read - cache_created);
 	buf_puts(b, ",\"output_tokens\":");
 	add_int(b, u.completion_tokens);
-	buf_puts(b, ",\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0}}");
+	buf_puts(b, ",\"cache_creation_input_tokens\":");
+	add_int(b, cache_created);
+	buf_puts(b, ",\"cache_read_input_tokens\":");
+	add_int(b, cache_read);
+	buf_puts(b, "}}");
 out:
 	buf_free(&p.text);
 	buf_free(&p.last_user);
@@ -2409,6 +2635,63 @@ apply_scenario(struct call *c, const struct rule *r)
 	return false;
 }
 
+int
+mock_chat(struct mock *m, const struct request *req, bool anthropic, jv body, struct buf *out)
+{
+	struct response resp = { 0 };
+	struct request_info info = { 0 };
+	struct call c = { .m = m,
+		.req = req,
+		.resp = &resp,
+		.info = &info,
+		.route = anthropic ? (struct route){ R_MESSAGES, D_ANTHROPIC, "messages", "POST" }
+				   : (struct route){ R_CHAT, D_OPENAI, "chat", "POST" },
+		.key = "",
+		.body = body,
+		.batch = true };
+
+	if (anthropic)
+		answer_messages(&c);
+	else
+		answer_chat(&c);
+	buf_add(out, resp.body.data, resp.body.len);
+	buf_free(&resp.body);
+	buf_free(&resp.headers);
+	return resp.status;
+}
+
+/* A batch route: the auth is checked; batch.c answers, or says why not. */
+static void
+answer_batch(struct call *c)
+{
+	char message[300] = "";
+	const struct error_kind *kind;
+	int status;
+
+	if (c->route.dialect == D_ANTHROPIC &&
+		request_header(c->req, "anthropic-version") == NULL) {
+		send_error(c, 400, kind_by_name("bad_request"),
+			"anthropic-version: header is required");
+		return;
+	}
+	if (!check_limits(c, 0) || !check_failure(c))
+		return;
+	status = batch_answer(c->m, (int)c->route.kind - R_FILES, c->req, c->body, c->now_ms,
+		c->resp, message, sizeof(message));
+	if (status >= 200 && status < 300) {
+		c->resp->status = status;
+		return;
+	}
+	buf_reset(&c->resp->body);
+	if (status == 400)
+		kind = kind_by_name("bad_request");
+	else if (status == 404) /* OpenAI's 404 has no code; Anthropic's is not_found_error */
+		kind = c->route.dialect == D_ANTHROPIC ? kind_by_name("model_not_found") : NULL;
+	else
+		kind = kind_by_status(status);
+	send_error(c, status, kind, message);
+}
+
 void
 answer_request(struct mock *m, const struct request *req, double now_ms, struct response *resp,
 	struct request_info *info)
@@ -2498,6 +2781,18 @@ answer_request(struct mock *m, const struct request *req, double now_ms, struct 
 		break;
 	case R_CONVERSE:
 		answer_converse(&c);
+		break;
+	case R_FILES:
+	case R_FILE:
+	case R_FILE_CONTENT:
+	case R_BATCHES:
+	case R_BATCH:
+	case R_BATCH_CANCEL:
+	case R_MSG_BATCHES:
+	case R_MSG_BATCH:
+	case R_MSG_BATCH_RESULTS:
+	case R_MSG_BATCH_CANCEL:
+		answer_batch(&c);
 		break;
 	default:
 		break;
