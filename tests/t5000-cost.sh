@@ -347,7 +347,8 @@ test_expect_success JQ 'a ledger of micro-dollars (an older jlkit) is migrated t
 	# it holds $0.035: a budget of $0.03 is reached; the record, paid, is billed
 	test_expect_code 75 jl-cost --db old.db --budget 0.03 <in >out 2>err &&
 	test "$(jq -r ._error.message out)" = "the ledger total \$0.038500 reached the budget \$0.030000" &&
-	test "$(sql old.db "select version from jl_schema where component = \"cost\"")" = 2 &&
+	test "$(sql old.db "select version from jl_schema where component = \"cost\"")" = 3 &&
+	test "$(sql old.db "select group_concat(cache_write_tokens || \"/\" || batch) from cost_ledger")" = "0/0,0/0,0/0" &&
 	test "$(sql old.db "select pico from cost_totals where run = \"\"")" = 38500000000 &&
 	test "$(sql old.db "select group_concat(pico) from (select pico from cost_ledger order by id)")" = "3500000000,31500000000,3500000000" &&
 	test "$(sql old.db "select group_concat(llm_pico || \"+\" || search_pico) from (select * from cost_ledger order by id)")" = "3500000000+0,0+31500000000,3500000000+0"

@@ -178,7 +178,8 @@ bill(struct cost *c, const struct priced *p, struct jspan line)
 	unsigned long long hash = hash_words(line.p, line.n);
 	char record_hash[17];
 	struct ledger_row row = { c->cfg->run ? c->cfg->run : "default", record_hash, p->model,
-		p->backend, p->prompt, p->completion, p->cached, p->llm_pico, p->search_pico };
+		p->backend, p->prompt, p->completion, p->cached, p->llm_pico, p->search_pico,
+		p->cache_write, p->batch };
 
 	for (int i = 15; i >= 0; i--, hash >>= 4)
 		record_hash[i] = hex[hash & 15];
@@ -343,8 +344,19 @@ print_groups(FILE *f, const char *what, const struct cost_group *g, size_t n)
 		ledger_uint(&in, g[i].prompt);
 		ledger_uint(&out, g[i].completion);
 		ledger_usd(&usd, g[i].pico);
-		fprintf(f, "  %-8s %-40s %8llu records %12s in %10s out  $%s\n", what, g[i].name,
+		fprintf(f, "  %-8s %-40s %8llu records %12s in %10s out  $%s", what, g[i].name,
 			g[i].records, buf_cstr(&in), buf_cstr(&out), buf_cstr(&usd));
+		if (g[i].cache_write > 0) {
+			buf_reset(&in);
+			ledger_uint(&in, g[i].cache_write);
+			fprintf(f, "  %s cache-write", buf_cstr(&in));
+		}
+		if (g[i].batch > 0) {
+			buf_reset(&usd);
+			ledger_usd(&usd, g[i].batch_pico);
+			fprintf(f, "  %llu batch $%s", g[i].batch, buf_cstr(&usd));
+		}
+		fputc('\n', f);
 	}
 	buf_free(&in);
 	buf_free(&out);
@@ -366,6 +378,17 @@ print_summary(const struct cost *c, FILE *f, const char *title)
 	buf_puts(&b, ", search $");
 	ledger_usd(&b, t->search_pico);
 	buf_putc(&b, ')');
+	if (t->batch > 0) {
+		buf_puts(&b, "; ");
+		buf_add_uint(&b, t->batch);
+		buf_puts(&b, " batch answers $");
+		ledger_usd(&b, t->batch_pico);
+	}
+	if (t->cache_write > 0) {
+		buf_puts(&b, "; ");
+		ledger_uint(&b, t->cache_write);
+		buf_puts(&b, " prompt tokens written to the cache");
+	}
 	if (t->unpriced > 0) {
 		buf_puts(&b, "; ");
 		buf_add_uint(&b, t->unpriced);
