@@ -177,6 +177,20 @@ test_migration(const char *path, const char *path2)
 		"a new row after it");
 	is_int(query_int(db, "SELECT pico FROM cost_totals WHERE run = ''"), 11500150000,
 		"added to the migrated total, to the pico-dollar");
+	is_int(query_int(db,
+		       "SELECT count(*) FROM cost_ledger WHERE cache_write_tokens = 0 AND "
+		       "batch = 0"),
+		3, "version 3: the old rows and the new one without cache writes, not batch");
+	{
+		struct ledger_row row = { "r", "h3", "claude", NULL, 1000, 10, 200, 5, 0, 300, 1 };
+
+		ok(db_begin(db) == 0 && ledger_add(l, &row) == 0 && ledger_commit(l) == 0,
+			"a row of a batch answer with cache writes");
+	}
+	is_int(query_int(db,
+		       "SELECT count(*) FROM cost_ledger WHERE record_hash = 'h3' AND "
+		       "cache_write_tokens = 300 AND batch = 1 AND cached_tokens = 200"),
+		1, "keeps its cache writes and that it was a batch answer");
 	ledger_close(l);
 	ok(db_close(db) == 0, "db_close");
 
