@@ -367,7 +367,11 @@ test_expect_success JQ 'batch answers and cache writes: batch prices, the provid
 	test_grep "model *mock-claude .* 6000 cache-write  1 batch \$0.020925$" err &&
 	jl-cost --estimate --prices batch.json <in >bc-est 2>err &&
 	test_grep "^\[ESTIMATE\] 7 records, \$0.0656325 .*; 5 batch answers \$0.0225025" bc-est &&
-	test_grep "model *claude-3-5-haiku-latest .* 400 cache-write$" bc-est
+	test_grep "model *claude-3-5-haiku-latest .* 400 cache-write$" bc-est &&
+	jl-cost --prices batch.json --list-prices mock-claude >list &&
+	test_grep "^mock-claude .* in    3.0000 out   15.0000 cached    0.3000  (.*batch.json)  cache-write 3.7500  batch in 1.5000 out 7.5000$" list &&
+	jl-cost --list-prices gpt-4.1-nano >list &&
+	test_grep "(built-in)  batch in 0.0500 out 0.2000$" list
 '
 
 test_expect_success JQ 'a ledger of micro-dollars (an older jlkit) is migrated to pico-dollars: its total still counts for the budget' '

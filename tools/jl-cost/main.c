@@ -420,7 +420,7 @@ list_one(const struct model_price *mp, void *arg)
 	struct buf *b = arg;
 	char line[512];
 
-	snprintf(line, sizeof(line), "%-56s %-12s in %9.4f out %9.4f cached %9s  (%s)\n", mp->name,
+	snprintf(line, sizeof(line), "%-56s %-12s in %9.4f out %9.4f cached %9s  (%s)", mp->name,
 		mp->provider, (double)mp->input / 1e6, (double)mp->output / 1e6,
 		mp->cache_read >= 0 ? "" : "as in", mp->source);
 	if (mp->cache_read >= 0) {
@@ -430,6 +430,18 @@ list_one(const struct model_price *mp, void *arg)
 		memcpy(strstr(line, "cached ") + 7, cached, 9);
 	}
 	buf_puts(b, line);
+	/* the batch and cache-write prices, where the model has them */
+	if (mp->cache_write >= 0) {
+		snprintf(line, sizeof(line), "  cache-write %.4f", (double)mp->cache_write / 1e6);
+		buf_puts(b, line);
+	}
+	if (mp->batch_input >= 0 || mp->batch_output >= 0) {
+		snprintf(line, sizeof(line), "  batch in %.4f out %.4f",
+			(double)(mp->batch_input >= 0 ? mp->batch_input : mp->input) / 1e6,
+			(double)(mp->batch_output >= 0 ? mp->batch_output : mp->output) / 1e6);
+		buf_puts(b, line);
+	}
+	buf_putc(b, '\n');
 }
 
 int
