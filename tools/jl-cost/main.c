@@ -475,7 +475,9 @@ main(int argc, char *argv[])
 	if (cfg.list) {
 		struct buf list = BUF_INIT;
 
-		buf_puts(&list, "# USD per million tokens; built-in prices of " PRICES_DATE "\n");
+		buf_puts(&list,
+			"# USD per million tokens; built-in prices of " PRICES_DATE
+			" (batch and cache-write prices of " PRICES_BATCH_DATE ")\n");
 		prices_each(c.prices, cfg.pattern, list_one, &list);
 		out_write(list.data, list.len);
 		buf_free(&list);

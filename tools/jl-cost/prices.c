@@ -99,8 +99,10 @@ static const struct {
  * tokens, as LiteLLM's file listed them on PRICES_BATCH_DATE (its
  * input_cost_per_token_batches, output_cost_per_token_batches and
  * cache_creation_input_token_cost). -1: the file has none, and the
- * provider's rule applies (batch_percent, cache_write_quarters). The
- * models of the table above not listed here had none of the three.
+ * provider's rule applies (batch_percent, cache_write_quarters). Read
+ * from LiteLLM's commit 00035b69f416: gpt-3.5-turbo and the groq/ models
+ * above have none of the three; the other models of the table above were
+ * not found there that day, so they follow the rules too.
  */
 static const struct {
 	const char *name;
@@ -114,6 +116,7 @@ static const struct {
 	{ "claude-3-haiku-20240307", 0.30, -1, -1 },
 	{ "claude-3-7-sonnet-20250219", 3.75, -1, -1 },
 	{ "claude-opus-4-20250514", 18.75, -1, -1 },
+	{ "us.anthropic.claude-3-5-haiku-20241022-v1:0", 1.00, -1, -1 },
 };
 
 /*
