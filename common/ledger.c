@@ -34,6 +34,9 @@ static const char *const schema[] = {
 	"INSERT INTO cost_totals2 SELECT run, micro * 1000000 FROM cost_totals;"
 	"DROP TABLE cost_totals;"
 	"ALTER TABLE cost_totals2 RENAME TO cost_totals;",
+	/* version 3: what of a row's prompt was written to the cache, and batch answers */
+	"ALTER TABLE cost_ledger ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE cost_ledger ADD COLUMN batch INTEGER NOT NULL DEFAULT 0;",
 };
 
 enum { ST_ADD, ST_ADD_CHUNK, ST_TOTAL_ADD, ST_TOTAL, ST_MAX };
@@ -42,16 +45,18 @@ enum { ST_ADD, ST_ADD_CHUNK, ST_TOTAL_ADD, ST_TOTAL, ST_MAX };
 #define LEDGER_CHUNK 32
 #define ROW_COLUMNS                                                                                \
 	"INSERT INTO cost_ledger(run, record_hash, model, backend, prompt_tokens, "                \
-	"completion_tokens, cached_tokens, llm_pico, search_pico, pico, at) VALUES"
-#define ROW_VALUES "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-enum { ROW_PARAMS = 11 };
+	"completion_tokens, cached_tokens, llm_pico, search_pico, pico, at, "                      \
+	"cache_write_tokens, batch) VALUES"
+#define ROW_VALUES "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+enum { ROW_PARAMS = 13 };
 
 /* A row ledger_add took, not yet inserted: its own copy of the text. */
 struct held_row {
 	char record_hash[24], model[128], backend[32];
 	bool has_hash, has_model, has_backend;
-	long long prompt_tokens, completion_tokens, cached_tokens;
+	long long prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens;
 	int64_t llm_pico, search_pico, pico, at;
+	int batch;
 };
 
 struct ledger {
@@ -162,6 +167,10 @@ bind_row(sqlite3_stmt *st, int first, const char *run, const struct held_row *ro
 		rc = sqlite3_bind_int64(st, first + 9, row->pico);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, first + 10, row->at);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, first + 11, row->cache_write_tokens);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, first + 12, row->batch != 0);
 	return rc;
 }
 
@@ -252,6 +261,8 @@ ledger_add(struct ledger *l, const struct ledger_row *row)
 	h->prompt_tokens = row->prompt_tokens;
 	h->completion_tokens = row->completion_tokens;
 	h->cached_tokens = row->cached_tokens;
+	h->cache_write_tokens = row->cache_write_tokens;
+	h->batch = row->batch;
 	h->llm_pico = row->llm_pico;
 	h->search_pico = row->search_pico;
 	h->pico = pico;

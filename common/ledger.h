@@ -31,6 +31,8 @@ struct ledger_row {
 	const char *run, *record_hash, *model, *backend;
 	long long prompt_tokens, completion_tokens, cached_tokens;
 	int64_t llm_pico, search_pico; /* not negative; the row's amount is their sum */
+	long long cache_write_tokens;  /* prompt tokens written to the provider's cache */
+	int batch;                     /* 1: a provider's batch answer, at batch prices */
 };
 
 /* The ledger of db (borrowed), its tables made. NULL after a message. */

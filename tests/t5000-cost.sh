@@ -323,6 +323,57 @@ test_expect_success JQ 'a model priced only in tiered_pricing: the prices of its
 	test_grep "in    1.2000 out    6.0000 cached    0.2400" list
 '
 
+test_expect_success JQ 'batch answers and cache writes: batch prices, the providers discounts, cache-write prices; the split in .cost, the ledger and the summary' '
+	# the shape of a LiteLLM entry (claude-sonnet-4-5 of the 2026 file) with the four prices
+	cat >batch.json <<-\EOF &&
+	{"mock-claude": {"cache_creation_input_token_cost": 3.75e-06,
+	  "cache_creation_input_token_cost_above_1hr": 6e-06, "cache_read_input_token_cost": 3e-07,
+	  "input_cost_per_token": 3e-06, "input_cost_per_token_batches": 1.5e-06,
+	  "litellm_provider": "anthropic", "max_input_tokens": 200000, "max_output_tokens": 64000,
+	  "max_tokens": 64000, "mode": "chat", "output_cost_per_token": 1.5e-05,
+	  "output_cost_per_token_batches": 7.5e-06, "supports_prompt_caching": true,
+	  "search_context_cost_per_query": {"search_context_size_high": 0.01}}}
+	EOF
+	u="\"prompt_tokens\":10000,\"completion_tokens\":1000,\"cached_tokens\":2000,\"cache_write_tokens\":3000" &&
+	m="\"prompt_tokens\":1000,\"completion_tokens\":1000" &&
+	{
+		printf "{\"id\":1,\"llm\":{\"model\":\"mock-claude\",\"provider\":\"anthropic\",\"usage\":{%s}}}\n" "$u"
+		printf "{\"id\":2,\"llm\":{\"model\":\"mock-claude\",\"provider\":\"anthropic\",\"batch\":true,\"usage\":{%s}}}\n" "$u"
+		printf "{\"id\":3,\"llm\":{\"model\":\"gpt-3.5-turbo\",\"provider\":\"openai\",\"batch\":true,\"usage\":{%s}}}\n" "$m"
+		printf "{\"id\":4,\"llm\":{\"model\":\"llama-3.1-8b-instant\",\"provider\":\"groq\",\"batch\":true,\"usage\":{%s}}}\n" "$m"
+		printf "{\"id\":%s,\"llm\":{\"model\":\"mistral-small-latest\",\"provider\":\"mistral\",\"batch\":true,\"usage\":{%s}}}\n" 5 "$m" 6 "$m"
+		printf "{\"id\":7,\"llm\":{\"model\":\"claude-3-5-haiku-latest\",\"provider\":\"anthropic\",\"usage\":{\"prompt_tokens\":1000,\"completion_tokens\":100,\"cache_write_tokens\":400}}}\n"
+	} >in &&
+	jl-cost --db bc.db --summary --prices batch.json <in >out 2>err &&
+	# 5000 x 3/M + 2000 x 0.3/M + 3000 x 3.75/M (cache_creation_input_token_cost) + 1000 x 15/M
+	test "$(usd out 1)" = 41850000000 &&
+	# batch: 5000 x 1.5/M + 2000 x 0.3/M x 50% + 3000 x 3.75/M x 50% + 1000 x 7.5/M
+	test "$(usd out 2)" = 20925000000 &&
+	# no batch price, OpenAI 50%: 1000 x 0.5/M / 2 + 1000 x 1.5/M / 2
+	test "$(usd out 3)" = 1000000000 &&
+	# no batch price, Groq 25% off: (1000 x 0.05/M + 1000 x 0.08/M) x 3/4
+	test "$(usd out 4)" = 97500000 &&
+	# no batch API known (mistral): on demand, 1000 x 0.06/M + 1000 x 0.18/M, warned once
+	test "$(usd out 5)" = 240000000 &&
+	test "$(grep -c "batch answer of .mistral." err)" = 1 &&
+	# no cache-write price, Anthropic 1.25 x 0.8/M: 600 x 0.8/M + 400 x 1/M + 100 x 4/M
+	test "$(usd out 7)" = 1280000000 &&
+	test "$(jq -c "select(.id == 2) | .cost | [.batch, .cache_write_tokens, .cached_tokens, .priced]" out)" = "[true,3000,2000,true]" &&
+	test "$(jq -c "select(.id == 1) | .cost | [.batch, .cache_write_tokens]" out)" = "[null,3000]" &&
+	test "$(jq -c "select(.id == 3) | .cost | [.batch, .cache_write_tokens]" out)" = "[true,null]" &&
+	test "$(sql bc.db "select group_concat(cache_write_tokens || \"/\" || batch || \"/\" || llm_pico) from (select * from cost_ledger order by id)")" = "3000/0/41850000000,3000/1/20925000000,0/1/1000000000,0/1/97500000,0/1/240000000,0/1/240000000,400/0/1280000000" &&
+	test "$(sql bc.db "select pico from cost_totals where run = \"\"")" = 65632500000 &&
+	test_grep "7 records, \$0.0656325 .*; 5 batch answers \$0.0225025; 6400 prompt tokens written to the cache" err &&
+	test_grep "model *mock-claude .* 6000 cache-write  1 batch \$0.020925$" err &&
+	jl-cost --estimate --prices batch.json <in >bc-est 2>err &&
+	test_grep "^\[ESTIMATE\] 7 records, \$0.0656325 .*; 5 batch answers \$0.0225025" bc-est &&
+	test_grep "model *claude-3-5-haiku-latest .* 400 cache-write$" bc-est &&
+	jl-cost --prices batch.json --list-prices mock-claude >list &&
+	test_grep "^mock-claude .* in    3.0000 out   15.0000 cached    0.3000  (.*batch.json)  cache-write 3.7500  batch in 1.5000 out 7.5000$" list &&
+	jl-cost --list-prices gpt-4.1-nano >list &&
+	test_grep "(built-in)  batch in 0.0500 out 0.2000$" list
+'
+
 test_expect_success JQ 'a ledger of micro-dollars (an older jlkit) is migrated to pico-dollars: its total still counts for the budget' '
 	cat >old.py <<-\EOF &&
 	import sqlite3, sys
@@ -347,7 +398,8 @@ test_expect_success JQ 'a ledger of micro-dollars (an older jlkit) is migrated t
 	# it holds $0.035: a budget of $0.03 is reached; the record, paid, is billed
 	test_expect_code 75 jl-cost --db old.db --budget 0.03 <in >out 2>err &&
 	test "$(jq -r ._error.message out)" = "the ledger total \$0.038500 reached the budget \$0.030000" &&
-	test "$(sql old.db "select version from jl_schema where component = \"cost\"")" = 2 &&
+	test "$(sql old.db "select version from jl_schema where component = \"cost\"")" = 3 &&
+	test "$(sql old.db "select group_concat(cache_write_tokens || \"/\" || batch) from cost_ledger")" = "0/0,0/0,0/0" &&
 	test "$(sql old.db "select pico from cost_totals where run = \"\"")" = 38500000000 &&
 	test "$(sql old.db "select group_concat(pico) from (select pico from cost_ledger order by id)")" = "3500000000,31500000000,3500000000" &&
 	test "$(sql old.db "select group_concat(llm_pico || \"+\" || search_pico) from (select * from cost_ledger order by id)")" = "3500000000+0,0+31500000000,3500000000+0"

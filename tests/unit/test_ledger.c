@@ -29,8 +29,8 @@ add_rows(struct ledger *l, const char *run, int n)
 {
 	for (int i = 0; i < n; i++) {
 		char model[32], hash[24];
-		struct ledger_row row = { run, hash, model, "tavily", 100 + i, 10, i % 3, i + 1,
-			10 };
+		struct ledger_row row = { run, hash, model, "tavily", 100 + i, 10, i % 3, i + 1, 10,
+			0, 0 };
 
 		snprintf(model, sizeof(model), "model-%d", i % 4);
 		snprintf(hash, sizeof(hash), "%016x", (unsigned)i);
@@ -88,7 +88,7 @@ test_batches(const char *path)
 static int
 add_one(struct ledger *l, const char *run, int64_t llm, int64_t search)
 {
-	struct ledger_row row = { run, NULL, "m", NULL, 1, 1, 0, llm, search };
+	struct ledger_row row = { run, NULL, "m", NULL, 1, 1, 0, llm, search, 0, 0 };
 
 	return ledger_add(l, &row);
 }
@@ -162,8 +162,8 @@ test_migration(const char *path, const char *path2)
 	ok(l != NULL, "ledger_open migrates it");
 	if (l == NULL)
 		return;
-	is_int(query_int(db, "SELECT version FROM jl_schema WHERE component = 'cost'"), 2,
-		"version 2");
+	is_int(query_int(db, "SELECT version FROM jl_schema WHERE component = 'cost'"), 3,
+		"version 3 (through 2)");
 	is_int(ledger_total(l, ""), 11500000000, "the total in pico-dollars: $0.0115");
 	is_int(ledger_total(l, "r"), 11500000000, "of the run too");
 	is_int(query_int(db,
@@ -177,6 +177,20 @@ test_migration(const char *path, const char *path2)
 		"a new row after it");
 	is_int(query_int(db, "SELECT pico FROM cost_totals WHERE run = ''"), 11500150000,
 		"added to the migrated total, to the pico-dollar");
+	is_int(query_int(db,
+		       "SELECT count(*) FROM cost_ledger WHERE cache_write_tokens = 0 AND "
+		       "batch = 0"),
+		3, "version 3: the old rows and the new one without cache writes, not batch");
+	{
+		struct ledger_row row = { "r", "h3", "claude", NULL, 1000, 10, 200, 5, 0, 300, 1 };
+
+		ok(db_begin(db) == 0 && ledger_add(l, &row) == 0 && ledger_commit(l) == 0,
+			"a row of a batch answer with cache writes");
+	}
+	is_int(query_int(db,
+		       "SELECT count(*) FROM cost_ledger WHERE record_hash = 'h3' AND "
+		       "cache_write_tokens = 300 AND batch = 1 AND cached_tokens = 200"),
+		1, "keeps its cache writes and that it was a batch answer");
 	ledger_close(l);
 	ok(db_close(db) == 0, "db_close");
 

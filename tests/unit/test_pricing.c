@@ -5,7 +5,8 @@
  * may cost and one past it), token counts that are not counts (unpriced,
  * one warning per member and reason), counts too large to compute with,
  * search prices, the .cost object, totals past what an int64_t holds, and
- * the base tier of a LiteLLM entry that has only tiered_pricing.
+ * the base tier of a LiteLLM entry that has only tiered_pricing, and batch
+ * answers and cache writes at their prices or the providers' rules.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -395,6 +396,206 @@ test_tiers(struct prices *prices)
 	buf_free(&err);
 }
 
+/* The LLM cost of text in pico-dollars, priced by pr (-1: overflow or unpriced). */
+static int64_t
+llm_pico(struct pricer *pr, const char *text)
+{
+	struct priced p;
+
+	price_text(pr, text, &p);
+	return p.overflow == NULL && p.priced ? p.llm_pico : -1;
+}
+
+/* A record of model of provider with usage (the members inside "usage") and extra members. */
+#define REC(model, provider, usage, extra)                                                         \
+	"{\"llm\":{\"model\":\"" model "\",\"provider\":\"" provider "\",\"usage\":{" usage        \
+	"}" extra "}}"
+
+/*
+ * Batch answers and cache writes: a LiteLLM entry with the four prices
+ * (its shape as LiteLLM's file has it for claude-sonnet-4-5), the built-in
+ * batch and cache-write prices, the discount table for models without batch
+ * prices, a provider without a batch API, and exact rounding of half a
+ * pico-dollar. Every amount is computed by hand in the comments.
+ */
+static void
+test_batch_cache(struct prices *prices)
+{
+	struct buf path = BUF_INIT, err = BUF_INIT, b = BUF_INIT;
+	struct pricer pr;
+	struct priced p;
+	int rc;
+
+	if (!ok(write_file(&path,
+			"{\"mock-claude\": {\"cache_creation_input_token_cost\": 3.75e-06, "
+			"\"cache_creation_input_token_cost_above_1hr\": 6e-06, "
+			"\"cache_read_input_token_cost\": 3e-07, \"input_cost_per_token\": 3e-06, "
+			"\"input_cost_per_token_batches\": 1.5e-06, "
+			"\"litellm_provider\": \"anthropic\", \"max_input_tokens\": 200000, "
+			"\"max_output_tokens\": 64000, \"max_tokens\": 64000, \"mode\": \"chat\", "
+			"\"output_cost_per_token\": 1.5e-05, "
+			"\"output_cost_per_token_batches\": 7.5e-06, "
+			"\"search_context_cost_per_query\": {\"search_context_size_high\": 0.01}, "
+			"\"supports_prompt_caching\": true, \"prompt_cache_min_tokens\": 1024}, "
+			"\"mock-tiny\": {\"input_cost_per_token\": 1e-12, "
+			"\"output_cost_per_token\": 0, "
+			"\"litellm_provider\": \"openai\", \"mode\": \"chat\"}}") == 0,
+		    "a LiteLLM file with batch and cache-write prices"))
+		return;
+	rc = prices_load(prices, buf_cstr(&path), &err);
+	ok(rc == 0, "loaded (%s)", buf_cstr(&err));
+	unlink(buf_cstr(&path));
+	pricer_init(&pr, prices, 8000, "llm", "search", true);
+
+	/*
+	 * on demand: 5000 uncached x 3e6 + 2000 cached x 3e5 + 3000 written x
+	 * 3.75e6 + 1000 out x 1.5e7 = 1.5e10 + 6e8 + 1.125e10 + 1.5e10
+	 */
+	is_int(llm_pico(&pr,
+		       REC("mock-claude", "anthropic",
+			       "\"prompt_tokens\":10000,\"completion_tokens\":1000,"
+			       "\"cached_tokens\":2000,\"cache_write_tokens\":3000",
+			       "")),
+		41850000000, "cache writes at cache_creation_input_token_cost");
+	/*
+	 * batch: 5000 x 1.5e6 (its batch price) + 2000 x 3e5 x 50% + 3000 x
+	 * 3.75e6 x 50% (Anthropic's discount) + 1000 x 7.5e6 = 7.5e9 + 3e8 +
+	 * 5.625e9 + 7.5e9
+	 */
+	cost_of(&pr,
+		REC("mock-claude", "anthropic",
+			"\"prompt_tokens\":10000,\"completion_tokens\":1000,\"cached_tokens\":2000,"
+			"\"cache_write_tokens\":3000",
+			",\"batch\":true"),
+		&b);
+	is_str(buf_cstr(&b),
+		"{\"usd\":0.020925,\"llm_usd\":0.020925,\"search_usd\":0.000000,\"model\":"
+		"\"mock-claude\",\"prompt_tokens\":10000,\"completion_tokens\":1000,"
+		"\"cached_tokens\":2000,\"cache_write_tokens\":3000,\"batch\":true,"
+		"\"priced\":true}",
+		"a batch answer at the batch prices: .cost says batch and the cache writes");
+	/* "batch": false, or not a boolean, is on demand */
+	is_int(llm_pico(&pr,
+		       REC("mock-claude", "anthropic",
+			       "\"prompt_tokens\":1000,\"completion_tokens\":0",
+			       ",\"batch\":false")),
+		3000000000, "batch false: on demand");
+	is_int(llm_pico(&pr,
+		       REC("mock-claude", "anthropic",
+			       "\"prompt_tokens\":1000,\"completion_tokens\":0",
+			       ",\"batch\":\"yes\"")),
+		3000000000, "batch not true: on demand");
+
+	/* built-in claude-3-5-haiku-latest: no cache-write price, Anthropic's 1.25 x 0.80/M */
+	/* 600 x 8e5 + 400 x 1e6 + 100 x 4e6 = 4.8e8 + 4e8 + 4e8 */
+	is_int(llm_pico(&pr,
+		       REC("claude-3-5-haiku-latest", "anthropic",
+			       "\"prompt_tokens\":1000,\"completion_tokens\":100,"
+			       "\"cache_write_tokens\":400",
+			       "")),
+		1280000000, "no cache-write price (anthropic): 1.25 x the input price");
+	/* batch, no batch price: Anthropic's 50% of each */
+	is_int(llm_pico(&pr,
+		       REC("claude-3-5-haiku-latest", "anthropic",
+			       "\"prompt_tokens\":1000,\"completion_tokens\":100,"
+			       "\"cache_write_tokens\":400",
+			       ",\"batch\":true")),
+		640000000, "a batch answer without batch prices: the provider's 50%%");
+	/* built-in claude-3-haiku-20240307: LiteLLM's cache write 0.30/M, not 1.25 x 0.25/M */
+	is_int(llm_pico(&pr,
+		       REC("claude-3-haiku-20240307", "anthropic",
+			       "\"prompt_tokens\":1000,\"completion_tokens\":0,"
+			       "\"cache_write_tokens\":1000",
+			       "")),
+		300000000, "the built-in cache-write price wins over the rule");
+	/* another provider: cache writes at the input price (gpt-4.1-mini 0.40/M) */
+	is_int(llm_pico(&pr,
+		       REC("gpt-4.1-mini", "openai",
+			       "\"prompt_tokens\":1000,\"completion_tokens\":0,"
+			       "\"cache_write_tokens\":1000",
+			       "")),
+		400000000, "cache writes of another provider: the input price");
+	/* cache writes past prompt - cached count as prompt - cached: 40 x 3.75e6 + 60 x 3e5 */
+	price_text(&pr,
+		REC("mock-claude", "anthropic",
+			"\"prompt_tokens\":100,\"completion_tokens\":0,\"cached_tokens\":60,"
+			"\"cache_write_tokens\":80",
+			""),
+		&p);
+	ok(p.priced && p.cache_write == 40 && p.llm_pico == 168000000,
+		"cache writes past the uncached prompt: clamped to it (%lld, %lld)",
+		(long long)p.cache_write, (long long)p.llm_pico);
+
+	/* built-in gpt-4o-mini batch prices 0.075/0.30; its cached reads at 50% of 0.075 */
+	/* 800 x 75000 + 200 x 75000 x 50% + 500 x 300000 = 6e7 + 7.5e6 + 1.5e8 */
+	is_int(llm_pico(&pr,
+		       REC("gpt-4o-mini", "openai",
+			       "\"prompt_tokens\":1000,\"completion_tokens\":500,"
+			       "\"cached_tokens\":200",
+			       ",\"batch\":true")),
+		217500000, "built-in batch prices (gpt-4o-mini)");
+	/* gpt-3.5-turbo has none: OpenAI's 50%: 1000 x 5e5 / 2 + 1000 x 1.5e6 / 2 */
+	is_int(llm_pico(&pr,
+		       REC("gpt-3.5-turbo", "openai",
+			       "\"prompt_tokens\":1000,\"completion_tokens\":1000",
+			       ",\"batch\":true")),
+		1000000000, "no batch price (openai): 50%%");
+	/* groq: 75% (25% off): 1000 x 5e4 x 3/4 + 1000 x 8e4 x 3/4 */
+	is_int(llm_pico(&pr,
+		       REC("llama-3.1-8b-instant", "groq",
+			       "\"prompt_tokens\":1000,\"completion_tokens\":1000",
+			       ",\"batch\":true")),
+		97500000, "no batch price (groq): 75%%");
+	/* mistral: no batch API known: on demand, 1000 x 6e4 + 1000 x 1.8e5, a warning once */
+	is_int(llm_pico(&pr,
+		       REC("mistral-small-latest", "mistral",
+			       "\"prompt_tokens\":1000,\"completion_tokens\":1000",
+			       ",\"batch\":true")),
+		240000000, "a provider without a batch API: on demand");
+	ok(strset_has(&pr.warned_batch, "mistral", 7), "and warned about, once per provider");
+	ok(!strset_has(&pr.warned_batch, "openai", 6), "not for a provider with a discount");
+	/* half a pico-dollar rounds up: 1 x 1 pico x 50% = 0.5; 3 x 0.5 = 1.5 */
+	is_int(llm_pico(&pr,
+		       REC("mock-tiny", "openai", "\"prompt_tokens\":1,\"completion_tokens\":0",
+			       ",\"batch\":true")),
+		1, "half a pico-dollar rounds up");
+	is_int(llm_pico(&pr,
+		       REC("mock-tiny", "openai", "\"prompt_tokens\":3,\"completion_tokens\":0",
+			       ",\"batch\":true")),
+		2, "1.5 pico-dollars: 2");
+	/* the provider's own figure still wins */
+	is_int(llm_pico(&pr,
+		       REC("mock-claude", "anthropic",
+			       "\"prompt_tokens\":1000,\"completion_tokens\":0,\"cost\":0.001",
+			       ",\"batch\":true")),
+		1000000000, "usage.cost wins over batch prices");
+	/* a cache_write_tokens that is not a count: unpriced */
+	is_int(llm_pico(&pr,
+		       REC("mock-claude", "anthropic",
+			       "\"prompt_tokens\":1000,\"completion_tokens\":0,"
+			       "\"cache_write_tokens\":\"9\"",
+			       "")),
+		-1, "cache_write_tokens a string: unpriced");
+	pricer_free(&pr);
+
+	/* a batch price that is not a price: the file is refused, naming the field */
+	if (write_file(&path,
+		    "{\"m\": {\"input_cost_per_token\": 1e-06, "
+		    "\"input_cost_per_token_batches\": \"5e-07\"}}") == 0) {
+		buf_reset(&err);
+		rc = prices_load(prices, buf_cstr(&path), &err);
+		ok(rc != 0 &&
+				strstr(buf_cstr(&err),
+					"model 'm': input_cost_per_token_batches is not a price") !=
+					NULL,
+			"a batch price that is not a number: refused (%s)", buf_cstr(&err));
+		unlink(buf_cstr(&path));
+	}
+	buf_free(&path);
+	buf_free(&err);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -410,6 +611,7 @@ main(void)
 	test_bad_counts(prices);
 	test_totals();
 	test_tiers(prices);
+	test_batch_cache(prices);
 	prices_free(prices);
 	return done_testing();
 }

@@ -178,7 +178,8 @@ bill(struct cost *c, const struct priced *p, struct jspan line)
 	unsigned long long hash = hash_words(line.p, line.n);
 	char record_hash[17];
 	struct ledger_row row = { c->cfg->run ? c->cfg->run : "default", record_hash, p->model,
-		p->backend, p->prompt, p->completion, p->cached, p->llm_pico, p->search_pico };
+		p->backend, p->prompt, p->completion, p->cached, p->llm_pico, p->search_pico,
+		p->cache_write, p->batch };
 
 	for (int i = 15; i >= 0; i--, hash >>= 4)
 		record_hash[i] = hex[hash & 15];
@@ -343,8 +344,19 @@ print_groups(FILE *f, const char *what, const struct cost_group *g, size_t n)
 		ledger_uint(&in, g[i].prompt);
 		ledger_uint(&out, g[i].completion);
 		ledger_usd(&usd, g[i].pico);
-		fprintf(f, "  %-8s %-40s %8llu records %12s in %10s out  $%s\n", what, g[i].name,
+		fprintf(f, "  %-8s %-40s %8llu records %12s in %10s out  $%s", what, g[i].name,
 			g[i].records, buf_cstr(&in), buf_cstr(&out), buf_cstr(&usd));
+		if (g[i].cache_write > 0) {
+			buf_reset(&in);
+			ledger_uint(&in, g[i].cache_write);
+			fprintf(f, "  %s cache-write", buf_cstr(&in));
+		}
+		if (g[i].batch > 0) {
+			buf_reset(&usd);
+			ledger_usd(&usd, g[i].batch_pico);
+			fprintf(f, "  %llu batch $%s", g[i].batch, buf_cstr(&usd));
+		}
+		fputc('\n', f);
 	}
 	buf_free(&in);
 	buf_free(&out);
@@ -366,6 +378,17 @@ print_summary(const struct cost *c, FILE *f, const char *title)
 	buf_puts(&b, ", search $");
 	ledger_usd(&b, t->search_pico);
 	buf_putc(&b, ')');
+	if (t->batch > 0) {
+		buf_puts(&b, "; ");
+		buf_add_uint(&b, t->batch);
+		buf_puts(&b, " batch answers $");
+		ledger_usd(&b, t->batch_pico);
+	}
+	if (t->cache_write > 0) {
+		buf_puts(&b, "; ");
+		ledger_uint(&b, t->cache_write);
+		buf_puts(&b, " prompt tokens written to the cache");
+	}
 	if (t->unpriced > 0) {
 		buf_puts(&b, "; ");
 		buf_add_uint(&b, t->unpriced);
@@ -397,7 +420,7 @@ list_one(const struct model_price *mp, void *arg)
 	struct buf *b = arg;
 	char line[512];
 
-	snprintf(line, sizeof(line), "%-56s %-12s in %9.4f out %9.4f cached %9s  (%s)\n", mp->name,
+	snprintf(line, sizeof(line), "%-56s %-12s in %9.4f out %9.4f cached %9s  (%s)", mp->name,
 		mp->provider, (double)mp->input / 1e6, (double)mp->output / 1e6,
 		mp->cache_read >= 0 ? "" : "as in", mp->source);
 	if (mp->cache_read >= 0) {
@@ -407,6 +430,18 @@ list_one(const struct model_price *mp, void *arg)
 		memcpy(strstr(line, "cached ") + 7, cached, 9);
 	}
 	buf_puts(b, line);
+	/* the batch and cache-write prices, where the model has them */
+	if (mp->cache_write >= 0) {
+		snprintf(line, sizeof(line), "  cache-write %.4f", (double)mp->cache_write / 1e6);
+		buf_puts(b, line);
+	}
+	if (mp->batch_input >= 0 || mp->batch_output >= 0) {
+		snprintf(line, sizeof(line), "  batch in %.4f out %.4f",
+			(double)(mp->batch_input >= 0 ? mp->batch_input : mp->input) / 1e6,
+			(double)(mp->batch_output >= 0 ? mp->batch_output : mp->output) / 1e6);
+		buf_puts(b, line);
+	}
+	buf_putc(b, '\n');
 }
 
 int
@@ -440,7 +475,9 @@ main(int argc, char *argv[])
 	if (cfg.list) {
 		struct buf list = BUF_INIT;
 
-		buf_puts(&list, "# USD per million tokens; built-in prices of " PRICES_DATE "\n");
+		buf_puts(&list,
+			"# USD per million tokens; built-in prices of " PRICES_DATE
+			" (batch and cache-write prices of " PRICES_BATCH_DATE ")\n");
 		prices_each(c.prices, cfg.pattern, list_one, &list);
 		out_write(list.data, list.len);
 		buf_free(&list);

@@ -94,6 +94,62 @@ static const struct {
 	{ "amazon.nova-pro-v1:0", "bedrock_converse", 0.80, 3.20, -1, -1 },
 };
 
+/*
+ * The batch and cache-write prices of built-in models, in USD per million
+ * tokens, as LiteLLM's file listed them on PRICES_BATCH_DATE (its
+ * input_cost_per_token_batches, output_cost_per_token_batches and
+ * cache_creation_input_token_cost). -1: the file has none, and the
+ * provider's rule applies (batch_percent, cache_write_quarters). Read
+ * from LiteLLM's commit 00035b69f416: gpt-3.5-turbo and the groq/ models
+ * above have none of the three; the other models of the table above were
+ * not found there that day, so they follow the rules too.
+ */
+static const struct {
+	const char *name;
+	double cache_write, batch_input, batch_output;
+} builtin_extra[] = {
+	{ "gpt-4o-mini", -1, 0.075, 0.30 },
+	{ "gpt-4o", -1, 1.25, 5.00 },
+	{ "gpt-4.1", -1, 1.00, 4.00 },
+	{ "gpt-4.1-mini", -1, 0.20, 0.80 },
+	{ "gpt-4.1-nano", -1, 0.05, 0.20 },
+	{ "claude-3-haiku-20240307", 0.30, -1, -1 },
+	{ "claude-3-7-sonnet-20250219", 3.75, -1, -1 },
+	{ "claude-opus-4-20250514", 18.75, -1, -1 },
+	{ "us.anthropic.claude-3-5-haiku-20241022-v1:0", 1.00, -1, -1 },
+};
+
+/*
+ * The providers' batch discounts, as their documentation stated them on
+ * PRICES_BATCH_DATE: OpenAI's Batch API and Anthropic's Message Batches
+ * cost 50% of the on-demand prices, Groq's Batch API 25% less. Providers
+ * not listed have no batch API jl-cost knows of.
+ */
+static const struct {
+	const char *provider;
+	int percent;
+} batch_discounts[] = {
+	{ "openai", 50 },
+	{ "anthropic", 50 },
+	{ "groq", 75 },
+};
+
+int
+batch_percent(const char *provider)
+{
+	for (size_t i = 0; i < sizeof(batch_discounts) / sizeof(*batch_discounts); i++)
+		if (provider != NULL && strcmp(provider, batch_discounts[i].provider) == 0)
+			return batch_discounts[i].percent;
+	return -1;
+}
+
+int
+cache_write_quarters(const char *provider)
+{
+	/* Anthropic: a 5-minute cache write costs 1.25 times the input price */
+	return provider != NULL && strcmp(provider, "anthropic") == 0 ? 5 : 4;
+}
+
 struct prices {
 	struct model_price *m;
 	size_t n, cap;
@@ -147,9 +203,24 @@ prices_new(void)
 			.cache_read = builtin[i].cache_read < 0 ? -1 : PER_M(builtin[i].cache_read),
 			.reasoning = builtin[i].reasoning < 0 ? -1 : PER_M(builtin[i].reasoning),
 			.source = "built-in",
+			.cache_write = -1,
+			.batch_input = -1,
+			.batch_output = -1,
 		};
 
 		put(p, &mp);
+	}
+	for (size_t i = 0; i < sizeof(builtin_extra) / sizeof(*builtin_extra); i++) {
+		struct model_price *mp = find_exact(p, builtin_extra[i].name);
+
+		if (mp == NULL)
+			continue; /* cannot be: every name is one of builtin[] */
+		if (builtin_extra[i].cache_write >= 0)
+			mp->cache_write = PER_M(builtin_extra[i].cache_write);
+		if (builtin_extra[i].batch_input >= 0)
+			mp->batch_input = PER_M(builtin_extra[i].batch_input);
+		if (builtin_extra[i].batch_output >= 0)
+			mp->batch_output = PER_M(builtin_extra[i].batch_output);
 	}
 	return p;
 }
@@ -234,7 +305,10 @@ int
 prices_load(struct prices *p, const char *path, struct buf *err)
 {
 	static const char *const fields[] = { "input_cost_per_token", "output_cost_per_token",
-		"cache_read_input_token_cost", "output_cost_per_reasoning_token" };
+		"cache_read_input_token_cost", "output_cost_per_reasoning_token",
+		"cache_creation_input_token_cost", "input_cost_per_token_batches",
+		"output_cost_per_token_batches" };
+	enum { NFIELDS = sizeof(fields) / sizeof(*fields) };
 	jv doc = jv_load_file(path, 0);
 
 	if (!jv_is_valid(doc)) {
@@ -259,8 +333,14 @@ prices_load(struct prices *p, const char *path, struct buf *err)
 	}
 	jv_object_foreach(doc, name, entry)
 	{
-		struct model_price mp = { .cache_read = -1, .reasoning = -1, .source = path };
-		int64_t *slots[] = { &mp.input, &mp.output, &mp.cache_read, &mp.reasoning };
+		struct model_price mp = { .cache_read = -1,
+			.reasoning = -1,
+			.source = path,
+			.cache_write = -1,
+			.batch_input = -1,
+			.batch_output = -1 };
+		int64_t *slots[NFIELDS] = { &mp.input, &mp.output, &mp.cache_read, &mp.reasoning,
+			&mp.cache_write, &mp.batch_input, &mp.batch_output };
 		jv provider, tier;
 		const char *bad = NULL, *where = ""; /* a price that is not one, and where */
 		bool priced = false;
@@ -274,7 +354,7 @@ prices_load(struct prices *p, const char *path, struct buf *err)
 		mp.input = mp.output = -1;
 		/* a price the entry does not give is its base tier's */
 		tier = base_tier(entry);
-		for (size_t i = 0; i < 4 && bad == NULL; i++) {
+		for (size_t i = 0; i < NFIELDS && bad == NULL; i++) {
 			if (!field_price(entry, fields[i], slots[i]))
 				bad = fields[i];
 			else if (*slots[i] < 0 && jv_get_kind(tier) == JV_KIND_OBJECT &&
@@ -341,7 +421,7 @@ prices_find(const struct prices *p, const char *provider, const char *model)
 {
 	static char local_name[] = "local", local_provider[] = "local";
 	static const struct model_price local = { local_name, local_provider, 0, 0, -1, -1,
-		"a model on this machine" };
+		"a model on this machine", 0, 0, 0 };
 	struct buf key = BUF_INIT;
 	const struct model_price *mp;
 	const char *lp = litellm_provider(provider != NULL ? provider : "");

@@ -18,14 +18,35 @@
 #define PRICES_DATE "2025-06-01"
 
 struct model_price {
-	char *name;         /* LiteLLM's key: "gpt-4o-mini", "groq/llama-3.3-70b-versatile" */
-	char *provider;     /* LiteLLM's litellm_provider: "openai", "groq" */
-	int64_t input;      /* pico-dollars per uncached prompt token */
-	int64_t output;     /* per completion token */
-	int64_t cache_read; /* per cached prompt token (-1: as input) */
-	int64_t reasoning;  /* per reasoning token (-1: as output) */
-	const char *source; /* "built-in" or the file it came from */
+	char *name;           /* LiteLLM's key: "gpt-4o-mini", "groq/llama-3.3-70b-versatile" */
+	char *provider;       /* LiteLLM's litellm_provider: "openai", "groq" */
+	int64_t input;        /* pico-dollars per uncached prompt token */
+	int64_t output;       /* per completion token */
+	int64_t cache_read;   /* per cached prompt token (-1: as input) */
+	int64_t reasoning;    /* per reasoning token (-1: as output) */
+	const char *source;   /* "built-in" or the file it came from */
+	int64_t cache_write;  /* per prompt token written to the cache (-1: cache_write_rule) */
+	int64_t batch_input;  /* per uncached prompt token of a batch answer (-1: batch_percent) */
+	int64_t batch_output; /* per completion token of a batch answer (-1: batch_percent) */
 };
+
+/* The date the built-in batch and cache-write prices were read from LiteLLM's file. */
+#define PRICES_BATCH_DATE "2026-12-03"
+
+/*
+ * The documented batch price of provider (jl-llm's or LiteLLM's name) in
+ * percent of its on-demand price, for a model without batch prices: 50 for
+ * openai and anthropic, 75 for groq; -1 for a provider with no batch API
+ * known to jl-cost (jl-cost(1) lists them).
+ */
+int batch_percent(const char *provider);
+
+/*
+ * What a token written to the prompt cache costs, in quarters of the input
+ * price, for a model without a cache-write price: 5 (1.25x) for anthropic,
+ * whose 5-minute writes cost that, 4 (the input price) for the others.
+ */
+int cache_write_quarters(const char *provider);
 
 struct prices;
 

@@ -23,6 +23,7 @@ record_picks(struct record_picks *rp, struct record_view *v, const char *llm_fie
 		{ "completion_tokens", &v->completion, NULL, 0 },
 		{ "cached_tokens", &v->cached_tokens, NULL, 0 },
 		{ "reasoning_tokens", &v->reasoning, NULL, 0 },
+		{ "cache_write_tokens", &v->cache_write, NULL, 0 },
 	};
 	const struct jscan_pick llm[LLM_PICKS] = {
 		{ "model", &v->model, NULL, 0 },
@@ -30,6 +31,7 @@ record_picks(struct record_picks *rp, struct record_view *v, const char *llm_fie
 		{ "usage", &v->usage, rp->usage, USAGE_PICKS },
 		{ "dry_run", &v->dry_run, NULL, 0 },
 		{ "cached", &v->llm_cached, NULL, 0 },
+		{ "batch", &v->batch, NULL, 0 },
 	};
 	const struct jscan_pick search[SEARCH_PICKS] = {
 		{ "backend", &v->backend, NULL, 0 },
@@ -69,6 +71,7 @@ pricer_free(struct pricer *pr)
 {
 	strset_free(&pr->warned_models);
 	strset_free(&pr->warned_members);
+	strset_free(&pr->warned_batch);
 }
 
 /* --- reading counts and amounts -------------------------------------------------- */
@@ -258,15 +261,46 @@ lookup(struct pricer *pr, const char *provider, const char *model)
 	return pr->last_price;
 }
 
-/* The tokens of p at the prices of mp, exactly; false when it passes an int64_t. */
+/* Amounts are summed in 1/AMOUNT_DIV pico-dollars: 50%, 75% and 1.25x of a price are exact. */
+#define AMOUNT_DIV 400
+
+/*
+ * The tokens of p at the prices of mp, exactly, rounded half up to the
+ * pico-dollar; false when it passes an int64_t. provider (LiteLLM's name)
+ * gives the rules for a price mp lacks: a cache write costs
+ * cache_write_quarters of the input price; a batch answer (p->batch) pays
+ * mp's batch prices, and percent (batch_percent, or 100 when there is
+ * none) of each price mp has no batch price for.
+ */
 static bool
-llm_amount(const struct model_price *mp, const struct priced *p, int64_t *out)
+llm_amount(const struct model_price *mp, const struct priced *p, const char *provider, int percent,
+	int64_t *out)
 {
-	/* counts below 2^53 times prices below 2^40 (a dollar a token): no 128-bit overflow */
-	ledger_sum pico = (ledger_sum)(p->prompt - p->cached) * mp->input +
-		(ledger_sum)p->cached * (mp->cache_read >= 0 ? mp->cache_read : mp->input) +
-		(ledger_sum)(p->completion - p->reasoning) * mp->output +
-		(ledger_sum)p->reasoning * (mp->reasoning >= 0 ? mp->reasoning : mp->output);
+	/* each price with its multiplier, in 1/AMOUNT_DIV */
+	int64_t on_demand = p->batch ? (int64_t)percent * AMOUNT_DIV / 100 : AMOUNT_DIV;
+	bool batch_in = p->batch && mp->batch_input >= 0,
+	     batch_out = p->batch && mp->batch_output >= 0;
+	int64_t in = batch_in ? mp->batch_input : mp->input,
+		in_x = batch_in ? AMOUNT_DIV : on_demand;
+	int64_t out_price = batch_out ? mp->batch_output : mp->output;
+	int64_t out_x = batch_out ? AMOUNT_DIV : on_demand;
+	int64_t read = mp->cache_read >= 0 ? mp->cache_read : in;
+	int64_t read_x = mp->cache_read >= 0 ? on_demand : in_x;
+	int64_t write = mp->cache_write >= 0 ? mp->cache_write : in;
+	int64_t write_x =
+		mp->cache_write >= 0 ? on_demand : in_x * cache_write_quarters(provider) / 4;
+	int64_t reason = mp->reasoning >= 0 ? mp->reasoning : out_price;
+	int64_t reason_x = mp->reasoning >= 0 ? on_demand : out_x;
+	/*
+	 * counts below 2^53 times prices below 2^40 (a dollar a token) times
+	 * multipliers below 2^9: each term below 2^102, no 128-bit overflow
+	 */
+	ledger_sum sum = (ledger_sum)(p->prompt - p->cached - p->cache_write) * in * in_x +
+		(ledger_sum)p->cached * read * read_x +
+		(ledger_sum)p->cache_write * write * write_x +
+		(ledger_sum)(p->completion - p->reasoning) * out_price * out_x +
+		(ledger_sum)p->reasoning * reason * reason_x;
+	ledger_sum pico = (sum + AMOUNT_DIV / 2) / AMOUNT_DIV;
 
 	if (pico > INT64_MAX)
 		return false;
@@ -274,13 +308,37 @@ llm_amount(const struct model_price *mp, const struct priced *p, int64_t *out)
 	return true;
 }
 
+/*
+ * The percent of the on-demand prices that a batch answer of provider pays
+ * for what mp has no batch price for: batch_percent, or 100 with a warning
+ * (once per provider) when the provider has no batch discount jl-cost knows.
+ */
+static int
+batch_share(struct pricer *pr, const struct model_price *mp, const char *provider,
+	unsigned long lineno)
+{
+	int percent = batch_percent(provider);
+
+	if (percent >= 0)
+		return percent;
+	if ((mp->batch_input < 0 || mp->batch_output < 0) && (mp->input > 0 || mp->output > 0) &&
+		strset_add(&pr->warned_batch, provider, strlen(provider)) && !pr->quiet)
+		warn("line %lu: a batch answer of '%s', which has no batch price here and no batch "
+		     "discount jl-cost knows: priced as on demand (said once for each provider; "
+		     "--prices FILE with input_cost_per_token_batches adds one)",
+			lineno, provider);
+	return 100;
+}
+
 static void
 price_llm(struct pricer *pr, const struct record_view *v, unsigned long lineno, struct priced *p)
 {
 	static const char *const names[] = { "usage.prompt_tokens", "usage.completion_tokens",
-		"usage.cached_tokens", "usage.reasoning_tokens" };
-	const struct jspan spans[] = { v->prompt, v->completion, v->cached_tokens, v->reasoning };
-	int64_t *const counts[] = { &p->prompt, &p->completion, &p->cached, &p->reasoning };
+		"usage.cached_tokens", "usage.reasoning_tokens", "usage.cache_write_tokens" };
+	const struct jspan spans[] = { v->prompt, v->completion, v->cached_tokens, v->reasoning,
+		v->cache_write };
+	int64_t *const counts[] = { &p->prompt, &p->completion, &p->cached, &p->reasoning,
+		&p->cache_write };
 	char provider[64];
 	const struct model_price *mp;
 	bool counted;
@@ -288,11 +346,14 @@ price_llm(struct pricer *pr, const struct record_view *v, unsigned long lineno, 
 	p->has_llm = true;
 	p->dry_run = jscan_kind(v->dry_run) == JSCAN_TRUE;
 	p->llm_billed = jscan_kind(v->llm_cached) != JSCAN_TRUE;
+	p->batch = jscan_kind(v->batch) == JSCAN_TRUE;
 	jscan_string(v->model, p->model, sizeof(p->model));
 	jscan_string(v->provider, provider, sizeof(provider));
-	counted = read_counts(pr, lineno, pr->llm_field, "LLM usage", spans, names, counts, 4, p);
+	counted = read_counts(pr, lineno, pr->llm_field, "LLM usage", spans, names, counts, 5, p);
 	if (p->cached > p->prompt)
 		p->cached = p->prompt;
+	if (p->cache_write > p->prompt - p->cached)
+		p->cache_write = p->prompt - p->cached;
 	if (p->reasoning > p->completion)
 		p->reasoning = p->completion;
 	if (p->overflow != NULL)
@@ -333,7 +394,10 @@ price_llm(struct pricer *pr, const struct record_view *v, unsigned long lineno, 
 		p->priced = false;
 		return;
 	}
-	if (!llm_amount(mp, p, &p->llm_pico))
+	if (provider[0] == '\0')
+		snprintf(provider, sizeof(provider), "%s", mp->provider);
+	if (!llm_amount(mp, p, provider, p->batch ? batch_share(pr, mp, provider, lineno) : 100,
+		    &p->llm_pico))
 		p->overflow = huge_amount;
 }
 
@@ -419,6 +483,12 @@ cost_object(struct buf *b, const struct priced *p)
 	buf_add_uint(b, (unsigned long long)p->completion);
 	buf_puts(b, ",\"cached_tokens\":");
 	buf_add_uint(b, (unsigned long long)p->cached);
+	if (p->cache_write > 0) {
+		buf_puts(b, ",\"cache_write_tokens\":");
+		buf_add_uint(b, (unsigned long long)p->cache_write);
+	}
+	if (p->batch)
+		buf_puts(b, ",\"batch\":true");
 	buf_puts(b, p->priced ? ",\"priced\":true}" : ",\"priced\":false}");
 }
 
@@ -455,6 +525,11 @@ cost_totals_add(struct cost_totals *t, const struct priced *p)
 	t->llm_pico += p->llm_pico;
 	t->search_pico += p->search_pico;
 	t->total_pico += priced_pico(p);
+	t->cache_write += (ledger_count)p->cache_write;
+	if (p->has_llm && p->batch) {
+		t->batch++;
+		t->batch_pico += p->llm_pico;
+	}
 	if (p->has_llm) {
 		g = group_of(t->models, &t->nmodels, p->model[0] ? p->model : "?");
 		g->records++;
@@ -462,6 +537,11 @@ cost_totals_add(struct cost_totals *t, const struct priced *p)
 		g->completion += (ledger_count)p->completion;
 		g->cached += (ledger_count)p->cached;
 		g->pico += p->llm_pico;
+		g->cache_write += (ledger_count)p->cache_write;
+		if (p->batch) {
+			g->batch++;
+			g->batch_pico += p->llm_pico;
+		}
 	}
 	if (p->has_search) {
 		g = group_of(t->backends, &t->nbackends, p->backend[0] ? p->backend : "?");

@@ -6,6 +6,11 @@
  * place into a struct record_view (jscan picks, record_picks), calls
  * price_record, then writes cost_object and bills the ledger.
  *
+ * A batch answer (.llm.batch true) pays the model's batch prices, or its
+ * provider's batch discount (batch_percent); prompt tokens written to the
+ * cache (.llm.usage.cache_write_tokens, part of prompt_tokens) pay the
+ * cache-write price, or the provider's rule (cache_write_quarters).
+ *
  * Amounts are exact integer pico-dollars (ledger.h): a record costs at
  * most $9,223,372.036854775807, and what would cost more, or has a token
  * count of 2^53 or more (past what jq reads exactly), is flagged overflow
@@ -32,10 +37,12 @@ struct record_view {
 	struct jspan model, provider, usage, dry_run, llm_cached;                 /* in llm */
 	struct jspan cost, prompt, completion, cached_tokens, reasoning;          /* in llm.usage */
 	struct jspan backend, depth, credits, requests, extracted, search_cached; /* in search */
+	struct jspan batch;       /* .llm.batch: a provider's batch answer */
+	struct jspan cache_write; /* .llm.usage.cache_write_tokens, part of prompt_tokens */
 };
 
 /* The picks that fill a record_view, as jscan_object_pick takes them (top: TOP_PICKS). */
-enum { TOP_PICKS = 4, LLM_PICKS = 5, USAGE_PICKS = 5, SEARCH_PICKS = 6 };
+enum { TOP_PICKS = 4, LLM_PICKS = 6, USAGE_PICKS = 6, SEARCH_PICKS = 6 };
 struct record_picks {
 	struct jscan_pick top[TOP_PICKS], llm[LLM_PICKS], usage[USAGE_PICKS], search[SEARCH_PICKS];
 };
@@ -55,6 +62,7 @@ struct pricer {
 	bool quiet;                              /* no warnings */
 	struct strset warned_models;             /* provider/model without a price */
 	struct strset warned_members;            /* member and reason not a count */
+	struct strset warned_batch;              /* providers without a batch price */
 	char last_provider[64], last_model[128]; /* the last model looked up */
 	const struct model_price *last_price;    /* and its price (NULL: none) */
 	bool looked_up;
@@ -78,11 +86,14 @@ struct priced {
 	bool priced;                    /* every part it has is priced */
 	bool dry_run;                   /* .llm.dry_run: priced, never billed */
 	const char *overflow; /* NULL, or why the record cannot be priced (cost_overflow) */
+	int64_t cache_write;  /* prompt tokens written to the cache (below prompt - cached) */
+	bool batch;           /* .llm.batch: priced at the batch prices */
 };
 
 /*
  * Price the usage v holds into p (all of it set). lineno is the record's
- * input line, for the warnings (unknown model, a member not a count).
+ * input line, for the warnings (unknown model, a member not a count, a
+ * batch answer of a provider without a batch price, once each).
  */
 void price_record(struct pricer *pr, const struct record_view *v, unsigned long lineno,
 	struct priced *p);
@@ -94,7 +105,10 @@ priced_pico(const struct priced *p)
 	return p->llm_pico + p->search_pico;
 }
 
-/* Append the .cost object of p (p->overflow NULL) to b. */
+/*
+ * Append the .cost object of p (p->overflow NULL) to b: cache_write_tokens
+ * and "batch": true only where the record has them.
+ */
 void cost_object(struct buf *b, const struct priced *p);
 
 /* Totals for a model or a backend. */
@@ -103,6 +117,9 @@ struct cost_group {
 	unsigned long long records;
 	ledger_count prompt, completion, cached;
 	ledger_sum pico;
+	ledger_count cache_write; /* prompt tokens written to the cache */
+	unsigned long long batch; /* records that were batch answers */
+	ledger_sum batch_pico;    /* and what they cost */
 };
 
 /* Groups kept; past that, the last one takes the rest. */
@@ -115,6 +132,9 @@ struct cost_totals {
 	unsigned long long records, priced, unpriced, cached, overflow;
 	ledger_count unpriced_tokens;
 	ledger_sum total_pico, llm_pico, search_pico;
+	unsigned long long batch; /* batch answers priced */
+	ledger_sum batch_pico;    /* and their LLM cost */
+	ledger_count cache_write; /* prompt tokens written to the cache */
 };
 
 /* Count p into t (t zeroed to start). */
