@@ -48,6 +48,9 @@ buf_putc(struct buf *b, char c)
 /* Append an unsigned number in decimal. */
 void buf_add_uint(struct buf *b, unsigned long long n);
 
+/* Append what printf would print for fmt and its arguments. */
+__attribute__((format(printf, 2, 3))) void buf_printf(struct buf *b, const char *fmt, ...);
+
 /* NUL-terminate the content (not counted in len) and return it. */
 const char *buf_cstr(struct buf *b);
 

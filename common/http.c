@@ -2,11 +2,14 @@
 /* HTTP transfers over libcurl multi, with the safety settings of http.h. */
 #define _GNU_SOURCE /* timegm */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "http.h"
 #include "util.h"
@@ -92,6 +95,7 @@ http_transfer_free(struct http_transfer *t)
 	if (t == NULL)
 		return;
 	http_clear_request(t);
+	curl_mime_free(t->mime);
 	if (t->easy != NULL)
 		curl_easy_cleanup(t->easy);
 	buf_free(&t->body);
@@ -122,6 +126,62 @@ on_body(char *data, size_t size, size_t n, void *arg)
 	}
 	buf_add(&t->response, data, len);
 	return len;
+}
+
+static size_t
+on_body_file(char *data, size_t size, size_t n, void *arg)
+{
+	struct http_transfer *t = arg;
+
+	return fwrite(data, size, n, t->response_file);
+}
+
+static size_t
+read_body_file(char *to, size_t size, size_t n, void *arg)
+{
+	struct http_transfer *t = arg;
+	size_t got = fread(to, size, n, t->body_file);
+
+	return got == 0 && ferror(t->body_file) ? CURL_READFUNC_ABORT : got;
+}
+
+/* Point e at t's body_file (from its start), as a body or a form. Returns 0, or -1 with t->error.
+ */
+static int
+set_file_body(CURL *e, struct http_transfer *t)
+{
+	struct stat st;
+	curl_mimepart *part;
+
+	if (fseeko(t->body_file, 0, SEEK_SET) != 0 || fstat(fileno(t->body_file), &st) != 0) {
+		snprintf(t->error, sizeof(t->error), "cannot read the request body: %s",
+			strerror(errno));
+		return -1;
+	}
+	if (t->form_file == NULL) {
+		curl_easy_setopt(e, CURLOPT_POST, 1L);
+		curl_easy_setopt(e, CURLOPT_READFUNCTION, read_body_file);
+		curl_easy_setopt(e, CURLOPT_READDATA, t);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)st.st_size);
+		return 0;
+	}
+	curl_mime_free(t->mime);
+	if ((t->mime = curl_mime_init(e)) == NULL)
+		die(EXIT_SOFTWARE, "out of memory (HTTP form)");
+	if (t->form_field != NULL) {
+		if ((part = curl_mime_addpart(t->mime)) == NULL)
+			die(EXIT_SOFTWARE, "out of memory (HTTP form)");
+		curl_mime_name(part, t->form_field);
+		curl_mime_data(part, t->form_value, CURL_ZERO_TERMINATED);
+	}
+	if ((part = curl_mime_addpart(t->mime)) == NULL)
+		die(EXIT_SOFTWARE, "out of memory (HTTP form)");
+	curl_mime_name(part, t->form_file);
+	curl_mime_filename(part, t->form_filename);
+	curl_mime_type(part, "application/octet-stream");
+	curl_mime_data_cb(part, (curl_off_t)st.st_size, read_body_file, NULL, NULL, t);
+	curl_easy_setopt(e, CURLOPT_MIMEPOST, t->mime);
+	return 0;
 }
 
 static size_t
@@ -177,8 +237,15 @@ http_start(struct http *h, struct http_transfer *t)
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "jlkit/" JLKIT_VERSION);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, t->response_file ? on_body_file : on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+	if (t->response_file != NULL &&
+		(fseeko(t->response_file, 0, SEEK_SET) != 0 ||
+			ftruncate(fileno(t->response_file), 0) != 0)) {
+		snprintf(t->error, sizeof(t->error), "cannot write the response: %s",
+			strerror(errno));
+		return -1;
+	}
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
 	if (h->opt.cacert != NULL)
@@ -188,7 +255,10 @@ http_start(struct http *h, struct http_transfer *t)
 		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 			t->timeout_ms < 10000 ? t->timeout_ms : 10000L);
 	}
-	if (t->post) {
+	if (t->post && t->body_file != NULL) {
+		if (set_file_body(e, t) != 0)
+			return -1;
+	} else if (t->post) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body.len > 0 ? t->body.data : "");
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)t->body.len);
 	} else {

@@ -14,6 +14,7 @@
 
 #include <curl/curl.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "buf.h"
 
@@ -32,6 +33,18 @@ struct http_transfer {
 	struct curl_slist *headers; /* owned; add with http_add_header */
 	long timeout_ms;            /* for the whole attempt; 0: none */
 	void *user;                 /* the caller's */
+	/*
+	 * Large bodies stay out of memory. With body_file (borrowed), a POST
+	 * sends that file from its start instead of body; with form_file also
+	 * set, it sends multipart/form-data instead: the field form_field =
+	 * form_value (when form_field is set), then the file as the field
+	 * form_file, named form_filename. With response_file (borrowed), the
+	 * response body is written there from its start (no max_body cap)
+	 * instead of into response.
+	 */
+	FILE *body_file;
+	const char *form_field, *form_value, *form_file, *form_filename;
+	FILE *response_file;
 
 	/* The response: valid once http_next_done returned the transfer. */
 	long status;                 /* HTTP status; 0 when there was no answer */
@@ -44,6 +57,7 @@ struct http_transfer {
 
 	/* Private. */
 	CURL *easy;
+	curl_mime *mime;
 	double started_ms;
 	size_t max_body;
 };

@@ -29,6 +29,12 @@ netloop_request_stop(void)
 	stop_signal = 1;
 }
 
+bool
+netloop_stop_requested(void)
+{
+	return stop_signal != 0;
+}
+
 enum job_state { JOB_PENDING, JOB_FLIGHT, JOB_DONE };
 
 /* A job as the loop keeps it: what the tool sees, and the loop's own state. */

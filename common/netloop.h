@@ -145,6 +145,9 @@ int netloop_run(const struct netloop_config *cfg, const struct netloop_ops *ops,
 /* Ask the loop to stop (SIGINT, SIGTERM): safe in a signal handler. */
 void netloop_request_stop(void);
 
+/* Whether a stop was asked for (a loop of the tool's own, jl-llm --batch, reads it). */
+bool netloop_stop_requested(void);
+
 /* The tool pointer given to netloop_run, and the configuration. */
 void *netloop_tool(struct netloop *nl);
 const struct netloop_config *netloop_config(const struct netloop *nl);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "batch.h"
 #include "engine.h"
 #include "exitcodes.h"
 #include "record.h"
@@ -17,59 +18,65 @@
 
 #define CACHE_TABLE "llm_cache"
 
-/* What jl-llm keeps with each record. */
-struct llm_job {
-	struct buf system, prompt; /* rendered */
-	size_t cap;                /* --truncate: the cap on placeholder values */
-	size_t longest;            /* the longest placeholder value at the last render */
-	struct buf body;           /* the request, for the model built_for */
-	int built_for;             /* -1: none yet */
-	bool json_retried;
-};
-
-static void
-free_data(void *data)
+struct llm_job *
+llm_job_new(void)
 {
-	struct llm_job *lj = data;
+	struct llm_job *lj = xcalloc(1, sizeof(*lj));
 
+	lj->cap = SIZE_MAX;
+	lj->built_for = -1;
+	return lj;
+}
+
+void
+llm_job_free(struct llm_job *lj)
+{
 	buf_free(&lj->system);
 	buf_free(&lj->prompt);
 	buf_free(&lj->body);
 	free(lj);
 }
 
-/* Render the templates of j with its cap. Returns 0, or -1 after failing j. */
-static int
-render(struct netloop *nl, struct net_job *j)
+static void
+free_data(void *data)
 {
-	const struct llm_config *cfg = netloop_tool(nl);
-	struct llm_job *lj = j->data;
-	struct buf err = BUF_INIT;
+	llm_job_free(data);
+}
+
+int
+llm_render(const struct llm_config *cfg, jv record, struct llm_job *lj, struct buf *err)
+{
 	size_t longest_system = 0;
 
 	buf_reset(&lj->prompt);
 	buf_reset(&lj->system);
 	if ((cfg->system != NULL &&
-		    template_render(cfg->system, j->record, lj->cap, &lj->system, &longest_system,
-			    &err) != 0) ||
-		template_render(cfg->prompt, j->record, lj->cap, &lj->prompt, &lj->longest, &err) !=
-			0) {
-		netloop_fail(nl, j, ERR_TEMPLATE, buf_cstr(&err), 0);
-		buf_free(&err);
+		    template_render(cfg->system, record, lj->cap, &lj->system, &longest_system,
+			    err) != 0) ||
+		template_render(cfg->prompt, record, lj->cap, &lj->prompt, &lj->longest, err) != 0)
 		return -1;
-	}
 	if (longest_system > lj->longest)
 		lj->longest = longest_system;
-	buf_free(&err);
 	return 0;
 }
 
-/* Build j's request for model m, and its cache key: provider, model, body. */
-static void
-build_request(const struct llm_config *cfg, struct net_job *j, int m)
+/* Render the templates of j with its cap. Returns 0, or -1 after failing j. */
+static int
+render(struct netloop *nl, struct net_job *j)
+{
+	struct buf err = BUF_INIT;
+	int rc = llm_render(netloop_tool(nl), j->record, j->data, &err);
+
+	if (rc != 0)
+		netloop_fail(nl, j, ERR_TEMPLATE, buf_cstr(&err), 0);
+	buf_free(&err);
+	return rc;
+}
+
+void
+llm_build(const struct llm_config *cfg, struct llm_job *lj, int m, unsigned char key[SHA256_SIZE])
 {
 	const struct model_ref *model = &cfg->models[m];
-	struct llm_job *lj = j->data;
 	struct sha256 h;
 
 	buf_reset(&lj->body);
@@ -82,8 +89,23 @@ build_request(const struct llm_config *cfg, struct net_job *j, int m)
 	sha256_update(&h, model->model, strlen(model->model));
 	sha256_update(&h, "\n", 1);
 	sha256_update(&h, lj->body.data, lj->body.len);
-	sha256_final(&h, j->key);
+	sha256_final(&h, key);
+}
+
+/* Build j's request for model m, and its cache key: provider, model, body. */
+static void
+build_request(const struct llm_config *cfg, struct net_job *j, int m)
+{
+	llm_build(cfg, j->data, m, j->key);
 	j->has_key = true;
+}
+
+jv
+llm_run_fields(jv llm, double latency_ms, int attempts, bool cached)
+{
+	llm = jv_object_set(llm, jv_string("latency_ms"), jv_number(round(latency_ms)));
+	llm = jv_object_set(llm, jv_string("attempts"), jv_number(attempts));
+	return jv_object_set(llm, jv_string("cached"), jv_bool(cached));
 }
 
 /* Answer j from the run database when it holds the answer to its request. */
@@ -96,21 +118,15 @@ replay_cached(struct netloop *nl, struct net_job *j)
 		jv_free(llm);
 		return false; /* absent or unreadable: ask */
 	}
-	llm = jv_object_set(llm, jv_string("latency_ms"), jv_number(0));
-	llm = jv_object_set(llm, jv_string("attempts"), jv_number(0));
-	llm = jv_object_set(llm, jv_string("cached"), jv_true());
 	netloop_count_cached(nl);
-	netloop_ok(nl, j, llm);
+	netloop_ok(nl, j, llm_run_fields(llm, 0, 0, true));
 	return true;
 }
 
-/* --dry-run: the request that would be sent, and its estimated usage. */
-static void
-finish_dry_run(struct netloop *nl, struct net_job *j)
+jv
+llm_dry_run_value(const struct llm_config *cfg, const struct llm_job *lj, int m)
 {
-	const struct llm_config *cfg = netloop_tool(nl);
-	const struct model_ref *m = &cfg->models[j->target];
-	struct llm_job *lj = j->data;
+	const struct model_ref *model = &cfg->models[m];
 	jv llm = jv_object(), usage = jv_object();
 	long max_tokens = cfg->params.max_tokens;
 
@@ -121,29 +137,28 @@ finish_dry_run(struct netloop *nl, struct net_job *j)
 	usage = jv_object_set(usage, jv_string("cached_tokens"), jv_number(0));
 	usage = jv_object_set(usage, jv_string("reasoning_tokens"), jv_number(0));
 	llm = jv_object_set(llm, jv_string("dry_run"), jv_true());
-	llm = jv_object_set(llm, jv_string("model"), jv_string(m->model));
-	llm = jv_object_set(llm, jv_string("provider"), jv_string(m->provider->name));
+	llm = jv_object_set(llm, jv_string("model"), jv_string(model->model));
+	llm = jv_object_set(llm, jv_string("provider"), jv_string(model->provider->name));
 	llm = jv_object_set(llm, jv_string("request"),
 		jv_parse_sized(lj->body.data, (int)lj->body.len));
 	llm = jv_object_set(llm, jv_string("usage"), usage);
-	llm = jv_object_set(llm, jv_string("cached"), jv_false());
-	netloop_ok(nl, j, llm);
+	if (cfg->batch)
+		llm = jv_object_set(llm, jv_string("batch"), jv_true());
+	return jv_object_set(llm, jv_string("cached"), jv_false());
 }
 
 static void
 prepare(struct netloop *nl, struct net_job *j)
 {
 	const struct llm_config *cfg = netloop_tool(nl);
-	struct llm_job *lj = xcalloc(1, sizeof(*lj));
+	struct llm_job *lj = llm_job_new();
 
-	lj->cap = SIZE_MAX;
-	lj->built_for = -1;
 	j->data = lj;
 	if (render(nl, j) != 0)
 		return;
 	build_request(cfg, j, j->target);
 	if (cfg->dry_run)
-		finish_dry_run(nl, j);
+		netloop_ok(nl, j, llm_dry_run_value(cfg, lj, j->target));
 	else
 		replay_cached(nl, j);
 }
@@ -169,13 +184,10 @@ build(struct netloop *nl, struct net_job *j, struct http_transfer *t)
 	return estimate_tokens(lj->prompt.len + lj->system.len, cfg->params.max_tokens);
 }
 
-/* The answer of a successful attempt, normalised into .llm (and kept in the cache). */
-static void
-accept_answer(struct netloop *nl, struct net_job *j, struct llm_answer *a)
+jv
+llm_answer_value(const struct llm_config *cfg, int m, const struct llm_answer *a)
 {
-	const struct llm_config *cfg = netloop_tool(nl);
-	const struct model_ref *m = &cfg->models[j->target];
-	struct llm_job *lj = j->data;
+	const struct model_ref *model = &cfg->models[m];
 	jv llm, usage, content;
 	const char *text = a->content.data ? a->content.data : "";
 
@@ -183,16 +195,7 @@ accept_answer(struct netloop *nl, struct net_job *j, struct llm_answer *a)
 		content = jv_parse_sized(text, (int)a->content.len);
 		if (!jv_is_valid(content)) {
 			jv_free(content);
-			if (!lj->json_retried) {
-				lj->json_retried = true;
-				netloop_retry(nl, j, 0);
-				return;
-			}
-			j->record = jv_object_set(j->record, jv_string("_raw_output"),
-				jv_string_sized(text, (int)a->content.len));
-			netloop_fail(nl, j, ERR_BAD_JSON_OUTPUT, "the answer is not valid JSON",
-				200);
-			return;
+			return jv_invalid();
 		}
 	} else {
 		content = jv_string_sized(text, (int)a->content.len);
@@ -208,16 +211,41 @@ accept_answer(struct netloop *nl, struct net_job *j, struct llm_answer *a)
 	if (a->has_cost)
 		usage = jv_object_set(usage, jv_string("cost"), jv_number(a->cost));
 	llm = jv_object_set(jv_object(), jv_string("content"), content);
-	llm = jv_object_set(llm, jv_string("model"), jv_string(m->model));
-	llm = jv_object_set(llm, jv_string("provider"), jv_string(m->provider->name));
+	llm = jv_object_set(llm, jv_string("model"), jv_string(model->model));
+	llm = jv_object_set(llm, jv_string("provider"), jv_string(model->provider->name));
 	llm = jv_object_set(llm, jv_string("usage"), usage);
-	llm = jv_object_set(llm, jv_string("finish_reason"), jv_string(a->finish_reason));
+	return jv_object_set(llm, jv_string("finish_reason"), jv_string(a->finish_reason));
+}
+
+void
+llm_fail_bad_json(jv *record, const struct llm_answer *a)
+{
+	*record = jv_object_set(*record, jv_string("_raw_output"),
+		jv_string_sized(a->content.data ? a->content.data : "", (int)a->content.len));
+}
+
+/* The answer of a successful attempt, normalised into .llm (and kept in the cache). */
+static void
+accept_answer(struct netloop *nl, struct net_job *j, struct llm_answer *a)
+{
+	const struct llm_config *cfg = netloop_tool(nl);
+	struct llm_job *lj = j->data;
+	jv llm = llm_answer_value(cfg, j->target, a);
+
+	if (!jv_is_valid(llm)) {
+		jv_free(llm);
+		if (!lj->json_retried) {
+			lj->json_retried = true;
+			netloop_retry(nl, j, 0);
+			return;
+		}
+		llm_fail_bad_json(&j->record, a);
+		netloop_fail(nl, j, ERR_BAD_JSON_OUTPUT, "the answer is not valid JSON", 200);
+		return;
+	}
 	/* The cache keeps the answer without this run's timing. */
 	netloop_cache_put(nl, j, llm);
-	llm = jv_object_set(llm, jv_string("latency_ms"), jv_number(round(j->t->latency_ms)));
-	llm = jv_object_set(llm, jv_string("attempts"), jv_number(j->attempts));
-	llm = jv_object_set(llm, jv_string("cached"), jv_false());
-	netloop_ok(nl, j, llm);
+	netloop_ok(nl, j, llm_run_fields(llm, j->t->latency_ms, j->attempts, false));
 }
 
 static long
@@ -320,5 +348,7 @@ engine_run(struct llm_config *cfg)
 			cfg->loop.other_secret = cfg->endpoints[i].token;
 	}
 	cfg->loop.no_network = cfg->dry_run;
+	if (cfg->batch && !cfg->dry_run)
+		return batch_run(cfg);
 	return netloop_run(&cfg->loop, &ops, cfg);
 }

@@ -10,9 +10,17 @@
 
 #include "netloop.h"
 #include "provider.h"
+#include "sha256.h"
 #include "template.h"
 
 #define MAX_MODELS NETLOOP_MAX_TARGETS
+
+/* --batch's settings (batch.c). */
+struct batch_options {
+	long size;    /* --batch-size: requests a batch; 0: the provider's most */
+	long poll_ms; /* --poll: between two looks at a batch */
+	bool cancel;  /* --cancel: cancel the unfinished batches instead */
+};
 
 struct llm_config {
 	struct netloop_config loop;          /* its targets are the models, in order */
@@ -28,7 +36,48 @@ struct llm_config {
 	bool truncate;
 	bool key_from_file; /* --api-key-file, for messages */
 	bool seeded;        /* --seed given; else the jitter's seed differs per process */
+	bool batch;         /* --batch: through the provider's batch API (batch.c) */
+	struct batch_options batch_opt;
 };
+
+/* What jl-llm keeps with each record: its rendered templates and request. */
+struct llm_job {
+	struct buf system, prompt; /* rendered */
+	size_t cap;                /* --truncate: the cap on placeholder values */
+	size_t longest;            /* the longest placeholder value at the last render */
+	struct buf body;           /* the request, for the model built_for */
+	int built_for;             /* -1: none yet */
+	bool json_retried;
+};
+
+/* A job with nothing rendered (no cap); freed by llm_job_free. */
+struct llm_job *llm_job_new(void);
+void llm_job_free(struct llm_job *lj);
+
+/* Render the templates for record into lj. Returns 0, or -1 with the reason in err. */
+int llm_render(const struct llm_config *cfg, jv record, struct llm_job *lj, struct buf *err);
+
+/*
+ * Build lj's request body for model m (from what llm_render left), and its
+ * cache key: SHA-256 of the provider, the model and the body.
+ */
+void llm_build(const struct llm_config *cfg, struct llm_job *lj, int m,
+	unsigned char key[SHA256_SIZE]);
+
+/*
+ * The .llm of an answer of model m, as the cache keeps it (no timing), or
+ * an invalid jv when --json is given and the answer is not JSON.
+ */
+jv llm_answer_value(const struct llm_config *cfg, int m, const struct llm_answer *a);
+
+/* The answer that was not JSON under --json, as the record's _raw_output. */
+void llm_fail_bad_json(jv *record, const struct llm_answer *a);
+
+/* llm with this run's members: latency_ms, attempts and cached. */
+jv llm_run_fields(jv llm, double latency_ms, int attempts, bool cached);
+
+/* --dry-run's .llm for lj's request to model m: the request and its estimated usage. */
+jv llm_dry_run_value(const struct llm_config *cfg, const struct llm_job *lj, int m);
 
 /*
  * Run the records of stdin through the model(s) to stdout. Returns the exit

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
 #include "engine.h"
 #include "exitcodes.h"
 #include "netopt.h"
@@ -115,6 +116,14 @@ parse_options(struct llm_config *cfg, struct llm_args *a, int argc, char **argv)
 			"PROVIDER/MODEL", "a model to use when the last fails (repeatable)"),
 		OPT_SECONDS(0, "cooldown", &cfg->loop.cooldown_ms, 0, 86400, "SECS",
 			"how long a fallback stands in", "60"),
+		OPT_BOOL(0, "batch", &cfg->batch,
+			"send the records as the provider's batches (needs --db)"),
+		OPT_UINT(0, "batch-size", &cfg->batch_opt.size, 1, 100000, "N", "requests a batch",
+			"the provider's most"),
+		OPT_SECONDS(0, "poll", &cfg->batch_opt.poll_ms, 0.01, 86400, "SECS",
+			"between two looks at a batch", "30"),
+		OPT_BOOL(0, "cancel", &cfg->batch_opt.cancel,
+			"with --batch: cancel the unfinished batches, keep what they did"),
 		OPT_BOOL('q', "quiet", &cfg->loop.quiet, "no warnings or summary on stderr"),
 		NETLOOP_OPTIONS(&cfg->loop, &a->net),
 		OPT_END(),
@@ -136,6 +145,33 @@ compile_template(const char *text, const char *what)
 		die(EXIT_CONFIG, "bad %s template: %s", what, buf_cstr(&err));
 	buf_free(&err);
 	return t;
+}
+
+/* --batch's checks: a run database, one model, a provider with a batch API, its limits. */
+static void
+validate_batch(const struct llm_config *cfg)
+{
+	const struct provider *p = cfg->models[0].provider;
+
+	if (!cfg->batch) {
+		if (cfg->batch_opt.cancel || cfg->batch_opt.size > 0)
+			opt_usage_error(&tool, "--%s goes with --batch",
+				cfg->batch_opt.cancel ? "cancel" : "batch-size");
+		return;
+	}
+	if (cfg->loop.db_path == NULL)
+		opt_usage_error(&tool, "--batch needs --db: the batches are kept there");
+	if (cfg->nmodels > 1)
+		opt_usage_error(&tool, "--batch takes one model: no --fallback");
+	if (cfg->truncate)
+		opt_usage_error(&tool, "--batch cannot --truncate: a batch is sent as it is");
+	if (p->batch == BATCH_NONE)
+		die(EXIT_CONFIG,
+			"%s has no batch API jl-llm knows (--batch: openai, groq, anthropic)",
+			p->name);
+	if (cfg->batch_opt.size > batch_max_requests(p->batch))
+		die(EXIT_CONFIG, "--batch-size %ld: a batch of %s holds at most %ld requests",
+			cfg->batch_opt.size, p->name, batch_max_requests(p->batch));
 }
 
 /* Cross-option checks, files, keys: everything that can fail before any input is read. */
@@ -202,6 +238,7 @@ validate_config(struct llm_config *cfg, struct llm_args *a)
 	}
 	cfg->key_from_file = a->net.key_file != NULL;
 	buf_free(&err);
+	validate_batch(cfg);
 }
 
 static void
@@ -224,6 +261,7 @@ main(int argc, char *argv[])
 	struct llm_config cfg = {
 		.params = { .temperature = -1, .max_tokens = -1, .seed = -1 }, /* -1: not given */
 		.timeout_ms = 120000,
+		.batch_opt = { .poll_ms = 30000 },
 	};
 	struct llm_args args = { 0 };
 	int rc;

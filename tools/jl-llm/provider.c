@@ -15,37 +15,37 @@
 /* doc/protocols.md §1.1, §3, §9, §10; jl-llm(1), Providers. */
 static const struct provider providers[] = {
 	{ "openai", "https://api.openai.com/v1", NULL, "OPENAI_API_KEY", true, DIALECT_OPENAI,
-		ROUTE_BASE, "max_completion_tokens" },
+		ROUTE_BASE, "max_completion_tokens", BATCH_OPENAI },
 	{ "groq", "https://api.groq.com/openai/v1", NULL, "GROQ_API_KEY", true, DIALECT_OPENAI,
-		ROUTE_BASE, "max_tokens" },
+		ROUTE_BASE, "max_tokens", BATCH_OPENAI },
 	{ "openrouter", "https://openrouter.ai/api/v1", NULL, "OPENROUTER_API_KEY", true,
-		DIALECT_OPENAI, ROUTE_BASE, "max_tokens" },
+		DIALECT_OPENAI, ROUTE_BASE, "max_tokens", BATCH_NONE },
 	{ "together", "https://api.together.xyz/v1", NULL, "TOGETHER_API_KEY", true, DIALECT_OPENAI,
-		ROUTE_BASE, "max_tokens" },
+		ROUTE_BASE, "max_tokens", BATCH_NONE },
 	{ "anthropic", "https://api.anthropic.com/v1", NULL, "ANTHROPIC_API_KEY", true,
-		DIALECT_ANTHROPIC, ROUTE_BASE, "max_tokens" },
+		DIALECT_ANTHROPIC, ROUTE_BASE, "max_tokens", BATCH_ANTHROPIC },
 	{ "gemini", "https://generativelanguage.googleapis.com/v1beta/openai", NULL,
-		"GEMINI_API_KEY", true, DIALECT_OPENAI, ROUTE_BASE, "max_tokens" },
+		"GEMINI_API_KEY", true, DIALECT_OPENAI, ROUTE_BASE, "max_tokens", BATCH_NONE },
 	{ "mistral", "https://api.mistral.ai/v1", NULL, "MISTRAL_API_KEY", true, DIALECT_OPENAI,
-		ROUTE_BASE, "max_tokens" },
+		ROUTE_BASE, "max_tokens", BATCH_NONE },
 	{ "deepseek", "https://api.deepseek.com/v1", NULL, "DEEPSEEK_API_KEY", true, DIALECT_OPENAI,
-		ROUTE_BASE, "max_tokens" },
+		ROUTE_BASE, "max_tokens", BATCH_NONE },
 	{ "xai", "https://api.x.ai/v1", NULL, "XAI_API_KEY", true, DIALECT_OPENAI, ROUTE_BASE,
-		"max_tokens" },
+		"max_tokens", BATCH_NONE },
 	{ "fireworks", "https://api.fireworks.ai/inference/v1", NULL, "FIREWORKS_API_KEY", true,
-		DIALECT_OPENAI, ROUTE_BASE, "max_tokens" },
+		DIALECT_OPENAI, ROUTE_BASE, "max_tokens", BATCH_NONE },
 	{ "cerebras", "https://api.cerebras.ai/v1", NULL, "CEREBRAS_API_KEY", true, DIALECT_OPENAI,
-		ROUTE_BASE, "max_completion_tokens" },
+		ROUTE_BASE, "max_completion_tokens", BATCH_NONE },
 	{ "azure", NULL, "AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", true, DIALECT_OPENAI,
-		ROUTE_AZURE, "max_tokens" },
+		ROUTE_AZURE, "max_tokens", BATCH_NONE },
 	{ "bedrock", NULL, NULL, "AWS_SECRET_ACCESS_KEY", true, DIALECT_CONVERSE, ROUTE_BEDROCK,
-		"maxTokens" },
+		"maxTokens", BATCH_NONE },
 	{ "ollama", "http://localhost:11434/v1", NULL, NULL, false, DIALECT_OPENAI, ROUTE_BASE,
-		"max_tokens" },
+		"max_tokens", BATCH_NONE },
 	{ "llamacpp", "http://127.0.0.1:8080/v1", NULL, "LLAMACPP_API_KEY", false, DIALECT_OPENAI,
-		ROUTE_BASE, "max_tokens" },
+		ROUTE_BASE, "max_tokens", BATCH_NONE },
 	{ "vllm", "http://localhost:8000/v1", NULL, "VLLM_API_KEY", false, DIALECT_OPENAI,
-		ROUTE_BASE, "max_tokens" },
+		ROUTE_BASE, "max_tokens", BATCH_NONE },
 };
 
 #define NPROVIDERS (sizeof(providers) / sizeof(*providers))
@@ -357,12 +357,10 @@ add_header(struct http_transfer *t, const char *head, const char *value)
 	buf_free(&line);
 }
 
-/* The headers every request has, and the key as the provider takes it (none for Bedrock). */
+/* The version header, and the key as the provider takes it (none for Bedrock). */
 static void
-add_key_headers(const struct provider *p, const char *key, struct http_transfer *t)
+add_auth_headers(const struct provider *p, const char *key, struct http_transfer *t)
 {
-	http_add_header(t, "Content-Type: application/json");
-	http_add_header(t, "Expect:"); /* no 100-continue round trip for large prompts */
 	if (p->dialect == DIALECT_ANTHROPIC)
 		http_add_header(t, "anthropic-version: 2023-06-01");
 	if (key == NULL || p->route == ROUTE_BEDROCK)
@@ -373,6 +371,15 @@ add_key_headers(const struct provider *p, const char *key, struct http_transfer 
 		add_header(t, "api-key: ", key);
 	else
 		add_header(t, "Authorization: Bearer ", key);
+}
+
+/* The headers of a JSON request, and the key as the provider takes it. */
+static void
+add_key_headers(const struct provider *p, const char *key, struct http_transfer *t)
+{
+	http_add_header(t, "Content-Type: application/json");
+	http_add_header(t, "Expect:"); /* no 100-continue round trip for large prompts */
+	add_auth_headers(p, key, t);
 }
 
 /*
@@ -468,6 +475,24 @@ check_request(const struct model_ref *m, const struct endpoint *e, const char *k
 	add_key_headers(p, key, t);
 	buf_free(&url);
 	return true;
+}
+
+void
+batch_request(const struct model_ref *m, const struct endpoint *e, const char *key,
+	const char *path, bool form, struct http_transfer *t)
+{
+	struct buf url = BUF_INIT;
+
+	buf_puts(&url, e->base);
+	buf_puts(&url, path);
+	t->url = xstrdup(buf_cstr(&url));
+	if (form) {
+		http_add_header(t, "Expect:");
+		add_auth_headers(m->provider, key, t);
+	} else {
+		add_key_headers(m->provider, key, t);
+	}
+	buf_free(&url);
 }
 
 long

@@ -30,6 +30,13 @@ enum route {
 			*/
 };
 
+/* A provider's batch API (doc/protocols.md §11). */
+enum batch_api {
+	BATCH_NONE,      /* none jl-llm knows */
+	BATCH_OPENAI,    /* {base}/files and {base}/batches: OpenAI, Groq */
+	BATCH_ANTHROPIC, /* {base}/messages/batches */
+};
+
 struct provider {
 	const char *name; /* "openai" */
 	const char *
@@ -40,6 +47,7 @@ struct provider {
 	enum dialect dialect;
 	enum route route;
 	const char *max_tokens_field; /* "max_completion_tokens", "max_tokens", "maxTokens" */
+	enum batch_api batch;
 };
 
 /* The provider called name, or NULL. */
@@ -117,6 +125,15 @@ void chat_request(const struct model_ref *m, const struct endpoint *e, const cha
  */
 bool check_request(const struct model_ref *m, const struct endpoint *e, const char *key,
 	struct http_transfer *t);
+
+/*
+ * Address and authenticate t as a request of m's batch API to path under
+ * e's base ("/batches", "/messages/batches/ID"); its body, when it has one,
+ * is JSON unless form is true (a multipart upload, whose Content-Type
+ * libcurl sets).
+ */
+void batch_request(const struct model_ref *m, const struct endpoint *e, const char *key,
+	const char *path, bool form, struct http_transfer *t);
 
 /* Tokens a request is likely to take, before it is sent: bytes/4 plus the output cap. */
 long estimate_tokens(size_t prompt_bytes, long max_tokens);
