@@ -1384,7 +1384,7 @@ keep(struct batcher *b, const unsigned char *key, unsigned long lineno, jv recor
 	run(b, s);
 }
 
-/* A finished line: written now, or kept for its turn with --keep-order. */
+/* A finished record (consumed): written now, or kept for its turn with --keep-order. */
 static void
 finished(struct batcher *b, unsigned long lineno, jv record)
 {
@@ -1428,7 +1428,6 @@ take(struct batcher *b, jv rec, unsigned long lineno)
 	if (record_failed(rec)) { /* failed upstream: goes through untouched */
 		b->counts.failed++;
 		finished(b, lineno, rec);
-		jv_free(rec);
 		return;
 	}
 	lj = llm_job_new();
@@ -1442,18 +1441,19 @@ take(struct batcher *b, jv rec, unsigned long lineno)
 
 		b->counts.ok++;
 		b->counts.cached++;
-		rec = record_set(rec, b->cfg->loop.into, llm_run_fields(llm, 0, 0, true));
-		finished(b, lineno, rec);
+		finished(b, lineno,
+			record_set(rec, b->cfg->loop.into, llm_run_fields(llm, 0, 0, true)));
 	} else if (found < 0) {
 		stop(b, EXIT_IOERR, NULL);
+		jv_free(rec);
 	} else {
 		keep(b, key, lineno, rec, NULL, 0);
 		if (found == 0)
 			add_request(b, key, &lj->body, 1);
+		jv_free(rec);
 	}
 	buf_free(&cached);
 	llm_job_free(lj);
-	jv_free(rec);
 }
 
 /* Read every input record. */
@@ -1485,7 +1485,6 @@ read_input(struct batcher *b)
 			b->counts.failed++;
 			count_code(&b->counts, ERR_BAD_INPUT);
 			finished(b, jsonl_lineno(&jr), rec);
-			jv_free(rec);
 			if (b->cfg->loop.strict) {
 				warn("%s:%lu: stopping at a malformed line (--strict)", in.name,
 					jsonl_lineno(&jr));
@@ -1591,7 +1590,6 @@ resolved_line(struct batcher *b, sqlite3_stmt *s, struct buf *line)
 		rec = record_set(rec, b->cfg->loop.into, llm);
 	}
 	record_dump(line, rec);
-	jv_free(rec);
 }
 
 /* Write the pending records that are resolved (with --keep-order, only the leading ones). */
