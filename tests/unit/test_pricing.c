@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * tools/jl-cost/pricing.c and prices.c: exact money (a dollar amount read
+ * common/pricing.c and prices.c: exact money (a dollar amount read
  * from its digits, token costs in pico-dollars, the largest amount a record
  * may cost and one past it), token counts that are not counts (unpriced,
  * one warning per member and reason), counts too large to compute with,

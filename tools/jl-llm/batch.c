@@ -36,6 +36,7 @@
 #include "jsonl.h"
 #include "ledger.h"
 #include "out.h"
+#include "pricing.h"
 #include "recloop.h"
 #include "record.h"
 #include "redact.h"
@@ -183,6 +184,7 @@ struct open_batch {
 	FILE *file; /* unlinked: gone with the process */
 	long count;
 	long long bytes;
+	int64_t estimate; /* pico-dollars, with --budget */
 };
 
 /* One submitted batch, as the database and the provider know it. */
@@ -209,7 +211,10 @@ struct batcher {
 	struct db *db;
 	sqlite3 *sq;
 	sqlite3_stmt *st[NSTMT];
-	struct ledger *ledger;
+	struct ledger *ledger; /* with --budget */
+	struct prices *prices; /* with --budget: for the estimate */
+	struct pricer pricer;
+	int64_t submitted_pico; /* estimates of the batches this run submitted */
 	struct http *http;
 	struct open_batch open;
 	struct counts counts;
@@ -511,12 +516,82 @@ open_file(struct batcher *b)
 static void submit(struct batcher *b);
 
 /*
+ * What lj's request is likely to cost as a batch answer, as jl-llm
+ * --dry-run | jl-cost --estimate would price it: the prompt at 4 bytes a
+ * token, the completion at --max-tokens (or 0). 0 without --budget.
+ */
+static int64_t
+estimate(struct batcher *b, const struct llm_job *lj)
+{
+	int64_t pico = 0;
+
+	if (b->prices != NULL &&
+		price_tokens(&b->pricer, b->model->provider->name, b->model->model,
+			(int64_t)((lj->prompt.len + lj->system.len + 3) / 4),
+			b->cfg->params.max_tokens >= 0 ? b->cfg->params.max_tokens : 0, true,
+			&pico) != 0)
+		pico = INT64_MAX / 4; /* past any budget */
+	return pico;
+}
+
+/*
+ * Whether --budget lets the open batch go: what the ledger holds, with the
+ * estimates of the batches this run submitted and of this one, stays
+ * within the budget.
+ */
+static bool
+within_budget(struct batcher *b)
+{
+	int64_t total;
+
+	if (b->ledger == NULL)
+		return true;
+	total = ledger_total(b->ledger, b->cfg->loop.budget_run);
+	if (total < 0) {
+		stop(b, EXIT_IOERR, NULL);
+		return false;
+	}
+	return (ledger_sum)total + b->submitted_pico + b->open.estimate <=
+		ledger_pico(b->cfg->loop.budget_micro);
+}
+
+/* The open batch would pass the budget: its records leave with budget_exceeded. */
+static void
+hold_back_open(struct batcher *b)
+{
+	struct buf m = BUF_INIT;
+	sqlite3_stmt *s = NULL;
+
+	buf_printf(&m, "not sent: its batch of %ld requests, estimated at $", b->open.count);
+	ledger_usd(&m, b->open.estimate);
+	buf_puts(&m, ", would take the ledger");
+	if (*b->cfg->loop.budget_run != '\0')
+		buf_printf(&m, " of run '%s'", b->cfg->loop.budget_run);
+	buf_puts(&m, " past the budget $");
+	ledger_usd(&m, ledger_pico(b->cfg->loop.budget_micro));
+	if (!b->cfg->loop.quiet)
+		warn("a batch held back by --budget: %s", buf_cstr(&m) + strlen("not sent: its "));
+	if (sqlite3_prepare_v2(b->sq,
+		    "INSERT OR REPLACE INTO outcome(key, code, message, status, attempts, raw) "
+		    "SELECT key, '" ERR_BUDGET_EXCEEDED "', ?, 0, 0, NULL FROM open_items",
+		    -1, &s, NULL) != SQLITE_OK) {
+		error("run database '%s': %s", db_path(b->db), sqlite3_errmsg(b->sq));
+		stop(b, EXIT_IOERR, NULL);
+	} else {
+		sqlite3_bind_text(s, 1, buf_cstr(&m), -1, SQLITE_TRANSIENT);
+		run(b, s);
+	}
+	sqlite3_finalize(s);
+	buf_free(&m);
+}
+
+/*
  * Add the request body (of the record's model) under key to the open
  * batch, unless it is there or out in a batch already; submit the batch
  * when it is full.
  */
 static void
-add_request(struct batcher *b, const unsigned char key[SHA256_SIZE], const struct buf *body,
+add_request(struct batcher *b, const unsigned char key[SHA256_SIZE], const struct llm_job *lj,
 	int attempts)
 {
 	char id[2 * SHA256_SIZE + 1];
@@ -535,14 +610,14 @@ add_request(struct batcher *b, const unsigned char key[SHA256_SIZE], const struc
 		buf_puts(&line, b->open.count > 0 ? ",{\"custom_id\":\"" : "{\"custom_id\":\"");
 		buf_puts(&line, id);
 		buf_puts(&line, "\",\"params\":");
-		buf_add(&line, body->data, body->len);
+		buf_add(&line, lj->body.data, lj->body.len);
 		buf_puts(&line, "}");
 	} else {
 		buf_puts(&line, "{\"custom_id\":\"");
 		buf_puts(&line, id);
 		buf_puts(&line,
 			"\",\"method\":\"POST\",\"url\":\"/v1/chat/completions\",\"body\":");
-		buf_add(&line, body->data, body->len);
+		buf_add(&line, lj->body.data, lj->body.len);
 		buf_puts(&line, "}\n");
 	}
 	if (b->open.count > 0 && b->open.bytes + (long long)line.len + 2 > b->max_bytes) {
@@ -562,6 +637,7 @@ add_request(struct batcher *b, const unsigned char key[SHA256_SIZE], const struc
 	run(b, s);
 	b->open.count++;
 	b->open.bytes += (long long)line.len;
+	b->open.estimate += estimate(b, lj);
 	buf_free(&line);
 	if (b->open.count >= b->size)
 		submit(b);
@@ -687,13 +763,18 @@ create_body(struct batcher *b, struct http_transfer *t, const char *file_id, con
 static void
 submit(struct batcher *b)
 {
-	struct http_transfer *t;
+	struct http_transfer *t = NULL;
 	char token[40], *file_id = NULL;
 	sqlite3_int64 id;
 	jv answer;
 
 	if (b->open.count == 0 || b->stop_code != 0)
 		return;
+	if (!within_budget(b)) {
+		if (b->stop_code == 0)
+			hold_back_open(b);
+		goto out;
+	}
 	if (b->api == BATCH_ANTHROPIC && fputs("]}", b->open.file) == EOF)
 		die(EXIT_IOERR, "cannot write the batch's temporary file:");
 	if (fflush(b->open.file) != 0)
@@ -703,6 +784,7 @@ submit(struct batcher *b)
 	t = http_transfer_new();
 	if ((id = record_batch(b, token)) == 0)
 		goto out;
+	b->submitted_pico += b->open.estimate;
 	if (b->api == BATCH_OPENAI) {
 		if ((file_id = upload(b, t)) == NULL) {
 			drop_batch(b, id);
@@ -757,7 +839,8 @@ submit(struct batcher *b)
 		break; /* "creating": the next run looks for it */
 	}
 out:
-	t->body_file = NULL;
+	if (t != NULL)
+		t->body_file = NULL;
 	http_transfer_free(t);
 	free(file_id);
 	if (b->open.file != NULL)
@@ -1449,7 +1532,7 @@ take(struct batcher *b, jv rec, unsigned long lineno)
 	} else {
 		keep(b, key, lineno, rec, NULL, 0);
 		if (found == 0)
-			add_request(b, key, &lj->body, 1);
+			add_request(b, key, lj, 1);
 		jv_free(rec);
 	}
 	buf_free(&cached);
@@ -1541,7 +1624,7 @@ requeue(struct batcher *b)
 			if (sqlite3_step(r) == SQLITE_ROW)
 				attempts = sqlite3_column_int(r, 0) + 1;
 			sqlite3_reset(r);
-			add_request(b, key, &lj->body, attempts);
+			add_request(b, key, lj, attempts);
 		}
 		jv_free(rec);
 		llm_job_free(lj);
@@ -1805,8 +1888,26 @@ setup(struct batcher *b, struct llm_config *cfg)
 		error("run database '%s': %s", db_path(b->db), sqlite3_errmsg(b->sq));
 		return EXIT_SOFTWARE;
 	}
-	if (cfg->loop.budget_micro >= 0 && (b->ledger = ledger_open(b->db)) == NULL)
-		return EXIT_CANTCREAT;
+	if (cfg->loop.budget_micro >= 0) {
+		struct buf err = BUF_INIT;
+		int64_t pico;
+
+		if ((b->ledger = ledger_open(b->db)) == NULL)
+			return EXIT_CANTCREAT;
+		b->prices = prices_new();
+		for (size_t i = 0; i < cfg->batch_opt.nprice_files; i++)
+			if (prices_load(b->prices, cfg->batch_opt.price_files[i], &err) != 0)
+				die(EXIT_CONFIG, "%s", buf_cstr(&err));
+		buf_free(&err);
+		pricer_init(&b->pricer, b->prices, 0, cfg->loop.into, "search", true);
+		if (price_tokens(&b->pricer, b->model->provider->name, b->model->model, 1, 1, true,
+			    &pico) != 0)
+			die(EXIT_CONFIG,
+				"--budget with --batch needs the price of %s to estimate a batch: "
+				"give "
+				"--prices FILE (LiteLLM's format)",
+				b->model->id);
+	}
 	b->http = http_new(&ho);
 	progress_init(&b->progress, cfg->loop.progress);
 	return 0;
@@ -1818,6 +1919,10 @@ teardown(struct batcher *b)
 	for (int i = 0; i < NSTMT; i++)
 		sqlite3_finalize(b->st[i]);
 	ledger_close(b->ledger);
+	if (b->prices != NULL) {
+		pricer_free(&b->pricer);
+		prices_free(b->prices);
+	}
 	if (b->db != NULL && db_close(b->db) != 0 && b->stop_code == 0)
 		b->stop_code = EXIT_IOERR;
 	http_free(b->http);

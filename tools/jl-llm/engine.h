@@ -15,11 +15,15 @@
 
 #define MAX_MODELS NETLOOP_MAX_TARGETS
 
+#define MAX_PRICE_FILES 16
+
 /* --batch's settings (batch.c). */
 struct batch_options {
 	long size;    /* --batch-size: requests a batch; 0: the provider's most */
 	long poll_ms; /* --poll: between two looks at a batch */
 	bool cancel;  /* --cancel: cancel the unfinished batches instead */
+	const char *price_files[MAX_PRICE_FILES]; /* --prices: for --budget's estimate */
+	size_t nprice_files;
 };
 
 struct llm_config {

@@ -124,6 +124,9 @@ parse_options(struct llm_config *cfg, struct llm_args *a, int argc, char **argv)
 			"between two looks at a batch", "30"),
 		OPT_BOOL(0, "cancel", &cfg->batch_opt.cancel,
 			"with --batch: cancel the unfinished batches, keep what they did"),
+		OPT_LIST(0, "prices", cfg->batch_opt.price_files, &cfg->batch_opt.nprice_files,
+			MAX_PRICE_FILES, "FILE",
+			"with --batch --budget: prices in LiteLLM's format (repeatable)"),
 		OPT_BOOL('q', "quiet", &cfg->loop.quiet, "no warnings or summary on stderr"),
 		NETLOOP_OPTIONS(&cfg->loop, &a->net),
 		OPT_END(),
@@ -154,9 +157,12 @@ validate_batch(const struct llm_config *cfg)
 	const struct provider *p = cfg->models[0].provider;
 
 	if (!cfg->batch) {
-		if (cfg->batch_opt.cancel || cfg->batch_opt.size > 0)
+		if (cfg->batch_opt.cancel || cfg->batch_opt.size > 0 ||
+			cfg->batch_opt.nprice_files > 0)
 			opt_usage_error(&tool, "--%s goes with --batch",
-				cfg->batch_opt.cancel ? "cancel" : "batch-size");
+				cfg->batch_opt.cancel             ? "cancel"
+					: cfg->batch_opt.size > 0 ? "batch-size"
+								  : "prices");
 		return;
 	}
 	if (cfg->loop.db_path == NULL)

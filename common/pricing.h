@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * jl-cost's pricing, without I/O: what the usage in a record's .llm and
+ * Pricing, without I/O (jl-cost's, and jl-llm --batch's estimate for
+ * --budget): what the usage in a record's .llm and
  * .search costs (struct priced), the .cost object written for it, and the
  * totals by model and by backend. The record loop reads each record in
  * place into a struct record_view (jscan picks, record_picks), calls
@@ -18,8 +19,8 @@
  * object, a negative or fractional number) leaves its part unpriced, with
  * a warning once per member and reason.
  */
-#ifndef JL_COST_PRICING_H
-#define JL_COST_PRICING_H
+#ifndef JL_PRICING_H
+#define JL_PRICING_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -97,6 +98,15 @@ struct priced {
  */
 void price_record(struct pricer *pr, const struct record_view *v, unsigned long lineno,
 	struct priced *p);
+
+/*
+ * What prompt and completion tokens of model (jl-llm's provider and model
+ * names) cost, as a batch answer when batch: the estimate of requests not
+ * yet sent. Returns 0 with *pico set, or -1 when the model has no price or
+ * the amount passes an int64_t.
+ */
+int price_tokens(struct pricer *pr, const char *provider, const char *model, int64_t prompt,
+	int64_t completion, bool batch, int64_t *pico);
 
 /* What p bills in all, in pico-dollars (p->overflow NULL). */
 static inline int64_t

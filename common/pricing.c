@@ -401,6 +401,20 @@ price_llm(struct pricer *pr, const struct record_view *v, unsigned long lineno, 
 		p->overflow = huge_amount;
 }
 
+int
+price_tokens(struct pricer *pr, const char *provider, const char *model, int64_t prompt,
+	int64_t completion, bool batch, int64_t *pico)
+{
+	const struct model_price *mp = lookup(pr, provider, model);
+	struct priced p = { .prompt = prompt, .completion = completion, .batch = batch };
+
+	if (mp == NULL)
+		return -1;
+	return llm_amount(mp, &p, provider, batch ? batch_share(pr, mp, provider, 0) : 100, pico)
+		? 0
+		: -1;
+}
+
 static void
 price_search(struct pricer *pr, const struct record_view *v, unsigned long lineno, struct priced *p)
 {

@@ -6,8 +6,8 @@
  * pico-dollars (1e-12 USD) per token or micro-dollars per request, so sums
  * are exact.
  */
-#ifndef JL_COST_PRICES_H
-#define JL_COST_PRICES_H
+#ifndef JL_PRICES_H
+#define JL_PRICES_H
 
 #include <stdbool.h>
 #include <stdint.h>
