@@ -87,6 +87,10 @@ http_clear_request(struct http_transfer *t)
 	free(t->url);
 	t->url = NULL;
 	buf_reset(&t->body);
+	t->post = false;
+	t->timeout_ms = 0;
+	t->body_file = t->response_file = NULL;
+	t->form_field = t->form_value = t->form_file = t->form_filename = NULL;
 }
 
 void

@@ -71,7 +71,10 @@ void http_free(struct http *h);
 /* A new, empty transfer (caller frees it with http_transfer_free once done). */
 struct http_transfer *http_transfer_new(void);
 
-/* Forget the request (url, headers wiped, body) of a transfer that is not running, to reuse it. */
+/*
+ * Forget the request (url, headers wiped, body, files, method, timeout) of
+ * a transfer that is not running, to reuse it.
+ */
 void http_clear_request(struct http_transfer *t);
 
 /* Free a transfer that is not running; header strings are wiped first. */

@@ -400,7 +400,8 @@ call(struct batcher *b, struct http_transfer *t, const char *what)
 	const struct netloop_config *lc = &b->cfg->loop;
 	struct buf m = BUF_INIT;
 
-	t->timeout_ms = b->cfg->timeout_ms;
+	if (t->timeout_ms == 0)
+		t->timeout_ms = b->cfg->timeout_ms;
 	for (int attempt = 0;; attempt++) {
 		struct failure f = { 0 };
 		bool ready;
@@ -455,6 +456,14 @@ call(struct batcher *b, struct http_transfer *t, const char *what)
 		buf_free(&f.message);
 		nap(wait);
 	}
+}
+
+/* The timeout of a transfer of a whole batch file (up to 256 MB): --timeout, at least 30 minutes.
+ */
+static long
+long_timeout(const struct batcher *b)
+{
+	return b->cfg->timeout_ms > 1800000 ? b->cfg->timeout_ms : 1800000;
 }
 
 /* Address t as a request to path of the batch API (a JSON body unless form). */
@@ -716,6 +725,7 @@ upload(struct batcher *b, struct http_transfer *t)
 	t->form_value = "batch";
 	t->form_file = "file";
 	t->form_filename = "batch.jsonl";
+	t->timeout_ms = long_timeout(b);
 	switch (call(b, t, "uploading the batch")) {
 	case CALL_OK:
 		answer = jv_parse_sized(t->response.data ? t->response.data : "",
@@ -733,8 +743,6 @@ upload(struct batcher *b, struct http_transfer *t)
 	case CALL_STOPPED:
 		break;
 	}
-	t->body_file = NULL;
-	t->form_file = NULL;
 	return id;
 }
 
@@ -797,6 +805,8 @@ submit(struct batcher *b)
 	set_state(b, id, "creating", true, false);
 	address(b, t, b->api == BATCH_ANTHROPIC ? "/messages/batches" : "/batches", false);
 	create_body(b, t, file_id, token);
+	if (b->api == BATCH_ANTHROPIC)
+		t->timeout_ms = long_timeout(b); /* the requests themselves */
 	switch (call(b, t, "creating the batch")) {
 	case CALL_OK:
 		answer = jv_parse_sized(t->response.data ? t->response.data : "",
@@ -839,8 +849,6 @@ submit(struct batcher *b)
 		break; /* "creating": the next run looks for it */
 	}
 out:
-	if (t != NULL)
-		t->body_file = NULL;
 	http_transfer_free(t);
 	free(file_id);
 	if (b->open.file != NULL)
@@ -1241,6 +1249,7 @@ download(struct batcher *b, const struct remote_batch *rb, const char *path, con
 		die(EXIT_CANTCREAT, "cannot create a temporary file for the results:");
 	address(b, t, path, false);
 	t->response_file = f;
+	t->timeout_ms = long_timeout(b);
 	switch (call(b, t, what)) {
 	case CALL_OK:
 		if (fflush(f) != 0)
@@ -1858,6 +1867,26 @@ cancel_all(struct batcher *b)
 	}
 }
 
+/* The key check, before any input: the model list, as without --batch; a refused key stops (77). */
+static void
+check_key(struct batcher *b)
+{
+	struct http_transfer *t = http_transfer_new();
+
+	if (check_request(b->model, b->endpoint, b->key, t)) {
+		switch (call(b, t, "the key check")) {
+		case CALL_OK:
+		case CALL_STOPPED:
+			break;
+		case CALL_NOT_FOUND:
+		case CALL_REFUSED:
+			stop(b, EXIT_UNAVAILABLE, "the key check failed (--no-check skips it)");
+			break;
+		}
+	}
+	http_transfer_free(t);
+}
+
 static int
 setup(struct batcher *b, struct llm_config *cfg)
 {
@@ -1953,7 +1982,10 @@ batch_run(struct llm_config *cfg)
 		teardown(&b);
 		return rc;
 	}
-	recover_all(&b);
+	if (cfg->loop.check)
+		check_key(&b);
+	if (b.stop_code == 0)
+		recover_all(&b);
 	if (cfg->batch_opt.cancel) {
 		cancel_all(&b);
 	} else {

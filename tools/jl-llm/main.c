@@ -119,7 +119,7 @@ parse_options(struct llm_config *cfg, struct llm_args *a, int argc, char **argv)
 		OPT_BOOL(0, "batch", &cfg->batch,
 			"send the records as the provider's batches (needs --db)"),
 		OPT_UINT(0, "batch-size", &cfg->batch_opt.size, 1, 100000, "N", "requests a batch",
-			"the provider's most"),
+			"the provider's limit"),
 		OPT_SECONDS(0, "poll", &cfg->batch_opt.poll_ms, 0.01, 86400, "SECS",
 			"between two looks at a batch", "30"),
 		OPT_BOOL(0, "cancel", &cfg->batch_opt.cancel,
