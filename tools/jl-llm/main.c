@@ -165,7 +165,7 @@ validate_batch(const struct llm_config *cfg)
 								  : "prices");
 		return;
 	}
-	if (cfg->loop.db_path == NULL)
+	if (cfg->loop.db_path == NULL && !cfg->dry_run)
 		opt_usage_error(&tool, "--batch needs --db: the batches are kept there");
 	if (cfg->nmodels > 1)
 		opt_usage_error(&tool, "--batch takes one model: no --fallback");
