@@ -360,35 +360,6 @@ enum call_result {
 };
 
 /*
- * The batch being submitted is refused (t's answer): its requests leave with
- * the provider's error code and message, its key taken out.
- */
-static void
-refuse_open(struct batcher *b, const struct http_transfer *t)
-{
-	struct failure f = { 0 };
-	sqlite3_stmt *s = NULL;
-
-	classify_failure(b->model->provider, t, &f);
-	redact_secret(&f.message, b->key);
-	if (sqlite3_prepare_v2(b->sq,
-		    "INSERT OR REPLACE INTO outcome(key, code, message, status, attempts, raw) "
-		    "SELECT key, ?, ?, ?, attempts, NULL FROM open_items",
-		    -1, &s, NULL) != SQLITE_OK) {
-		error("run database '%s': %s", db_path(b->db), sqlite3_errmsg(b->sq));
-		stop(b, EXIT_IOERR, NULL);
-	} else {
-		sqlite3_bind_text(s, 1, f.code, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 2, buf_cstr(&f.message), -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(s, 3, t->status);
-		run(b, s);
-	}
-	sqlite3_finalize(s);
-	run(b, stmt(b, S_OPEN_CLEAR));
-	buf_free(&f.message);
-}
-
-/*
  * Send t, a request of the batch API (what names it in messages), until it
  * answers: network failures, 408, 409, 429 and 5xx are retried with backoff
  * (or as the server asks) up to --retries times; a refused key stops the
@@ -711,9 +682,43 @@ drop_batch(struct batcher *b, sqlite3_int64 id)
 	run(b, s);
 }
 
-/* OpenAI: upload the open batch's file. Returns the file id (to free), or NULL. */
+/*
+ * The provider refused batch id (t's answer) as it was being uploaded or
+ * created: no batch exists, so its row goes, and each of its requests
+ * leaves with the provider's error code and message, the key taken out.
+ */
+static void
+refuse_batch(struct batcher *b, sqlite3_int64 id, const struct http_transfer *t)
+{
+	struct failure f = { 0 };
+	sqlite3_stmt *s = NULL;
+
+	classify_failure(b->model->provider, t, &f);
+	redact_secret(&f.message, b->key);
+	if (sqlite3_prepare_v2(b->sq,
+		    "INSERT OR REPLACE INTO outcome(key, code, message, status, attempts, raw) "
+		    "SELECT key, ?, ?, ?, attempts, NULL FROM main.llm_batch_items WHERE batch = ?",
+		    -1, &s, NULL) != SQLITE_OK) {
+		error("run database '%s': %s", db_path(b->db), sqlite3_errmsg(b->sq));
+		stop(b, EXIT_IOERR, NULL);
+	} else {
+		sqlite3_bind_text(s, 1, f.code, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 2, buf_cstr(&f.message), -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 3, t->status);
+		sqlite3_bind_int64(s, 4, id);
+		run(b, s);
+	}
+	sqlite3_finalize(s);
+	drop_batch(b, id);
+	buf_free(&f.message);
+}
+
+/*
+ * OpenAI: upload the file of the open batch, recorded as row. Returns the
+ * file id (to free), or NULL after refusing the batch or stopping the run.
+ */
 static char *
-upload(struct batcher *b, struct http_transfer *t)
+upload(struct batcher *b, sqlite3_int64 row, struct http_transfer *t)
 {
 	jv answer;
 	char *id = NULL;
@@ -738,9 +743,10 @@ upload(struct batcher *b, struct http_transfer *t)
 		break;
 	case CALL_NOT_FOUND:
 	case CALL_REFUSED:
-		refuse_open(b, t);
+		refuse_batch(b, row, t);
 		break;
 	case CALL_STOPPED:
+		drop_batch(b, row); /* not created: its requests go in a batch again */
 		break;
 	}
 	return id;
@@ -794,10 +800,8 @@ submit(struct batcher *b)
 		goto out;
 	b->submitted_pico += b->open.estimate;
 	if (b->api == BATCH_OPENAI) {
-		if ((file_id = upload(b, t)) == NULL) {
-			drop_batch(b, id);
+		if ((file_id = upload(b, id, t)) == NULL)
 			goto out;
-		}
 		sqlite3_bind_text(stmt(b, S_BATCH_FILE), 1, file_id, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(b->st[S_BATCH_FILE], 2, id);
 		run(b, b->st[S_BATCH_FILE]);
@@ -827,23 +831,7 @@ submit(struct batcher *b)
 		break;
 	case CALL_NOT_FOUND:
 	case CALL_REFUSED:
-		/* Refused: no batch exists. Its requests leave with the provider's answer. */
-		{
-			sqlite3_stmt *back = NULL;
-
-			/* the items go back to open_items, to fail them together */
-			if (sqlite3_prepare_v2(b->sq,
-				    "INSERT OR REPLACE INTO open_items(key, attempts) "
-				    "SELECT key, attempts FROM main.llm_batch_items WHERE batch = "
-				    "?",
-				    -1, &back, NULL) == SQLITE_OK) {
-				sqlite3_bind_int64(back, 1, id);
-				run(b, back);
-			}
-			sqlite3_finalize(back);
-		}
-		drop_batch(b, id);
-		refuse_open(b, t);
+		refuse_batch(b, id, t); /* no batch exists */
 		break;
 	case CALL_STOPPED:
 		break; /* "creating": the next run looks for it */
