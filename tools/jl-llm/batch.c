@@ -1835,7 +1835,6 @@ cancel_all(struct batcher *b)
 	for (size_t i = 0; i < n && b->stop_code == 0; i++) {
 		struct http_transfer *t = http_transfer_new();
 		struct buf path = BUF_INIT;
-		struct batch_status bs;
 
 		buf_puts(&path, b->api == BATCH_ANTHROPIC ? "/messages/batches/" : "/batches/");
 		url_encode(&path, rbs[i].remote_id, strlen(rbs[i].remote_id));
@@ -1846,12 +1845,28 @@ cancel_all(struct batcher *b)
 		call(b, t, "cancelling the batch");
 		http_transfer_free(t);
 		buf_free(&path);
-		while (b->stop_code == 0 && look(b, &rbs[i], &bs) == 0 && !bs.ended) {
-			show(b, &rbs[i], &bs);
-			nap((double)b->cfg->batch_opt.poll_ms);
-		}
-		if (b->stop_code == 0 && bs.ended)
+	}
+	/* Then wait for them all, keeping each one's answers as it ends. */
+	while (b->stop_code == 0 && n > 0) {
+		for (size_t i = 0; i < n && b->stop_code == 0;) {
+			struct batch_status bs;
+
+			if (look(b, &rbs[i], &bs) != 0) {
+				rbs[i] = rbs[--n]; /* unknown to the provider: dropped */
+				continue;
+			}
+			if (!bs.ended) {
+				show(b, &rbs[i++], &bs);
+				continue;
+			}
 			collect(b, &rbs[i], &bs); /* what the cancel stopped is not retried */
+			b->counts.batches++;
+			rbs[i] = rbs[--n];
+		}
+		if (n > 0)
+			nap((double)b->cfg->batch_opt.poll_ms);
+		if (netloop_stop_requested())
+			stop(b, EXIT_TEMPFAIL, NULL);
 	}
 }
 
@@ -1953,6 +1968,12 @@ print_summary(struct batcher *b)
 {
 	const struct counts *c = &b->counts;
 
+	if (b->cfg->batch_opt.cancel) {
+		fprintf(stderr,
+			"%s: %llu batches cancelled and collected, %llu requests in %.1f s\n",
+			progname, c->batches, c->requests, progress_elapsed(&b->progress));
+		return;
+	}
 	fprintf(stderr,
 		"%s: %llu records, %llu ok (%llu cached), %llu failed; %llu batches submitted, "
 		"%llu requests in %.1f s\n",
