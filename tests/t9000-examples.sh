@@ -53,6 +53,25 @@ test_expect_success MAKE,JQ 'companies: a run killed midway is completed by reru
 	test "$paid" -le $((50 + 8))
 '
 
+test_expect_success MAKE,JQ 'companies: BATCH=1 estimates at half the price, runs through one batch, and a rerun pays nothing' '
+	make -s -C companies DB=batch9000.db clean &&
+	mock_start --key sk-mock-demo --batch-time 1 &&
+	make -s -C companies JL="$BUILD" MOCK_URL="$MOCK_URL" DB=batch9000.db estimate >sync-estimate 2>err &&
+	make -s -C companies JL="$BUILD" MOCK_URL="$MOCK_URL" DB=batch9000.db BATCH=1 estimate >batch-estimate 2>err &&
+	sync_usd=$(sed -n "s/^\[ESTIMATE\] 50 records, \$\([0-9.]*\).*/\1/p" sync-estimate) &&
+	batch_usd=$(sed -n "s/^\[ESTIMATE\] 50 records, \$\([0-9.]*\).*/\1/p" batch-estimate) &&
+	awk -v s="$sync_usd" -v b="$batch_usd" "BEGIN { exit !(s > 0 && b * 2 == s) }" &&
+	make -s -C companies JL="$BUILD" MOCK_URL="$MOCK_URL" DB=batch9000.db BATCH=1 run >out 2>err &&
+	test_line_count = 50 companies/results.jsonl &&
+	test "$(jq -r ".name" companies/results.jsonl | sort -u | wc -l)" = 50 &&
+	test "$(jq -r ".llm.batch" companies/results.jsonl | sort -u)" = true &&
+	test "$(grep -c "\"route\":\"batches\"" "$MOCK_LOG")" = 1 &&
+	! grep -q "\"route\":\"chat\"" "$MOCK_LOG" &&
+	make -s -C companies JL="$BUILD" MOCK_URL="$MOCK_URL" DB=batch9000.db BATCH=1 run >out 2>err &&
+	test "$(grep -c "\"route\":\"batches\"" "$MOCK_LOG")" = 1 &&
+	test_grep "(0 done now)" out
+'
+
 test_expect_success MAKE,JQ 'brands: 8 workers share one database, one rate limit and one budget' '
 	cp -R "$SRCDIR/examples/brands" brands &&
 	make -s -C brands clean &&
