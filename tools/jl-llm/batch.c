@@ -135,7 +135,7 @@ static const char *const sql[NSTMT] = {
 	[S_BATCH_DROP] = "DELETE FROM llm_batches WHERE id = ?",
 	[S_ITEMS_DROP] = "DELETE FROM llm_batch_items WHERE batch = ?",
 	[S_BATCHES_UNFINISHED] =
-		"SELECT id, state, remote_id, items, created, token FROM llm_batches "
+		"SELECT id, remote_id, items, created, state, token FROM llm_batches "
 		"WHERE target = ? AND base = ? AND state IN ('uploading', 'creating', 'submitted') "
 		"ORDER BY id",
 	[S_BATCHES_NEEDED] =
@@ -226,6 +226,18 @@ struct batcher {
 };
 
 /* --- small helpers ------------------------------------------------------------- */
+
+/* The batch of a row whose columns start id, remote_id, items, created. */
+static void
+batch_of_row(sqlite3_stmt *s, struct remote_batch *rb)
+{
+	const unsigned char *rid = sqlite3_column_text(s, 1);
+
+	rb->id = sqlite3_column_int64(s, 0);
+	snprintf(rb->remote_id, sizeof(rb->remote_id), "%s", rid != NULL ? (const char *)rid : "");
+	rb->items = (long)sqlite3_column_int64(s, 2);
+	rb->created = (double)sqlite3_column_int64(s, 3);
+}
 
 /* A statement, reset and with its bindings cleared, to bind and step. */
 static sqlite3_stmt *
@@ -885,13 +897,13 @@ batch_total(jv batch)
 }
 
 /*
- * Batch id was being created when a run ended: find it among the provider's
+ * Batch rb was being created when a run ended: find it among the provider's
  * recent batches, by its metadata token (OpenAI) or, lacking one
  * (Anthropic), as the batch of the same size created closest after the
  * create request was sent and not known here. Adopt it, or drop the row.
  */
 static void
-recover(struct batcher *b, sqlite3_int64 id, long items, double created, const char *token)
+recover(struct batcher *b, const struct remote_batch *rb, const char *token)
 {
 	struct http_transfer *t = http_transfer_new();
 	jv list, data;
@@ -927,9 +939,9 @@ recover(struct batcher *b, sqlite3_int64 id, long items, double created, const c
 				if (jv_get_kind(meta) == JV_KIND_OBJECT &&
 					strcmp(str(meta, "jlkit_batch"), token) == 0 && !known)
 					snprintf(found, sizeof(found), "%s", rid);
-			} else if (!known && batch_total(batch) == items && at >= created - 5 &&
-				at - created < best) {
-				best = at - created;
+			} else if (!known && batch_total(batch) == rb->items &&
+				at >= rb->created - 5 && at - rb->created < best) {
+				best = at - rb->created;
 				snprintf(found, sizeof(found), "%s", rid);
 			}
 			jv_free(meta);
@@ -943,14 +955,14 @@ recover(struct batcher *b, sqlite3_int64 id, long items, double created, const c
 		sqlite3_stmt *s = stmt(b, S_BATCH_REMOTE);
 
 		sqlite3_bind_text(s, 1, found, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(s, 2, id);
+		sqlite3_bind_int64(s, 2, rb->id);
 		run(b, s);
 		if (!b->cfg->loop.quiet)
 			warn("batch %s, created by a run that ended before it knew its id, is "
 			     "collected",
 				found);
 	} else {
-		drop_batch(b, id);
+		drop_batch(b, rb->id);
 	}
 }
 
@@ -959,11 +971,9 @@ static void
 recover_all(struct batcher *b)
 {
 	sqlite3_stmt *s = stmt(b, S_BATCHES_UNFINISHED);
-	struct pending_row {
-		sqlite3_int64 id;
-		char state[16];
-		long items;
-		double created;
+	struct unfinished {
+		struct remote_batch rb;
+		bool uploading;
 		char token[48];
 	} rows[64];
 	size_t n = 0;
@@ -971,23 +981,21 @@ recover_all(struct batcher *b)
 	sqlite3_bind_text(s, 1, b->model->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, b->endpoint->base, -1, SQLITE_STATIC);
 	while (n < sizeof(rows) / sizeof(*rows) && sqlite3_step(s) == SQLITE_ROW) {
-		const char *state = (const char *)sqlite3_column_text(s, 1);
+		const char *state = (const char *)sqlite3_column_text(s, 4);
 
 		if (strcmp(state, "submitted") == 0)
 			continue;
-		rows[n].id = sqlite3_column_int64(s, 0);
-		snprintf(rows[n].state, sizeof(rows[n].state), "%s", state);
-		rows[n].items = (long)sqlite3_column_int64(s, 3);
-		rows[n].created = (double)sqlite3_column_int64(s, 4);
+		batch_of_row(s, &rows[n].rb);
+		rows[n].uploading = strcmp(state, "uploading") == 0;
 		snprintf(rows[n].token, sizeof(rows[n].token), "%s", sqlite3_column_text(s, 5));
 		n++;
 	}
 	sqlite3_reset(s);
 	for (size_t i = 0; i < n && b->stop_code == 0; i++) {
-		if (strcmp(rows[i].state, "uploading") == 0)
-			drop_batch(b, rows[i].id); /* never created */
+		if (rows[i].uploading)
+			drop_batch(b, rows[i].rb.id); /* never created */
 		else
-			recover(b, rows[i].id, rows[i].items, rows[i].created, rows[i].token);
+			recover(b, &rows[i].rb, rows[i].token);
 	}
 }
 
@@ -1773,14 +1781,8 @@ wait_for_batches(struct batcher *b)
 		requeue(b);
 		submit(b);
 		s = stmt(b, S_BATCHES_NEEDED);
-		while (n < sizeof(rbs) / sizeof(*rbs) && sqlite3_step(s) == SQLITE_ROW) {
-			rbs[n].id = sqlite3_column_int64(s, 0);
-			snprintf(rbs[n].remote_id, sizeof(rbs[n].remote_id), "%s",
-				sqlite3_column_text(s, 1));
-			rbs[n].items = (long)sqlite3_column_int64(s, 2);
-			rbs[n].created = (double)sqlite3_column_int64(s, 3);
-			n++;
-		}
+		while (n < sizeof(rbs) / sizeof(*rbs) && sqlite3_step(s) == SQLITE_ROW)
+			batch_of_row(s, &rbs[n++]);
 		sqlite3_reset(s);
 		for (size_t i = 0; i < n && b->stop_code == 0; i++) {
 			struct batch_status bs;
@@ -1819,16 +1821,9 @@ cancel_all(struct batcher *b)
 
 	sqlite3_bind_text(s, 1, b->model->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, b->endpoint->base, -1, SQLITE_STATIC);
-	while (n < sizeof(rbs) / sizeof(*rbs) && sqlite3_step(s) == SQLITE_ROW) {
-		if (strcmp((const char *)sqlite3_column_text(s, 1), "submitted") != 0)
-			continue;
-		rbs[n].id = sqlite3_column_int64(s, 0);
-		snprintf(rbs[n].remote_id, sizeof(rbs[n].remote_id), "%s",
-			sqlite3_column_text(s, 2));
-		rbs[n].items = (long)sqlite3_column_int64(s, 3);
-		rbs[n].created = (double)sqlite3_column_int64(s, 4);
-		n++;
-	}
+	while (n < sizeof(rbs) / sizeof(*rbs) && sqlite3_step(s) == SQLITE_ROW)
+		if (strcmp((const char *)sqlite3_column_text(s, 4), "submitted") == 0)
+			batch_of_row(s, &rbs[n++]);
 	sqlite3_reset(s);
 	if (n == 0 && !b->cfg->loop.quiet)
 		warn("no unfinished batch of %s in '%s'", b->model->id, db_path(b->db));

@@ -2,7 +2,7 @@
 /*
  * jl-llm --batch: the records go to the provider's batch API (OpenAI and
  * Groq: files and batches; Anthropic: message batches) instead of one
- * request each, for the batch price. doc/design.md §4.5 and jl-llm(1),
+ * request each, for the batch price. doc/design.md §4.4 and jl-llm(1),
  * BATCH MODE, describe it; doc/protocols.md §11 the wire.
  *
  * Crash-only: every batch and the cache key of each of its requests (its
