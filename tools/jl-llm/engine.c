@@ -120,6 +120,7 @@ finish_dry_run(struct netloop *nl, struct net_job *j)
 		jv_number(max_tokens >= 0 ? (double)max_tokens : 0));
 	usage = jv_object_set(usage, jv_string("cached_tokens"), jv_number(0));
 	usage = jv_object_set(usage, jv_string("reasoning_tokens"), jv_number(0));
+	usage = jv_object_set(usage, jv_string("cache_write_tokens"), jv_number(0));
 	llm = jv_object_set(llm, jv_string("dry_run"), jv_true());
 	llm = jv_object_set(llm, jv_string("model"), jv_string(m->model));
 	llm = jv_object_set(llm, jv_string("provider"), jv_string(m->provider->name));
@@ -205,6 +206,8 @@ accept_answer(struct netloop *nl, struct net_job *j, struct llm_answer *a)
 		jv_number((double)a->cached_tokens));
 	usage = jv_object_set(usage, jv_string("reasoning_tokens"),
 		jv_number((double)a->reasoning_tokens));
+	usage = jv_object_set(usage, jv_string("cache_write_tokens"),
+		jv_number((double)a->cache_write_tokens));
 	if (a->has_cost)
 		usage = jv_object_set(usage, jv_string("cost"), jv_number(a->cost));
 	llm = jv_object_set(jv_object(), jv_string("content"), content);

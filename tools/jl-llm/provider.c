@@ -623,8 +623,9 @@ parse_anthropic(jv body, struct llm_answer *a, char *code, size_t code_size, str
 	if (jv_get_kind(usage) == JV_KIND_OBJECT) {
 		/* input_tokens counts only uncached input: add the cache to compare with OpenAI. */
 		a->cached_tokens = number_at(usage, "cache_read_input_tokens");
-		a->prompt_tokens = number_at(usage, "input_tokens") + a->cached_tokens +
-			number_at(usage, "cache_creation_input_tokens");
+		a->cache_write_tokens = number_at(usage, "cache_creation_input_tokens");
+		a->prompt_tokens =
+			number_at(usage, "input_tokens") + a->cached_tokens + a->cache_write_tokens;
 		a->completion_tokens = number_at(usage, "output_tokens");
 	}
 	jv_free(usage);
@@ -655,8 +656,9 @@ parse_converse(jv body, struct llm_answer *a, char *code, size_t code_size, stru
 	if (jv_get_kind(usage) == JV_KIND_OBJECT) {
 		/* As for Anthropic: inputTokens leaves out what the prompt cache read or wrote. */
 		a->cached_tokens = number_at(usage, "cacheReadInputTokens");
-		a->prompt_tokens = number_at(usage, "inputTokens") + a->cached_tokens +
-			number_at(usage, "cacheWriteInputTokens");
+		a->cache_write_tokens = number_at(usage, "cacheWriteInputTokens");
+		a->prompt_tokens =
+			number_at(usage, "inputTokens") + a->cached_tokens + a->cache_write_tokens;
 		a->completion_tokens = number_at(usage, "outputTokens");
 	}
 	jv_free(usage);
@@ -673,6 +675,7 @@ parse_answer(enum dialect d, const char *text, size_t len, struct llm_answer *a,
 	buf_reset(&a->content);
 	a->finish_reason[0] = '\0';
 	a->prompt_tokens = a->completion_tokens = a->cached_tokens = a->reasoning_tokens = 0;
+	a->cache_write_tokens = 0;
 	a->has_cost = false;
 	body = len <= 0x7fffffff ? jv_parse_sized(text, (int)len) : jv_invalid();
 	if (jv_get_kind(body) != JV_KIND_OBJECT) {
