@@ -141,7 +141,7 @@ struct llm_answer {
 	struct buf content;
 	char finish_reason[32];
 	long prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens;
-	long cache_write_tokens; /* written to the prompt cache (Anthropic, Bedrock), in prompt_tokens */
+	long cache_write_tokens; /* written to the prompt cache, counted in prompt_tokens too */
 	bool has_cost;
 	double cost; /* OpenRouter's usage.cost */
 };
