@@ -200,7 +200,7 @@ openai_body(const struct model_ref *m, const struct llm_params *p, const struct 
 		}
 		body = jv_object_set(body, jv_string("response_format"), format);
 	}
-	/* Only OpenAI's own API is known to take it: Azure's older deployments refuse it. */
+	/* Only OpenAI's own API is known to take it: Azure deployments of some models refuse it. */
 	if (p->cache && strcmp(m->provider->name, "openai") == 0)
 		body = jv_object_set(body, jv_string("prompt_cache_key"), jv_string(p->cache_key));
 	return body;
