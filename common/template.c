@@ -152,6 +152,16 @@ template_placeholders(const struct tmpl *t)
 	return t->nplaceholders;
 }
 
+size_t
+template_head_len(const struct tmpl *t)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < t->nparts && t->parts[i].text != NULL; i++)
+		len += t->parts[i].len;
+	return len;
+}
+
 void
 template_free(struct tmpl *t)
 {

@@ -34,6 +34,13 @@ int template_render(struct tmpl *t, jv record, size_t cap, struct buf *out, size
 /* The number of placeholders. */
 size_t template_placeholders(const struct tmpl *t);
 
+/*
+ * The length in bytes of t's literal text before its first placeholder (the
+ * whole text when there is none): every rendering of t starts with these
+ * bytes, whatever the record and the cap. 0 when t starts with a placeholder.
+ */
+size_t template_head_len(const struct tmpl *t);
+
 void template_free(struct tmpl *t);
 
 #endif

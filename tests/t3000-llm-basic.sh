@@ -33,9 +33,10 @@ test_expect_success PYTHON3 'each record gets .llm with the answer, the model, u
 	EOF
 '
 
-test_expect_success PYTHON3 'usage: the provider counts (prompt, completion, cached, reasoning)' '
+test_expect_success PYTHON3 'usage: the provider counts (prompt, completion, cached, reasoning, cache writes)' '
 	check out <<-\EOF
-	all(set(r["llm"]["usage"]) == {"prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens"} for r in R)
+	all(set(r["llm"]["usage"]) == {"prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "cache_write_tokens"} for r in R)
+	all(r["llm"]["usage"]["cache_write_tokens"] == 0 for r in R)
 	all(r["llm"]["usage"]["prompt_tokens"] == tokens("Company: " + r["name"]) for r in R)
 	all(r["llm"]["usage"]["completion_tokens"] == tokens(r["llm"]["content"]) for r in R)
 	all(r["llm"]["usage"]["cached_tokens"] == 0 and r["llm"]["usage"]["reasoning_tokens"] == 0 for r in R)

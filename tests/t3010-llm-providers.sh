@@ -99,7 +99,7 @@ test_expect_success 'setup: the capture server' '
 	                                          "content": [{"text": "Fine"}, {"text": " words"}]}},
 	                   "stopReason": "max_tokens",
 	                   "usage": {"inputTokens": 11, "outputTokens": 3, "totalTokens": 14,
-	                             "cacheReadInputTokens": 4}}
+	                             "cacheReadInputTokens": 4, "cacheWriteInputTokens": 2}}
 	        elif out is None:
 	            out = {"id": "c", "object": "chat.completion", "model": "m",
 	                   "choices": [{"index": 0, "message": {"role": "assistant", "content": "Fine"},
@@ -347,7 +347,7 @@ test_expect_success BOTOCORE 'bedrock: botocore finds the signature right, the I
 	len(R) == 3 and all(ok(r) and r["llm"]["provider"] == "bedrock" for r in R)
 	all(r["llm"]["model"] == "anthropic.claude-3-5-haiku-20241022-v1:0" for r in R)
 	all(r["llm"]["content"] == "Fine words" and r["llm"]["finish_reason"] == "length" for r in R)
-	all(r["llm"]["usage"] == {"prompt_tokens": 15, "completion_tokens": 3, "cached_tokens": 4, "reasoning_tokens": 0} for r in R)
+	all(r["llm"]["usage"] == {"prompt_tokens": 17, "completion_tokens": 3, "cached_tokens": 4, "reasoning_tokens": 0, "cache_write_tokens": 2} for r in R)
 	# no key check, three signed requests that botocore verified
 	len(M) == 3 and all(m["sig"] is True for m in M)
 	all(m["path"] == "/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse" for m in M)

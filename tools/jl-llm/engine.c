@@ -136,6 +136,7 @@ llm_dry_run_value(const struct llm_config *cfg, const struct llm_job *lj, int m)
 		jv_number(max_tokens >= 0 ? (double)max_tokens : 0));
 	usage = jv_object_set(usage, jv_string("cached_tokens"), jv_number(0));
 	usage = jv_object_set(usage, jv_string("reasoning_tokens"), jv_number(0));
+	usage = jv_object_set(usage, jv_string("cache_write_tokens"), jv_number(0));
 	llm = jv_object_set(llm, jv_string("dry_run"), jv_true());
 	llm = jv_object_set(llm, jv_string("model"), jv_string(model->model));
 	llm = jv_object_set(llm, jv_string("provider"), jv_string(model->provider->name));
@@ -208,6 +209,8 @@ llm_answer_value(const struct llm_config *cfg, int m, const struct llm_answer *a
 		jv_number((double)a->cached_tokens));
 	usage = jv_object_set(usage, jv_string("reasoning_tokens"),
 		jv_number((double)a->reasoning_tokens));
+	usage = jv_object_set(usage, jv_string("cache_write_tokens"),
+		jv_number((double)a->cache_write_tokens));
 	if (a->has_cost)
 		usage = jv_object_set(usage, jv_string("cost"), jv_number(a->cost));
 	llm = jv_object_set(jv_object(), jv_string("content"), content);

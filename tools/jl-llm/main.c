@@ -103,6 +103,8 @@ parse_options(struct llm_config *cfg, struct llm_args *a, int argc, char **argv)
 			"the provider's sampling seed (and the retry jitter's)", NULL),
 		OPT_CALLBACK('o', "option", cfg, "KEY=VALUE",
 			"set KEY in the request body (VALUE as JSON if it is)", NULL, add_option),
+		OPT_BOOL(0, "cache", &p->cache,
+			"mark the fixed prompt for the provider's prompt cache (off by default)"),
 		OPT_NAME(0, "into", &cfg->loop.into, "NAME", "the field to add", "llm"),
 		OPT_BOOL(0, "dry-run", &cfg->dry_run,
 			"no requests: emit each request and its estimated usage"),
@@ -186,7 +188,7 @@ validate_config(struct llm_config *cfg, struct llm_args *a)
 {
 	struct buf err = BUF_INIT;
 	const char *specs[MAX_MODELS];
-	char *text;
+	char *text, *system_text = NULL;
 
 	if (a->model == NULL)
 		a->model = getenv("JL_MODEL");
@@ -212,13 +214,17 @@ validate_config(struct llm_config *cfg, struct llm_args *a)
 	text = a->prompt_file ? netopt_read_file(a->prompt_file, "prompt file")
 			      : xstrdup(a->prompt);
 	cfg->prompt = compile_template(text, "prompt");
-	free(text);
 	if (a->system != NULL || a->system_file != NULL) {
-		text = a->system_file ? netopt_read_file(a->system_file, "system file")
-				      : xstrdup(a->system);
-		cfg->system = compile_template(text, "system");
-		free(text);
+		system_text = a->system_file ? netopt_read_file(a->system_file, "system file")
+					     : xstrdup(a->system);
+		cfg->system = compile_template(system_text, "system");
 	}
+	if (cfg->params.cache) {
+		cfg->params.prompt_head = template_head_len(cfg->prompt);
+		prompt_cache_key(system_text, text, cfg->params.cache_key);
+	}
+	free(text);
+	free(system_text);
 	if (a->schema_file != NULL) {
 		cfg->params.json = true;
 		text = netopt_read_file(a->schema_file, "schema");

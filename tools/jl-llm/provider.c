@@ -9,6 +9,7 @@
 #include "failure.h"
 #include "provider.h"
 #include "record.h"
+#include "sha256.h"
 #include "sigv4.h"
 #include "util.h"
 
@@ -52,6 +53,13 @@ static const struct provider providers[] = {
 
 /* Anthropic requires an output cap; this is jl-llm's when --max-tokens is not given. */
 #define ANTHROPIC_DEFAULT_MAX_TOKENS 1024
+
+/*
+ * The shortest prefix Anthropic caches, in tokens: 2,048 for the Haiku
+ * models, 1,024 for the others (doc/protocols.md §3).
+ */
+#define ANTHROPIC_CACHE_MIN 1024
+#define ANTHROPIC_CACHE_MIN_HAIKU 2048
 
 const struct provider *
 provider_find(const char *name)
@@ -138,6 +146,23 @@ message(const char *role, jv content)
 		jv_string("content"), content);
 }
 
+void
+prompt_cache_key(const char *system, const char *prompt, char key[PROMPT_CACHE_KEY_SIZE])
+{
+	unsigned char hash[SHA256_SIZE];
+	char hex[2 * SHA256_SIZE + 1];
+	struct sha256 h;
+
+	sha256_init(&h);
+	if (system != NULL)
+		sha256_update(&h, system, strlen(system));
+	sha256_update(&h, "", 1); /* the NUL between the two */
+	sha256_update(&h, prompt, strlen(prompt));
+	sha256_final(&h, hash);
+	sha256_hex(hash, hex);
+	snprintf(key, PROMPT_CACHE_KEY_SIZE, "jl-%.16s", hex);
+}
+
 /* The OpenAI dialect's body (doc/protocols.md §1.2), without -o. */
 static jv
 openai_body(const struct model_ref *m, const struct llm_params *p, const struct buf *sys,
@@ -175,10 +200,54 @@ openai_body(const struct model_ref *m, const struct llm_params *p, const struct 
 		}
 		body = jv_object_set(body, jv_string("response_format"), format);
 	}
+	/* Only OpenAI's own API is known to take it: Azure deployments of some models refuse it. */
+	if (p->cache && strcmp(m->provider->name, "openai") == 0)
+		body = jv_object_set(body, jv_string("prompt_cache_key"), jv_string(p->cache_key));
 	return body;
 }
 
-/* Anthropic's body (§3): the cap is required, the system prompt is top-level, no seed. */
+/* An Anthropic text block of the n bytes of s, marked for the prompt cache when cached. */
+static jv
+anthropic_text(const char *s, size_t n, bool cached)
+{
+	jv block = jv_object_set(jv_object(), jv_string("type"), jv_string("text"));
+
+	block = jv_object_set(block, jv_string("text"), jv_string_sized(s, (int)n));
+	if (cached)
+		block = jv_object_set(block, jv_string("cache_control"),
+			jv_object_set(jv_object(), jv_string("type"), jv_string("ephemeral")));
+	return block;
+}
+
+/*
+ * The content of Anthropic's user message: the prompt, a string. With
+ * --cache, when the system prompt (sys_len bytes) and the prompt's fixed
+ * head reach the model's minimum cacheable length (bytes / 4 as tokens),
+ * two text blocks instead: the head, marked for the cache, then the rest.
+ */
+static jv
+anthropic_user(const struct model_ref *m, const struct llm_params *p, size_t sys_len,
+	const char *prompt, size_t prompt_len)
+{
+	size_t head = p->prompt_head <= prompt_len ? p->prompt_head : 0;
+	size_t min = strcasestr(m->model, "haiku") != NULL ? ANTHROPIC_CACHE_MIN_HAIKU
+							   : ANTHROPIC_CACHE_MIN;
+	jv content;
+
+	if (!p->cache || head == 0 || (sys_len + head) / 4 < min)
+		return jv_string_sized(prompt, (int)prompt_len);
+	content = jv_array_append(jv_array(), anthropic_text(prompt, head, true));
+	if (head < prompt_len) /* the API refuses an empty text block */
+		content = jv_array_append(content,
+			anthropic_text(prompt + head, prompt_len - head, false));
+	return content;
+}
+
+/*
+ * Anthropic's body (§3): the cap is required, the system prompt is
+ * top-level, no seed; with --cache the system prompt is a text block marked
+ * for the prompt cache, and the prompt perhaps two blocks (anthropic_user).
+ */
 static jv
 anthropic_body(const struct model_ref *m, const struct llm_params *p, const struct buf *sys,
 	const char *prompt, size_t prompt_len)
@@ -188,12 +257,15 @@ anthropic_body(const struct model_ref *m, const struct llm_params *p, const stru
 	body = jv_object_set(body, jv_string("max_tokens"),
 		jv_number(
 			p->max_tokens >= 0 ? (double)p->max_tokens : ANTHROPIC_DEFAULT_MAX_TOKENS));
-	if (sys->len > 0)
+	if (sys->len > 0 && p->cache)
+		body = jv_object_set(body, jv_string("system"),
+			jv_array_append(jv_array(), anthropic_text(sys->data, sys->len, true)));
+	else if (sys->len > 0)
 		body = jv_object_set(body, jv_string("system"),
 			jv_string_sized(sys->data, (int)sys->len));
 	body = jv_object_set(body, jv_string("messages"),
 		jv_array_append(jv_array(),
-			message("user", jv_string_sized(prompt, (int)prompt_len))));
+			message("user", anthropic_user(m, p, sys->len, prompt, prompt_len))));
 	if (p->has_temperature)
 		body = jv_object_set(body, jv_string("temperature"), jv_number(p->temperature));
 	return body;
@@ -648,8 +720,9 @@ parse_anthropic(jv body, struct llm_answer *a, char *code, size_t code_size, str
 	if (jv_get_kind(usage) == JV_KIND_OBJECT) {
 		/* input_tokens counts only uncached input: add the cache to compare with OpenAI. */
 		a->cached_tokens = number_at(usage, "cache_read_input_tokens");
-		a->prompt_tokens = number_at(usage, "input_tokens") + a->cached_tokens +
-			number_at(usage, "cache_creation_input_tokens");
+		a->cache_write_tokens = number_at(usage, "cache_creation_input_tokens");
+		a->prompt_tokens =
+			number_at(usage, "input_tokens") + a->cached_tokens + a->cache_write_tokens;
 		a->completion_tokens = number_at(usage, "output_tokens");
 	}
 	jv_free(usage);
@@ -680,8 +753,9 @@ parse_converse(jv body, struct llm_answer *a, char *code, size_t code_size, stru
 	if (jv_get_kind(usage) == JV_KIND_OBJECT) {
 		/* As for Anthropic: inputTokens leaves out what the prompt cache read or wrote. */
 		a->cached_tokens = number_at(usage, "cacheReadInputTokens");
-		a->prompt_tokens = number_at(usage, "inputTokens") + a->cached_tokens +
-			number_at(usage, "cacheWriteInputTokens");
+		a->cache_write_tokens = number_at(usage, "cacheWriteInputTokens");
+		a->prompt_tokens =
+			number_at(usage, "inputTokens") + a->cached_tokens + a->cache_write_tokens;
 		a->completion_tokens = number_at(usage, "outputTokens");
 	}
 	jv_free(usage);
@@ -698,6 +772,7 @@ parse_answer(enum dialect d, const char *text, size_t len, struct llm_answer *a,
 	buf_reset(&a->content);
 	a->finish_reason[0] = '\0';
 	a->prompt_tokens = a->completion_tokens = a->cached_tokens = a->reasoning_tokens = 0;
+	a->cache_write_tokens = 0;
 	a->has_cost = false;
 	body = len <= 0x7fffffff ? jv_parse_sized(text, (int)len) : jv_invalid();
 	if (jv_get_kind(body) != JV_KIND_OBJECT) {

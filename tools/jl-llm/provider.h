@@ -67,6 +67,9 @@ struct model_ref {
 int model_parse(const char *spec, struct model_ref *m, struct buf *err);
 void model_free(struct model_ref *m);
 
+/* The size of a prompt_cache_key: "jl-", 16 hex digits and the NUL. */
+#define PROMPT_CACHE_KEY_SIZE 20
+
 /* What a request holds besides the prompt (options that shape the body). */
 struct llm_params {
 	bool has_temperature;
@@ -77,7 +80,19 @@ struct llm_params {
 	bool json;
 	jv schema;  /* JSON schema for structured output, or jv_null() */
 	jv options; /* -o KEY=VALUE pairs, an object merged into the body */
+	/* --cache: mark what the provider may cache (doc/protocols.md §1.2, §3) */
+	bool cache;
+	size_t prompt_head; /* the bytes of the prompt's fixed head (template_head_len) */
+	char cache_key[PROMPT_CACHE_KEY_SIZE]; /* OpenAI's prompt_cache_key */
 };
+
+/*
+ * The prompt_cache_key of a run, into key: "jl-" and the first 16 hex
+ * digits of the SHA-256 of the system template's source (system may be
+ * NULL: empty), a NUL, and the prompt template's source. The same
+ * templates give the same key in every run and process.
+ */
+void prompt_cache_key(const char *system, const char *prompt, char key[PROMPT_CACHE_KEY_SIZE]);
 
 /* The body of a request; deterministic for the same input (the cache key hashes it). */
 void build_body(const struct model_ref *m, const struct llm_params *p, const char *system,
@@ -143,6 +158,7 @@ struct llm_answer {
 	struct buf content;
 	char finish_reason[32];
 	long prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens;
+	long cache_write_tokens; /* written to the prompt cache, counted in prompt_tokens too */
 	bool has_cost;
 	double cost; /* OpenRouter's usage.cost */
 };
