@@ -193,18 +193,17 @@ test_expect_success '--batch-size: above the provider limit is 78 (openai, groq:
 	no_input_read in 78 jl-llm --batch --db u.db --batch-size 50001 -m groq/some-model -p "x {{.name}}" &&
 	test_grep "groq holds at most 50000" nir.err &&
 	# no input, no request: the server is never asked
-	jl-llm --batch --db u.db --batch-size 50000 -m openai/mock-model --base-url http://127.0.0.1:9/v1 \
+	jl-llm --batch --no-check --db u.db --batch-size 50000 -m openai/mock-model --base-url http://127.0.0.1:9/v1 \
 		-p "x {{.name}}" </dev/null >out 2>err &&
 	test_must_be_empty out &&
-	jl-llm --batch --db u.db --batch-size 100000 -m anthropic/some-model --base-url http://127.0.0.1:9/v1 \
+	jl-llm --batch --no-check --db u.db --batch-size 100000 -m anthropic/some-model --base-url http://127.0.0.1:9/v1 \
 		-p "x {{.name}}" </dev/null >out 2>err &&
 	test_must_be_empty out
 '
 
-# BUG: the option parser caps --batch-size at 100,000 for every provider,
-# so one above Anthropic's limit is a usage error (64) rather than the
-# provider-limit error (78) that OpenAI and Groq give.
-test_expect_failure '--batch-size above the limit of Anthropic (100,000) is 78, as for the others' '
+# --batch-size over the provider's limit is a configuration error (78) for
+# every provider, Anthropic's 100,000 included.
+test_expect_success '--batch-size above the limit of Anthropic (100,000) is 78, as for the others' '
 	records 2 >in &&
 	no_input_read in 78 jl-llm --batch --db u.db --batch-size 100001 -m anthropic/some-model -p "x {{.name}}" &&
 	test_grep "anthropic holds at most 100000" nir.err
@@ -291,8 +290,8 @@ test_expect_success PYTHON3 'Anthropic: 2,000 records, --batch-size 500: 4 messa
 
 test_expect_success PYTHON3 'a rerun of the same command: every answer from the cache, not one request' '
 	n0=$(log_lines) &&
-	jl-llm --batch -m anthropic/mock-claude --base-url "$MOCK_URL/v1" --db an.db --batch-size 500 \
-		--poll 0.1 -p "Company: {{.name}}" <in >again 2>err &&
+	jl-llm --batch --no-check -m anthropic/mock-claude --base-url "$MOCK_URL/v1" --db an.db \
+		--batch-size 500 --poll 0.1 -p "Company: {{.name}}" <in >again 2>err &&
 	test "$(log_lines)" = "$n0" &&
 	cp out first.jsonl &&
 	check again <<-\EOF
@@ -362,11 +361,9 @@ test_expect_success PYTHON3,NO_VALGRIND 'kill -9 at ten random moments, then a r
 	creates = [m for m in M if m["route"] == "batches" and m["method"] == "POST" and m["status"] == 200]
 	# one row for each batch created, none created twice
 	len(creates) == len(B) == len({b[0] for b in B}) and all(b[0] for b in B)
-	# none left uploading or creating. BUG: a batch can stay "submitted" for
-	# good, every item of it collected, when a kill falls between the commit
-	# of its last results (read_results) and that of its state (leftovers):
-	# no later run looks at it again, and --cancel would cancel it
-	all(b[2] in ("collected", "submitted") for b in B)
+	# every one collected: a batch a kill left "submitted" with all its
+	# results read is settled by the next run
+	all(b[2] == "collected" for b in B)
 	# each request went out in exactly one batch (no failures: no retries)
 	sum(b[1] for b in B) == 1000
 	db.execute("SELECT count(*) FROM llm_batch_items").fetchone()[0] == 0
@@ -378,23 +375,17 @@ test_expect_success PYTHON3,NO_VALGRIND 'kill -9 at ten random moments, then a r
 	EOF
 '
 
-# BUG (the next test isolates it): a run killed after it committed the
-# answers of a batch to the cache and before it wrote their records leaves
-# them to the rerun, which writes them as cached: true, so jl-cost bills
-# none of them. Each turn of the wait collects every ended batch (up to 16)
-# before it writes a record: with the kills above most answers are never
-# billed (in one run of this script, none of the 1,000).
-test_expect_failure PYTHON3,NO_VALGRIND 'kill -9 and rerun: the ledger bills each of the 1,000 paid answers once' '
+# An answered item stays in the database, marked answered, until the record
+# that bills it is written: a run killed between collecting a batch and
+# writing its records leaves them to the rerun, which bills them (cached:
+# false) instead of replaying them. The next test isolates it.
+test_expect_success PYTHON3,NO_VALGRIND 'kill -9 and rerun: the ledger bills each of the 1,000 paid answers once' '
 	test "$(sql ledger.db "SELECT count(*) FROM cost_ledger")" = 1000
 '
 
-# BUG: answers are committed to the cache batch by batch, but written only
-# once every batch ended in this turn is collected. A kill -9 in between
-# (here: while the download of the second batch's results hangs) leaves answers
-# that were paid for in the cache and in no output; the rerun writes them
-# as cached: true, so jl-cost never bills them: the ledger (and --budget)
-# misses 5 of the 10 paid answers.
-test_expect_failure PYTHON3 'kill -9 after a batch was collected, before its records were written: the rerun still bills them once' '
+# Killed while the second batch's results download hangs, after the first
+# batch's answers were committed: the rerun still bills all 10.
+test_expect_success PYTHON3 'kill -9 after a batch was collected, before its records were written: the rerun still bills them once' '
 	cat >stall.scn <<-\EOF &&
 	2 path=/content stall
 	EOF
@@ -579,8 +570,10 @@ test_expect_success PYTHON3,NO_VALGRIND '--cancel: cancels the submitted batch, 
 	[m["status"] for m in M if m["route"] == "batch-cancel"] == [200]
 	db = sqlite3.connect("cancel.db")
 	db.execute("SELECT state FROM llm_batches").fetchall() == [("collected",)]
-	db.execute("SELECT count(*) FROM llm_batch_items").fetchone()[0] == 0
+	db.execute("SELECT count(*) FROM llm_batch_items WHERE answered = 0").fetchone()[0] == 0
 	0 < db.execute("SELECT count(*) FROM llm_cache").fetchone()[0] < 20
+	# what it finished waits, answered, for the record that bills it
+	db.execute("SELECT count(*) FROM llm_batch_items").fetchone()[0] == db.execute("SELECT count(*) FROM llm_cache").fetchone()[0]
 	EOF
 	kept=$(sql cancel.db "SELECT count(*) FROM llm_cache") &&
 	n1=$(log_lines) &&
@@ -589,19 +582,19 @@ test_expect_success PYTHON3,NO_VALGRIND '--cancel: cancels the submitted batch, 
 	log_since "$n1" &&
 	check c2.out new.log <<-EOF
 	len(R) == 20 and ids(R) == list(range(1, 21)) and all(ok(r) for r in R)
-	len([r for r in R if cached(r)]) == $kept
+	# the answers of the cancelled batch are written (and billed) now, not as replays
+	not any(cached(r) for r in R)
 	B = sqlite3.connect("cancel.db").execute("SELECT remote_id, items FROM llm_batches ORDER BY id").fetchall()
 	len(B) == 2 and B[1][1] == 20 - $kept
-	all(r["llm"]["batch_id"] == B[0][0] for r in R if cached(r))
-	all(r["llm"]["batch_id"] == B[1][0] for r in R if not cached(r))
+	len([r for r in R if r["llm"]["batch_id"] == B[0][0]]) == $kept
+	len([r for r in R if r["llm"]["batch_id"] == B[1][0]]) == 20 - $kept
 	collections.Counter(m["route"] for m in M)["batches"] == 1
 	EOF
 '
 
-# BUG: the answers a cancelled batch finished are paid for, kept in the
-# cache by --cancel (which writes no record) and written by the rerun as
-# cached: true, so jl-cost never bills them.
-test_expect_failure PYTHON3,NO_VALGRIND '--cancel: the answers the cancelled batch finished are billed once across the runs' '
+# The answers a cancelled batch finished wait, answered, in the database:
+# the rerun that writes them bills them once.
+test_expect_success PYTHON3,NO_VALGRIND '--cancel: the answers the cancelled batch finished are billed once across the runs' '
 	complete c1.out c2.out | jl-cost --db cancel-ledger.db --prices "$PRICES" >/dev/null 2>&1 &&
 	test "$(sql cancel-ledger.db "SELECT count(*) FROM cost_ledger")" = 20
 '
@@ -656,15 +649,9 @@ test_expect_success PYTHON3,MSGBATCH_LIST 'Anthropic: the rerun finds the batch 
 	EOF
 '
 
-# BUG: a stop (SIGINT, SIGTERM) that comes while the requests file uploads
-# is seen only once the upload answered: submit() has marked the batch
-# "creating" by then, and call() returns without sending the create. The
-# batch is left "creating" though no create request ever left, so the rerun
-# must find it in the provider list of batches (and, for Anthropic, match
-# one by its size and time, which may adopt a foreign batch). Against this
-# mock, which has no list route, the rerun exits 69 "cannot list the
-# batches to find one being created".
-test_expect_failure PYTHON3 'SIGINT during the upload: no create was sent, so no batch is left creating; the rerun needs no list' '
+# A stop (SIGINT) during the upload: the create is never sent, so the batch
+# is dropped rather than left "creating", and the rerun needs no list.
+test_expect_success PYTHON3 'SIGINT during the upload: no create was sent, so no batch is left creating; the rerun needs no list' '
 	cat >slow-upload.scn <<-\EOF &&
 	1 path=/files delay=2500
 	EOF
@@ -689,13 +676,10 @@ test_expect_failure PYTHON3 'SIGINT during the upload: no create was sent, so no
 	EOF
 '
 
-# BUG: the batches a run waits for (S_BATCHES_NEEDED) and the requests it
-# counts as out (S_ITEM_FIND) are not limited to its model and base URL, as
-# recover_all and --cancel are. A rerun with another --base-url polls the
-# new base for a batch of the old one, gets 404, and drops the row: the
-# batch still running at the old base is forgotten (never collected, never
-# cancelled) and its requests are sent and paid for again.
-test_expect_failure PYTHON3 'a batch still running at another --base-url is not forgotten by a run against a new one' '
+# A batch out at another --base-url is neither forgotten nor paid again: a
+# run against a new base leaves its records interrupted, naming the batch
+# and the base where it runs (75).
+test_expect_success PYTHON3 'a batch still running at another --base-url is not forgotten, nor paid again, by a run against a new one' '
 	mock_start --key "$KEY" --batch-time 3 &&
 	OLD=$MOCK_URL &&
 	records 5 >in &&
@@ -707,8 +691,13 @@ test_expect_failure PYTHON3 'a batch still running at another --base-url is not 
 	test_expect_code 75 wait "$pid" &&
 	sql moved.db "SELECT remote_id FROM llm_batches" >moved.remote &&
 	mock_start --key "$KEY" --batch-time 0.2 &&
-	bllm openai/mock-model --db moved.db -p "Company: {{.name}}" <in >moved2.out 2>moved2.err &&
-	test "$(sql moved.db "SELECT remote_id || \" \" || state FROM llm_batches WHERE base = \"$OLD/v1\"")" = "$(cat moved.remote) submitted"
+	test_expect_code 75 bllm openai/mock-model --db moved.db -p "Company: {{.name}}" <in >moved2.out 2>moved2.err &&
+	test "$(sql moved.db "SELECT remote_id || \" \" || state FROM llm_batches WHERE base = \"$OLD/v1\"")" = "$(cat moved.remote) submitted" &&
+	test "$(sql moved.db "SELECT count(*) FROM llm_batches")" = 1 &&
+	! grep -q "\"route\":\"batches\"" "$MOCK_LOG" &&
+	test "$(grep -c "\"code\":\"interrupted\"" moved2.out)" = 5 &&
+	test_grep "$(cat moved.remote) at $OLD/v1" moved2.out &&
+	test_grep "rerun with --base-url where it runs" moved2.err
 '
 
 # --- duplicates, order ----------------------------------------------------------------
@@ -774,10 +763,9 @@ test_expect_success PYTHON3 '-k: input order, cached and batch answers interleav
 	EOF
 '
 
-# BUG: --budget is taken with --batch (setup() even opens the ledger) but
-# never looked at: the batch is submitted however much the ledger holds.
-# The synchronous path holds the records back (budget_exceeded, 75).
-test_expect_failure PYTHON3 '--batch --budget: nothing is sent once the ledger holds the budget' '
+# --batch --budget: a batch whose estimate would take the ledger past the
+# budget is not submitted; its records leave budget_exceeded (75).
+test_expect_success PYTHON3 '--batch --budget: nothing is sent once the ledger holds the budget' '
 	mock_start --key "$KEY" --batch-time 0.2 &&
 	records 8 >in &&
 	# three answers paid and tallied by jl-cost in the ledger
@@ -796,10 +784,16 @@ test_expect_success 'a wrong key: 77, the records not sent; no key in any file, 
 	mock_start --key "$KEY" --batch-time 0.2 &&
 	records 3 >in &&
 	WRONG=sk-wrong-key-0f9e8d7c6b5a4321 &&
+	# the key check refuses it before any input is read
 	test_expect_code 77 env OPENAI_API_KEY=$WRONG jl-llm --batch -m openai/mock-model \
 		--base-url "$MOCK_URL/v1" --db wrong.db -p "Company: {{.name}}" <in >wrong.out 2>wrong.err &&
-	test_grep "not_sent" wrong.out &&
+	test_must_be_empty wrong.out &&
 	test_grep "401" wrong.err &&
+	# without it, the upload is refused and every record leaves unsent
+	test_expect_code 77 env OPENAI_API_KEY=$WRONG jl-llm --batch --no-check -m openai/mock-model \
+		--base-url "$MOCK_URL/v1" --db wrong.db -p "Company: {{.name}}" <in >wrong1.out 2>wrong1.err &&
+	test "$(grep -c "not_sent" wrong1.out)" = 3 &&
+	test_grep "401" wrong1.err &&
 	test_expect_code 77 env ANTHROPIC_API_KEY=$WRONG jl-llm --batch -m anthropic/mock-claude \
 		--base-url "$MOCK_URL/v1" --db wrong.db -p "Company: {{.name}}" <in >wrong2.out 2>wrong2.err &&
 	# every file of the scratch directory: outputs, stderr, the mock logs, the databases

@@ -3,12 +3,13 @@
  * jl-llm --batch; batch.h says what it promises.
  *
  * The run database holds llm_batches (one row per batch: its state, the
- * provider's ids) and llm_batch_items (one row per request still out in a
- * batch, keyed by the request's cache key, whose hex is its custom_id).
- * This process keeps its records in temporary tables of the same
+ * provider's ids) and llm_batch_items (one row per request out in a batch,
+ * keyed by the request's cache key, whose hex is its custom_id, until the
+ * record it answers is written: "answered" once its answer is in the
+ * cache). This process keeps its records in temporary tables of the same
  * connection: pending (every record not yet written, in input order),
  * open_items (the requests of the batch being filled), and what the
- * collected batches said of each request (answered, outcome, retry).
+ * collected batches said of the requests that failed (outcome, retry).
  *
  * A batch's life: its rows are committed ("uploading"); the requests file
  * is uploaded (OpenAI); the state becomes "creating" just before the create
@@ -18,8 +19,13 @@
  * (OpenAI: by the token in its metadata; Anthropic: by its size and time)
  * and adopts it, or drops it when the provider has none. A submitted batch
  * is polled until it ends, then its results are read: each answer goes to
- * the answer cache and its item row goes, in one transaction per chunk, so
- * a crash while reading leaves the rest to the next run.
+ * the answer cache and its item is marked answered, in one transaction per
+ * chunk, so a crash while reading leaves the rest to the next run. The
+ * first record written with an answered item's answer is its paid one
+ * (cached: false); the item row goes in the same transaction, committed
+ * just before the record is written, so a crash cannot bill it twice and
+ * leaves at most that chunk unbilled (as a synchronous run's commit, then
+ * write).
  */
 #include <errno.h>
 #include <math.h>
@@ -43,7 +49,8 @@
 #include "util.h"
 
 #define CACHE_TABLE "llm_cache"
-#define CHUNK 500 /* results committed per transaction */
+#define CHUNK 500      /* results committed per transaction */
+#define EMIT_CHUNK 100 /* records written per transaction */
 
 /* The providers' limits: doc/protocols.md §11. */
 long
@@ -83,6 +90,8 @@ enum stmt {
 	S_RETRY_ADD,
 	S_RETRY_GET,
 	S_ANSWERED_ADD,
+	S_ITEM_ANSWERED,
+	S_BATCHES_SETTLED,
 	S_OUTCOME_ADD,
 	S_REQUEUE,
 	S_EMIT,
@@ -97,7 +106,8 @@ static const char *const schema[] = {
 	"base TEXT NOT NULL, token TEXT NOT NULL, state TEXT NOT NULL, file_id TEXT, "
 	"remote_id TEXT, items INTEGER NOT NULL, created INTEGER NOT NULL, ended INTEGER);"
 	"CREATE TABLE llm_batch_items(key BLOB PRIMARY KEY, batch INTEGER NOT NULL, "
-	"attempts INTEGER NOT NULL) WITHOUT ROWID;"
+	"attempts INTEGER NOT NULL, answered INTEGER NOT NULL DEFAULT 0, "
+	"latency_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
 	"CREATE INDEX llm_batch_items_by_batch ON llm_batch_items(batch)",
 };
 
@@ -108,8 +118,6 @@ static const char temp_tables[] =
 	"CREATE TEMP TABLE open_items(key BLOB PRIMARY KEY, attempts INTEGER NOT NULL) "
 	"WITHOUT ROWID;"
 	"CREATE TEMP TABLE retry(key BLOB PRIMARY KEY, attempts INTEGER NOT NULL) WITHOUT ROWID;"
-	"CREATE TEMP TABLE answered(key BLOB PRIMARY KEY, latency_ms INTEGER NOT NULL, "
-	"attempts INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE TEMP TABLE outcome(key BLOB PRIMARY KEY, code TEXT NOT NULL, message TEXT NOT "
 	"NULL, "
 	"status INTEGER NOT NULL, attempts INTEGER NOT NULL, raw TEXT) WITHOUT ROWID;"
@@ -140,17 +148,23 @@ static const char *const sql[NSTMT] = {
 		"ORDER BY id",
 	[S_BATCHES_NEEDED] =
 		"SELECT b.id, b.remote_id, b.items, b.created FROM llm_batches b "
-		"WHERE b.state = 'submitted' AND EXISTS (SELECT 1 FROM "
-		"llm_batch_items i JOIN pending p ON p.key = i.key WHERE i.batch = b.id) "
-		"ORDER BY b.id",
+		"WHERE b.target = ? AND b.base = ? AND b.state = 'submitted' AND EXISTS (SELECT 1 "
+		"FROM llm_batch_items i JOIN pending p ON p.key = i.key WHERE i.batch = b.id "
+		"AND i.answered = 0) ORDER BY b.id",
 	[S_BATCH_KNOWN] = "SELECT 1 FROM llm_batches WHERE remote_id = ?",
-	[S_ITEM_ATTEMPTS] = "SELECT attempts FROM llm_batch_items WHERE key = ? AND batch = ?",
+	[S_ITEM_ATTEMPTS] = "SELECT attempts FROM llm_batch_items WHERE key = ? AND batch = ? "
+			    "AND answered = 0",
 	[S_ITEM_DEL] = "DELETE FROM llm_batch_items WHERE key = ?",
-	[S_ITEMS_LEFT] = "SELECT key, attempts FROM llm_batch_items WHERE batch = ?",
+	[S_ITEMS_LEFT] =
+		"SELECT key, attempts FROM llm_batch_items WHERE batch = ? AND answered = 0",
 	[S_RETRY_ADD] = "INSERT OR REPLACE INTO retry(key, attempts) VALUES(?, ?)",
 	[S_RETRY_GET] = "SELECT attempts FROM retry WHERE key = ?",
-	[S_ANSWERED_ADD] =
-		"INSERT OR REPLACE INTO answered(key, latency_ms, attempts) VALUES(?, ?, ?)",
+	[S_ANSWERED_ADD] = "UPDATE llm_batch_items SET answered = 1, latency_ms = ? WHERE key = ?",
+	[S_ITEM_ANSWERED] = "SELECT 1 FROM llm_batch_items WHERE key = ? AND answered = 1",
+	[S_BATCHES_SETTLED] =
+		"UPDATE llm_batches SET state = 'collected' WHERE state = 'submitted' AND "
+		"NOT EXISTS (SELECT 1 FROM llm_batch_items i WHERE i.batch = llm_batches.id AND "
+		"i.answered = 0)",
 	[S_OUTCOME_ADD] =
 		"INSERT OR REPLACE INTO outcome(key, code, message, status, attempts, raw) "
 		"VALUES(?, ?, ?, ?, ?, ?)",
@@ -164,13 +178,14 @@ static const char *const sql[NSTMT] = {
 	[S_EMIT] =
 		"SELECT p.seq, p.key, p.record, p.line, o.code, o.message, o.status, o.attempts, "
 		"o.raw, a.latency_ms, a.attempts, c.value FROM pending p "
-		"LEFT JOIN outcome o ON o.key = p.key LEFT JOIN answered a ON a.key = p.key "
-		"LEFT JOIN main." CACHE_TABLE " c ON c.key = p.key ORDER BY p.seq",
+		"LEFT JOIN outcome o ON o.key = p.key "
+		"LEFT JOIN main.llm_batch_items a ON a.key = p.key AND a.answered = 1 "
+		"LEFT JOIN main." CACHE_TABLE " c ON c.key = p.key WHERE p.seq > ? ORDER BY p.seq",
 	[S_EMITTED_ADD] = "INSERT OR IGNORE INTO emitted(key) VALUES(?)",
 	[S_PENDING_LEFT] = "SELECT count(*) FROM pending",
 	/* Records not resolved, with the batch their request is out in, if any. */
 	[S_INTERRUPTED] =
-		"SELECT p.seq, b.remote_id FROM pending p "
+		"SELECT p.seq, b.remote_id, b.base FROM pending p "
 		"LEFT JOIN main.llm_batch_items i ON i.key = p.key "
 		"LEFT JOIN main.llm_batches b ON b.id = i.batch AND b.state = 'submitted' "
 		"WHERE p.line IS NULL "
@@ -369,6 +384,7 @@ enum call_result {
 	CALL_NOT_FOUND, /* a 404 */
 	CALL_REFUSED,   /* a 4xx that retrying will not change; said in a message */
 	CALL_STOPPED,   /* the run stops (b->stop_code set) */
+	CALL_UNSENT,    /* the run stops, and the request was never sent */
 };
 
 /*
@@ -392,7 +408,7 @@ call(struct batcher *b, struct http_transfer *t, const char *what)
 
 		if (netloop_stop_requested()) {
 			stop(b, EXIT_TEMPFAIL, NULL);
-			return CALL_STOPPED;
+			return attempt == 0 ? CALL_UNSENT : CALL_STOPPED;
 		}
 		b->counts.requests++;
 		if (http_start(b->http, t) == 0)
@@ -758,6 +774,7 @@ upload(struct batcher *b, sqlite3_int64 row, struct http_transfer *t)
 		refuse_batch(b, row, t);
 		break;
 	case CALL_STOPPED:
+	case CALL_UNSENT:
 		drop_batch(b, row); /* not created: its requests go in a batch again */
 		break;
 	}
@@ -844,6 +861,9 @@ submit(struct batcher *b)
 	case CALL_NOT_FOUND:
 	case CALL_REFUSED:
 		refuse_batch(b, id, t); /* no batch exists */
+		break;
+	case CALL_UNSENT:
+		drop_batch(b, id); /* not created: its requests go in a batch again */
 		break;
 	case CALL_STOPPED:
 		break; /* "creating": the next run looks for it */
@@ -1034,13 +1054,18 @@ status_of_error_type(const char *type)
 	return 500;
 }
 
-/* A request of the batch that failed: retried in a later batch, or its record fails. */
+/*
+ * A request of the batch that failed: its item goes, and it is retried in a
+ * later batch, or its record fails.
+ */
 static void
 item_failed(struct batcher *b, const unsigned char key[SHA256_SIZE], int attempts, bool retryable,
 	const char *code, const char *message, long status)
 {
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = stmt(b, S_ITEM_DEL);
 
+	bind_key(s, 1, key);
+	run(b, s);
 	if (retryable && attempts <= b->cfg->loop.retries) {
 		s = stmt(b, S_RETRY_ADD);
 		bind_key(s, 1, key);
@@ -1098,6 +1123,9 @@ item_answered(struct batcher *b, const struct remote_batch *rb,
 	llm = llm_answer_value(b->cfg, 0, &a);
 	if (!jv_is_valid(llm)) {
 		jv_free(llm);
+		s = stmt(b, S_ITEM_DEL);
+		bind_key(s, 1, key);
+		run(b, s);
 		s = stmt(b, S_OUTCOME_ADD);
 		bind_key(s, 1, key);
 		sqlite3_bind_text(s, 2, ERR_BAD_JSON_OUTPUT, -1, SQLITE_STATIC);
@@ -1116,9 +1144,8 @@ item_answered(struct batcher *b, const struct remote_batch *rb,
 		stop(b, EXIT_IOERR, NULL);
 	jv_free(dumped);
 	s = stmt(b, S_ANSWERED_ADD);
-	bind_key(s, 1, key);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)((double)time(NULL) - rb->created) * 1000);
-	sqlite3_bind_int(s, 3, attempts);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)((double)time(NULL) - rb->created) * 1000);
+	bind_key(s, 2, key);
 	run(b, s);
 out:
 	buf_free(&a.content);
@@ -1197,9 +1224,6 @@ result_line(struct batcher *b, const struct remote_batch *rb, const char *line, 
 		jv_free(err);
 		jv_free(response);
 	}
-	s = stmt(b, S_ITEM_DEL);
-	bind_key(s, 1, key);
-	run(b, s);
 out:
 	jv_free(r);
 	return mine;
@@ -1258,6 +1282,7 @@ download(struct batcher *b, const struct remote_batch *rb, const char *path, con
 		stop(b, EXIT_UNAVAILABLE, NULL);
 		break;
 	case CALL_STOPPED:
+	case CALL_UNSENT:
 		break;
 	}
 	http_transfer_free(t);
@@ -1298,9 +1323,6 @@ leftovers(struct batcher *b, const struct remote_batch *rb, const struct batch_s
 		else
 			item_failed(b, key, a, true, "batch_incomplete",
 				"the batch ended without a result for this request", 0);
-		s = stmt(b, S_ITEM_DEL);
-		bind_key(s, 1, key);
-		run(b, s);
 	}
 	set_state(b, rb->id, "collected", false, true);
 	if (db_commit(b->db) != 0)
@@ -1340,6 +1362,7 @@ look(struct batcher *b, const struct remote_batch *rb, struct batch_status *bs)
 		stop(b, EXIT_UNAVAILABLE, NULL);
 		break;
 	case CALL_STOPPED:
+	case CALL_UNSENT:
 		break;
 	}
 	if (rc != 0) {
@@ -1503,6 +1526,16 @@ prepare(struct batcher *b, jv *rec, struct llm_job *lj, unsigned char key[SHA256
 	return 0;
 }
 
+/* Whether key's answer came from a batch and no record with it was written yet: it bills. */
+static bool
+answered_unwritten(struct batcher *b, const unsigned char key[SHA256_SIZE])
+{
+	sqlite3_stmt *s = stmt(b, S_ITEM_ANSWERED);
+
+	bind_key(s, 1, key);
+	return number(b, s) == 1;
+}
+
 /* A record from the input. */
 static void
 take(struct batcher *b, jv rec, unsigned long lineno)
@@ -1524,7 +1557,7 @@ take(struct batcher *b, jv rec, unsigned long lineno)
 		count_code(&b->counts, ERR_TEMPLATE);
 		finished(b, lineno, rec);
 	} else if ((found = db_cache_get(b->db, CACHE_TABLE, key, &cached)) == 1 &&
-		!b->cfg->loop.keep_order) {
+		!b->cfg->loop.keep_order && !answered_unwritten(b, key)) {
 		jv llm = jv_parse_sized(cached.data, (int)cached.len);
 
 		b->counts.ok++;
@@ -1668,7 +1701,18 @@ resolved_line(struct batcher *b, sqlite3_stmt *s, struct buf *line)
 			run(b, e);
 			first = sqlite3_changes(b->sq) > 0;
 		}
-		/* Paid once: the first record of a request bills it, its copies are replays. */
+		/*
+		 * Paid once: the first record written with an answered item's
+		 * answer bills it, and the item goes; its copies, and records
+		 * of answers written before, are replays.
+		 */
+		if (first) {
+			sqlite3_stmt *d = stmt(b, S_ITEM_DEL);
+
+			sqlite3_bind_blob(d, 1, sqlite3_column_blob(s, 1), SHA256_SIZE,
+				SQLITE_TRANSIENT);
+			run(b, d);
+		}
 		llm = first ? llm_run_fields(llm, (double)sqlite3_column_int64(s, 9),
 				      sqlite3_column_int(s, 10), false)
 			    : llm_run_fields(llm, 0, 0, true);
@@ -1680,39 +1724,63 @@ resolved_line(struct batcher *b, sqlite3_stmt *s, struct buf *line)
 	record_dump(line, rec);
 }
 
-/* Write the pending records that are resolved (with --keep-order, only the leading ones). */
+/*
+ * Write the pending records that are resolved (with --keep-order, only the
+ * leading ones), EMIT_CHUNK at a time: their rows (and the items they
+ * bill) leave the database in a transaction committed just before the
+ * chunk is written.
+ */
 static void
 emit(struct batcher *b)
 {
-	sqlite3_stmt *s = stmt(b, S_EMIT);
-	struct buf line = BUF_INIT;
+	sqlite3_int64 after = -1;
+	struct buf chunk = BUF_INIT;
+	bool more = true;
 
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		sqlite3_stmt *d;
-		bool ready = sqlite3_column_type(s, 3) != SQLITE_NULL ||
-			sqlite3_column_type(s, 4) != SQLITE_NULL ||
-			sqlite3_column_type(s, 11) != SQLITE_NULL;
+	while (more) { /* also once the run stops: what is resolved is written */
+		sqlite3_stmt *s = stmt(b, S_EMIT), *d;
+		long n = 0;
 
-		if (!ready) {
-			if (b->cfg->loop.keep_order)
-				break;
-			continue;
+		more = false;
+		sqlite3_bind_int64(s, 1, after);
+		if (db_begin(b->db) != 0) {
+			stop(b, EXIT_IOERR, NULL);
+			break;
 		}
-		buf_reset(&line);
-		if (sqlite3_column_type(s, 3) != SQLITE_NULL)
-			buf_add(&line, sqlite3_column_text(s, 3),
-				(size_t)sqlite3_column_bytes(s, 3));
-		else
-			resolved_line(b, s, &line);
-		out_write(line.data, line.len);
-		d = b->st[S_PENDING_DEL];
-		sqlite3_reset(d);
-		sqlite3_bind_int64(d, 1, sqlite3_column_int64(s, 0));
-		run(b, d); /* deleting the row a SELECT stands on is safe in SQLite */
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			bool ready = sqlite3_column_type(s, 3) != SQLITE_NULL ||
+				sqlite3_column_type(s, 4) != SQLITE_NULL ||
+				sqlite3_column_type(s, 11) != SQLITE_NULL;
+
+			after = sqlite3_column_int64(s, 0);
+			if (!ready) {
+				if (b->cfg->loop.keep_order)
+					break;
+				continue;
+			}
+			if (sqlite3_column_type(s, 3) != SQLITE_NULL)
+				buf_add(&chunk, sqlite3_column_text(s, 3),
+					(size_t)sqlite3_column_bytes(s, 3));
+			else
+				resolved_line(b, s, &chunk);
+			d = stmt(b, S_PENDING_DEL);
+			sqlite3_bind_int64(d, 1, after);
+			run(b, d); /* deleting the row a SELECT stands on is safe in SQLite */
+			if (++n == EMIT_CHUNK) {
+				more = true;
+				break;
+			}
+		}
+		sqlite3_reset(s);
+		if (db_commit(b->db) != 0) {
+			stop(b, EXIT_IOERR, NULL);
+			break;
+		}
+		out_write(chunk.data, chunk.len);
+		buf_reset(&chunk);
+		out_flush();
 	}
-	sqlite3_reset(s);
-	buf_free(&line);
-	out_flush();
+	buf_free(&chunk);
 }
 
 /*
@@ -1735,22 +1803,24 @@ abandon(struct batcher *b)
 	}
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		const char *batch = (const char *)sqlite3_column_text(s, 1);
+		const char *base = (const char *)sqlite3_column_text(s, 2);
+		bool here = base == NULL || strcmp(base, b->endpoint->base) == 0;
 
 		buf_reset(&m);
-		if (batch != NULL) {
-			buf_printf(&m,
-				"in batch %s, still running at the provider: rerun the same "
-				"command "
-				"to collect it",
-				batch);
+		if (batch == NULL) {
+			buf_puts(&m, "the run stopped before this record was sent");
+		} else {
+			buf_printf(&m, "in batch %s", batch);
+			if (!here)
+				buf_printf(&m, " at %s", base);
+			buf_printf(&m, ", still running at the provider: rerun %s to collect it",
+				here ? "the same command" : "with that --base-url");
 			if (strstr(buf_cstr(&named), batch) == NULL) {
 				buf_printf(&named, "%s\n", batch);
-				warn("batch %s is left running; rerun the same command to collect "
-				     "it",
-					batch);
+				warn("batch %s is left running; rerun %s to collect it", batch,
+					here ? "the same command"
+					     : "with --base-url where it runs");
 			}
-		} else {
-			buf_puts(&m, "the run stopped before this record was sent");
 		}
 		sqlite3_reset(q);
 		sqlite3_bind_text(q, 1, batch != NULL ? ERR_INTERRUPTED : ERR_NOT_SENT, -1,
@@ -1781,6 +1851,8 @@ wait_for_batches(struct batcher *b)
 		requeue(b);
 		submit(b);
 		s = stmt(b, S_BATCHES_NEEDED);
+		sqlite3_bind_text(s, 1, b->model->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, b->endpoint->base, -1, SQLITE_STATIC);
 		while (n < sizeof(rbs) / sizeof(*rbs) && sqlite3_step(s) == SQLITE_ROW)
 			batch_of_row(s, &rbs[n++]);
 		sqlite3_reset(s);
@@ -1875,6 +1947,7 @@ check_key(struct batcher *b)
 		switch (call(b, t, "the key check")) {
 		case CALL_OK:
 		case CALL_STOPPED:
+		case CALL_UNSENT:
 			break;
 		case CALL_NOT_FOUND:
 		case CALL_REFUSED:
@@ -1990,6 +2063,8 @@ batch_run(struct llm_config *cfg)
 		check_key(&b);
 	if (b.stop_code == 0)
 		recover_all(&b);
+	/* a run killed between a batch's last results and its state left it submitted */
+	run(&b, stmt(&b, S_BATCHES_SETTLED));
 	if (cfg->batch_opt.cancel) {
 		cancel_all(&b);
 	} else {
