@@ -780,6 +780,19 @@ test_expect_success PYTHON3 '--batch --budget: nothing is sent once the ledger h
 
 # --- the key ------------------------------------------------------------------------------
 
+test_expect_success PYTHON3 '--log: a line for each attempt of each request of the batch API' '
+	mock_start --key "$KEY" --batch-time 0.2 &&
+	records 3 >in &&
+	bllm openai/mock-model --db log.db --log batch.log -p "Company: {{.name}}" <in >out 2>err &&
+	check out <<-\EOF
+	L = [json.loads(l) for l in open("batch.log")]
+	[l["batch_request"] for l in L][:4] == ["the key check", "uploading the batch", "creating the batch", "polling the batch"]
+	L[-1]["batch_request"] == "downloading the results"
+	all(l["tool"] == "jl-llm" and l["provider"] == "openai" and l["model"] == "mock-model" for l in L)
+	all(l["status"] == 200 and l["error"] is None and l["attempt"] == 1 for l in L)
+	EOF
+'
+
 test_expect_success 'a wrong key: 77, the records not sent; no key in any file, database or log' '
 	mock_start --key "$KEY" --batch-time 0.2 &&
 	records 3 >in &&
@@ -791,7 +804,9 @@ test_expect_success 'a wrong key: 77, the records not sent; no key in any file, 
 	test_grep "401" wrong.err &&
 	# without it, the upload is refused and every record leaves unsent
 	test_expect_code 77 env OPENAI_API_KEY=$WRONG jl-llm --batch --no-check -m openai/mock-model \
-		--base-url "$MOCK_URL/v1" --db wrong.db -p "Company: {{.name}}" <in >wrong1.out 2>wrong1.err &&
+		--base-url "$MOCK_URL/v1" --db wrong.db --log wrong.log -p "Company: {{.name}}" \
+		<in >wrong1.out 2>wrong1.err &&
+	test_grep "\"status\":401" wrong.log &&
 	test "$(grep -c "not_sent" wrong1.out)" = 3 &&
 	test_grep "401" wrong1.err &&
 	test_expect_code 77 env ANTHROPIC_API_KEY=$WRONG jl-llm --batch -m anthropic/mock-claude \

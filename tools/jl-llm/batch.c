@@ -43,6 +43,7 @@
 #include "ledger.h"
 #include "out.h"
 #include "pricing.h"
+#include "ratelimit.h"
 #include "recloop.h"
 #include "record.h"
 #include "redact.h"
@@ -231,6 +232,7 @@ struct batcher {
 	struct pricer pricer;
 	int64_t submitted_pico; /* estimates of the batches this run submitted */
 	struct http *http;
+	FILE *log; /* --log */
 	struct open_batch open;
 	struct counts counts;
 	struct progress progress;
@@ -387,6 +389,38 @@ enum call_result {
 	CALL_UNSENT,    /* the run stops, and the request was never sent */
 };
 
+/* --log: a line for an attempt of a request of the batch API (what names it). */
+static void
+log_request(struct batcher *b, const struct http_transfer *t, const char *what, int attempt,
+	const char *code)
+{
+	struct buf line = BUF_INIT;
+
+	if (b->log == NULL)
+		return;
+	buf_printf(&line, "{\"time\":%.0f,\"tool\":", ratelimit_now());
+	jw_cstring(&line, progname);
+	buf_puts(&line, ",\"provider\":");
+	jw_cstring(&line, b->model->provider->name);
+	buf_puts(&line, ",\"model\":");
+	jw_cstring(&line, b->model->model);
+	buf_puts(&line, ",\"batch_request\":");
+	jw_cstring(&line, what);
+	buf_printf(&line, ",\"attempt\":%d,\"status\":%ld,\"latency_ms\":%.1f,\"error\":", attempt,
+		t->status, t->latency_ms);
+	if (code != NULL)
+		jw_cstring(&line, code);
+	else
+		buf_puts(&line, "null");
+	buf_puts(&line, "}\n");
+	redact_secret(&line, b->key);
+	if (fwrite(line.data, 1, line.len, b->log) != line.len || fflush(b->log) != 0) {
+		warn("cannot write the log '%s':", b->cfg->loop.log_path);
+		stop(b, EXIT_IOERR, NULL);
+	}
+	buf_free(&line);
+}
+
 /*
  * Send t, a request of the batch API (what names it in messages), until it
  * answers: network failures, 408, 409, 429 and 5xx are retried with backoff
@@ -415,11 +449,16 @@ call(struct batcher *b, struct http_transfer *t, const char *what)
 			while (http_next_done(b->http) == NULL)
 				if (http_poll(b->http, 200, -1, &ready) != 0)
 					break;
-		if (t->result == CURLE_OK && t->status >= 200 && t->status < 300)
+		if (t->result == CURLE_OK && t->status >= 200 && t->status < 300) {
+			log_request(b, t, what, attempt + 1, NULL);
 			return CALL_OK;
-		if (t->result == CURLE_OK && t->status == 404)
-			return CALL_NOT_FOUND;
+		}
 		classify_failure(b->model->provider, t, &f);
+		log_request(b, t, what, attempt + 1, f.code);
+		if (t->result == CURLE_OK && t->status == 404) {
+			buf_free(&f.message);
+			return CALL_NOT_FOUND;
+		}
 		redact_secret(&f.message, b->key);
 		if (t->status == 401 || t->status == 403 || f.step == STEP_STOP_AUTH ||
 			f.step == STEP_STOP_QUOTA) {
@@ -2008,6 +2047,8 @@ setup(struct batcher *b, struct llm_config *cfg)
 				"--prices FILE (LiteLLM's format)",
 				b->model->id);
 	}
+	if (cfg->loop.log_path != NULL && (b->log = fopen(cfg->loop.log_path, "a")) == NULL)
+		die(EXIT_CANTCREAT, "cannot open the log '%s':", cfg->loop.log_path);
 	b->http = http_new(&ho);
 	progress_init(&b->progress, cfg->loop.progress);
 	return 0;
@@ -2026,6 +2067,8 @@ teardown(struct batcher *b)
 	if (b->db != NULL && db_close(b->db) != 0 && b->stop_code == 0)
 		b->stop_code = EXIT_IOERR;
 	http_free(b->http);
+	if (b->log != NULL && fclose(b->log) != 0)
+		warn("cannot close the log '%s':", b->cfg->loop.log_path);
 	if (b->open.file != NULL)
 		fclose(b->open.file);
 	buf_free(&b->counts.codes);
