@@ -780,6 +780,34 @@ test_expect_success PYTHON3 '--batch --budget: nothing is sent once the ledger h
 
 # --- the key ------------------------------------------------------------------------------
 
+test_expect_success PYTHON3 'the estimate of a batch dry run holds the ledger of the real run, within its documented error' '
+	mock_start --key "$KEY" --batch-time 0.2 &&
+	records 40 >in &&
+	jl-llm --batch --dry-run -m openai/gpt-4o-mini --max-tokens 60 -p "Classify the company {{.name}} for GPU spending." \
+		<in >dry.out 2>dry.err &&
+	jl-cost --estimate <dry.out >estimate 2>&1 &&
+	bllm openai/gpt-4o-mini --db est.db --max-tokens 60 -p "Classify the company {{.name}} for GPU spending." \
+		<in >real.out 2>real.err &&
+	jl-cost --db est.db <real.out >/dev/null 2>&1 &&
+	check real.out <<-\EOF
+	D = [json.loads(l) for l in open("dry.out")]
+	first = open("estimate").readline()
+	first.startswith("[ESTIMATE] 40 records, $")
+	est = float(first.split("$")[1].split(" ")[0])
+	ledger = sqlite3.connect("est.db").execute("SELECT sum(pico) FROM cost_ledger").fetchone()[0] / 1e12
+	len(R) == 40 and all(r["llm"]["batch"] for r in R)
+	# the completion counted at --max-tokens: an upper bound of what the run bills
+	0 < ledger <= est
+	# the prompt at 4 bytes a token: within 5% of the count the (mock) provider bills
+	pe = sum(d["llm"]["usage"]["prompt_tokens"] for d in D)
+	pr = sum(r["llm"]["usage"]["prompt_tokens"] for r in R)
+	abs(pe - pr) <= 0.05 * pr
+	# and the estimate prices both at the batch prices (gpt-4o-mini: half of 0.15 and 0.60 $/M)
+	ce = sum(d["llm"]["usage"]["completion_tokens"] for d in D)
+	abs(est - (pe * 0.075 + ce * 0.30) / 1e6) < 1e-9
+	EOF
+'
+
 test_expect_success PYTHON3 '--log: a line for each attempt of each request of the batch API' '
 	mock_start --key "$KEY" --batch-time 0.2 &&
 	records 3 >in &&
