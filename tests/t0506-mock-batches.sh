@@ -188,6 +188,78 @@ test_expect_success CURL,PYTHON3 'batch: an input line without custom_id, or a d
 	create bn file-nope && status_is 404 bn
 '
 
+# create_with NAME FILE-ID JSON-FILE: POST /v1/batches for the input file, with
+# the members of JSON-FILE (an object) added to the body.
+create_with() {
+	python3 -c '
+import json, sys
+body = {"input_file_id": sys.argv[1], "endpoint": "/v1/chat/completions", "completion_window": "24h"}
+body.update(json.load(open(sys.argv[2])))
+json.dump(body, open(sys.argv[3], "w"))
+' "$2" "$3" "$1.json" &&
+	oa "$1" /v1/batches -H 'Content-Type: application/json' -d @"$1.json"
+}
+
+test_expect_success CURL,PYTHON3 'metadata: echoed by create, get and cancel; at the limits (16 pairs, 64 and 512 characters) too' '
+	python3 -c "
+import json
+json.dump({\"metadata\": {\"jl_run\": \"run-42\", \"note\": \"caf\u00e9 \\\"quoted\\\"\"}}, open(\"md-small.json\", \"w\"))
+big = {\"k%02d\" % i: \"v\" * 10 for i in range(15)}
+big[\"\u00e9\" * 64] = \"\u00e9\" * 512
+json.dump({\"metadata\": big}, open(\"md-big.json\", \"w\"))
+json.dump({\"metadata\": None}, open(\"md-null.json\", \"w\"))
+json.dump({\"metadata\": {}}, open(\"md-empty.json\", \"w\"))
+" &&
+	create_with md1 "$FILE_ID" md-small.json && status_is 200 md1 &&
+	MD1=$(field md1 "d[\"id\"]") &&
+	jcheck md1.body <<-\EOF &&
+	d["metadata"] == {"jl_run": "run-42", "note": "caf\u00e9 \"quoted\""}
+	EOF
+	oa md1g "/v1/batches/$MD1" && status_is 200 md1g &&
+	oa md1c "/v1/batches/$MD1/cancel" -X POST && status_is 200 md1c &&
+	jcheck md1g.body md1c.body <<-\EOF &&
+	d["id"] != "" and d["metadata"] == {"jl_run": "run-42", "note": "caf\u00e9 \"quoted\""}
+	EOF
+	create_with md2 "$FILE_ID" md-big.json && status_is 200 md2 &&
+	oa md2g "/v1/batches/$(field md2 "d[\"id\"]")" &&
+	jcheck md2.body md2g.body <<-\EOF &&
+	d["metadata"] == json.load(open("md-big.json"))["metadata"] and len(d["metadata"]) == 16
+	EOF
+	create_with md3 "$FILE_ID" md-null.json && status_is 200 md3 &&
+	create_with md4 "$FILE_ID" md-empty.json && status_is 200 md4 &&
+	jcheck md3.body md4.body b0.body <<-\EOF
+	@md3.body d["metadata"] is None
+	@md4.body d["metadata"] == {}
+	@b0.body d["metadata"] is None
+	EOF
+'
+
+test_expect_success CURL,PYTHON3 'metadata: 17 pairs, a key of 65 characters, a value of 513, a value not a string, not an object: 400' '
+	python3 -c "
+import json
+bad = {
+    \"pairs\": {\"k%02d\" % i: \"v\" for i in range(17)},
+    \"key\": {\"\u00e9\" * 65: \"v\"},
+    \"value\": {\"k\": \"\u00e9\" * 513},
+    \"number\": {\"k\": 7},
+    \"nested\": {\"k\": {\"a\": \"b\"}},
+    \"list\": [\"k\", \"v\"],
+    \"string\": \"k=v\",
+}
+for name, m in bad.items():
+    json.dump({\"metadata\": m}, open(\"mdbad-%s.json\" % name, \"w\"))
+" &&
+	for bad in pairs key value number nested list string; do
+		create_with mdb-$bad "$FILE_ID" mdbad-$bad.json && status_is 400 mdb-$bad &&
+		jcheck mdb-$bad.body <<-\EOF || return 1
+		d["error"]["type"] == "invalid_request_error" and "metadata" in d["error"]["message"]
+		EOF
+	done &&
+	test_grep "at most 16 properties" mdb-pairs.body &&
+	test_grep "length 65" mdb-key.body &&
+	test_grep "length 513" mdb-value.body
+'
+
 test_expect_success CURL,PYTHON3 'cancel: cancelling, then cancelled; the items not done are batch_cancelled' '
 	create c0 "$FILE_ID" && C=$(field c0 "d[\"id\"]") &&
 	poll c0 "$MOCK_URL/v1/batches/$C" in_progress "Authorization: Bearer $KEY" &&
