@@ -1057,6 +1057,152 @@ get_results(struct bctx *x)
 	return 200;
 }
 
+/* --- listing the batches ------------------------------------------------------ */
+
+/* The batches of one kind into out[], newest first; returns their count. */
+static size_t
+newest_first(const struct batch_store *st, bool anthropic, struct batch **out)
+{
+	size_t n = 0;
+
+	for (size_t i = st->nbatches; i > 0; i--)
+		if (st->batches[i - 1]->anthropic == anthropic)
+			out[n++] = st->batches[i - 1];
+	return n;
+}
+
+/*
+ * The query's limit into *limit: 1 to max, default 20. Returns 0, or 400
+ * with the provider's kind of message.
+ */
+static int
+read_limit(struct bctx *x, bool anthropic, size_t max, size_t *limit)
+{
+	struct buf v = BUF_INIT;
+	const char *s = query_param(x->req, "limit", &v);
+	unsigned long n = 0;
+	int status = 0;
+
+	*limit = 20;
+	if (s == NULL)
+		goto out;
+	if (s[0] == '\0' || strlen(s) > 9 || s[strspn(s, "0123456789")] != '\0') {
+		if (anthropic)
+			status = fail(x, 400, "limit: Input should be a valid integer");
+		else
+			status = fail(x, 400,
+				"Invalid 'limit': expected an integer, but got '%.40s' instead.",
+				s);
+		goto out;
+	}
+	n = strtoul(s, NULL, 10);
+	if (n < 1 || n > max) {
+		bool low = n < 1;
+		size_t bound = low ? 1 : max;
+
+		if (anthropic)
+			status = fail(x, 400, "limit: Input should be %s than or equal to %zu",
+				low ? "greater" : "less", bound);
+		else
+			status = fail(x, 400,
+				"Invalid 'limit': integer %s value. Expected a value %s %zu, "
+				"but got %lu instead.",
+				low ? "below minimum" : "above maximum", low ? ">=" : "<=", bound,
+				n);
+		goto out;
+	}
+	*limit = (size_t)n;
+out:
+	buf_free(&v);
+	return status;
+}
+
+/*
+ * The position in list[0..n) of the batch the query parameter name (a
+ * cursor) names, into *pos. Returns 0 (*pos = n when it is absent) or 400
+ * for an id not in the list.
+ */
+static int
+read_cursor(struct bctx *x, const char *name, struct batch **list, size_t n, size_t *pos)
+{
+	struct buf v = BUF_INIT;
+	const char *id = query_param(x->req, name, &v);
+	int status = 0;
+
+	*pos = n;
+	if (id == NULL)
+		goto out;
+	for (*pos = 0; *pos < n; (*pos)++)
+		if (strcmp(list[*pos]->id, id) == 0)
+			goto out;
+	status = fail(x, 400, "%s: no batch with id '%.64s'.", name, id);
+out:
+	buf_free(&v);
+	return status;
+}
+
+/*
+ * GET /v1/batches?limit=N&after=ID and /v1/messages/batches?limit=N
+ * &after_id=ID&before_id=ID: a page of the batches of that kind (every
+ * key's), newest first. after (after_id) starts the page after that batch;
+ * before_id ends it before that batch, with the limit nearest to it.
+ */
+static int
+list_batches(struct bctx *x, bool anthropic)
+{
+	struct batch *list[MAX_BATCHES];
+	struct buf *out = &x->resp->body;
+	size_t n = newest_first(x->st, anthropic, list), limit, after, before, from, to;
+	int status;
+
+	if ((status = read_limit(x, anthropic, anthropic ? 1000 : 100, &limit)) != 0 ||
+		(status = read_cursor(x, anthropic ? "after_id" : "after", list, n, &after)) != 0 ||
+		(status = anthropic ? read_cursor(x, "before_id", list, n, &before) : 0) != 0)
+		return status;
+	if (!anthropic)
+		before = n;
+	if (after < n && before < n)
+		return fail(x, 400, "after_id and before_id cannot be given together.");
+	if (before < n) {
+		to = before;
+		from = to > limit ? to - limit : 0;
+	} else {
+		from = after < n ? after + 1 : 0;
+		to = n - from > limit ? from + limit : n;
+	}
+	buf_puts(out, anthropic ? "{\"data\":[" : "{\"object\":\"list\",\"data\":[");
+	for (size_t i = from; i < to; i++) {
+		if (i > from)
+			buf_putc(out, ',');
+		if (anthropic)
+			anthropic_batch(x, list[i]);
+		else
+			openai_batch(x, list[i]);
+	}
+	buf_puts(out, "]");
+	if (anthropic) {
+		/* In the direction asked for: newer with before_id, else older. */
+		buf_puts(out, ",\"has_more\":");
+		buf_puts(out, (before < n ? from > 0 : to < n) ? "true" : "false");
+	}
+	buf_puts(out, ",\"first_id\":");
+	if (to > from)
+		jw_cstring(out, list[from]->id);
+	else
+		buf_puts(out, "null");
+	buf_puts(out, ",\"last_id\":");
+	if (to > from)
+		jw_cstring(out, list[to - 1]->id);
+	else
+		buf_puts(out, "null");
+	if (!anthropic) {
+		buf_puts(out, ",\"has_more\":");
+		buf_puts(out, to < n ? "true" : "false");
+	}
+	buf_puts(out, "}");
+	return 200;
+}
+
 int
 batch_answer(struct mock *m, int route, const struct request *req, jv body, double now_ms,
 	struct response *resp, char *message, size_t size)
@@ -1074,12 +1220,16 @@ batch_answer(struct mock *m, int route, const struct request *req, jv body, doub
 		if (jv_get_kind(body) != JV_KIND_OBJECT)
 			return fail(&x, 400, "We could not parse the JSON body of your request.");
 		return post_batch(&x, body);
+	case B_BATCHES_LIST:
+		return list_batches(&x, false);
 	case B_BATCH:
 		return get_batch(&x, false, false);
 	case B_BATCH_CANCEL:
 		return get_batch(&x, false, true);
 	case B_MSG_BATCHES:
 		return post_message_batch(&x, body);
+	case B_MSG_BATCHES_LIST:
+		return list_batches(&x, true);
 	case B_MSG_BATCH:
 		return get_batch(&x, true, false);
 	case B_MSG_BATCH_RESULTS:
