@@ -188,6 +188,78 @@ test_expect_success CURL,PYTHON3 'batch: an input line without custom_id, or a d
 	create bn file-nope && status_is 404 bn
 '
 
+# create_with NAME FILE-ID JSON-FILE: POST /v1/batches for the input file, with
+# the members of JSON-FILE (an object) added to the body.
+create_with() {
+	python3 -c '
+import json, sys
+body = {"input_file_id": sys.argv[1], "endpoint": "/v1/chat/completions", "completion_window": "24h"}
+body.update(json.load(open(sys.argv[2])))
+json.dump(body, open(sys.argv[3], "w"))
+' "$2" "$3" "$1.json" &&
+	oa "$1" /v1/batches -H 'Content-Type: application/json' -d @"$1.json"
+}
+
+test_expect_success CURL,PYTHON3 'metadata: echoed by create, get and cancel; at the limits (16 pairs, 64 and 512 characters) too' '
+	python3 -c "
+import json
+json.dump({\"metadata\": {\"jl_run\": \"run-42\", \"note\": \"caf\u00e9 \\\"quoted\\\"\"}}, open(\"md-small.json\", \"w\"))
+big = {\"k%02d\" % i: \"v\" * 10 for i in range(15)}
+big[\"\u00e9\" * 64] = \"\u00e9\" * 512
+json.dump({\"metadata\": big}, open(\"md-big.json\", \"w\"))
+json.dump({\"metadata\": None}, open(\"md-null.json\", \"w\"))
+json.dump({\"metadata\": {}}, open(\"md-empty.json\", \"w\"))
+" &&
+	create_with md1 "$FILE_ID" md-small.json && status_is 200 md1 &&
+	MD1=$(field md1 "d[\"id\"]") &&
+	jcheck md1.body <<-\EOF &&
+	d["metadata"] == {"jl_run": "run-42", "note": "caf\u00e9 \"quoted\""}
+	EOF
+	oa md1g "/v1/batches/$MD1" && status_is 200 md1g &&
+	oa md1c "/v1/batches/$MD1/cancel" -X POST && status_is 200 md1c &&
+	jcheck md1g.body md1c.body <<-\EOF &&
+	d["id"] != "" and d["metadata"] == {"jl_run": "run-42", "note": "caf\u00e9 \"quoted\""}
+	EOF
+	create_with md2 "$FILE_ID" md-big.json && status_is 200 md2 &&
+	oa md2g "/v1/batches/$(field md2 "d[\"id\"]")" &&
+	jcheck md2.body md2g.body <<-\EOF &&
+	d["metadata"] == json.load(open("md-big.json"))["metadata"] and len(d["metadata"]) == 16
+	EOF
+	create_with md3 "$FILE_ID" md-null.json && status_is 200 md3 &&
+	create_with md4 "$FILE_ID" md-empty.json && status_is 200 md4 &&
+	jcheck md3.body md4.body b0.body <<-\EOF
+	@md3.body d["metadata"] is None
+	@md4.body d["metadata"] == {}
+	@b0.body d["metadata"] is None
+	EOF
+'
+
+test_expect_success CURL,PYTHON3 'metadata: 17 pairs, a key of 65 characters, a value of 513, a value not a string, not an object: 400' '
+	python3 -c "
+import json
+bad = {
+    \"pairs\": {\"k%02d\" % i: \"v\" for i in range(17)},
+    \"key\": {\"\u00e9\" * 65: \"v\"},
+    \"value\": {\"k\": \"\u00e9\" * 513},
+    \"number\": {\"k\": 7},
+    \"nested\": {\"k\": {\"a\": \"b\"}},
+    \"list\": [\"k\", \"v\"],
+    \"string\": \"k=v\",
+}
+for name, m in bad.items():
+    json.dump({\"metadata\": m}, open(\"mdbad-%s.json\" % name, \"w\"))
+" &&
+	for bad in pairs key value number nested list string; do
+		create_with mdb-$bad "$FILE_ID" mdbad-$bad.json && status_is 400 mdb-$bad &&
+		jcheck mdb-$bad.body <<-\EOF || return 1
+		d["error"]["type"] == "invalid_request_error" and "metadata" in d["error"]["message"]
+		EOF
+	done &&
+	test_grep "at most 16 properties" mdb-pairs.body &&
+	test_grep "length 65" mdb-key.body &&
+	test_grep "length 513" mdb-value.body
+'
+
 test_expect_success CURL,PYTHON3 'cancel: cancelling, then cancelled; the items not done are batch_cancelled' '
 	create c0 "$FILE_ID" && C=$(field c0 "d[\"id\"]") &&
 	poll c0 "$MOCK_URL/v1/batches/$C" in_progress "Authorization: Bearer $KEY" &&
@@ -329,6 +401,143 @@ test_expect_success CURL,PYTHON3 'message batches: --batch-expire leaves half ex
 	jcheck e2.json <<-\EOF
 	[l["result"]["type"] for l in d].count("expired") == 2
 	EOF
+'
+
+# --- listing ------------------------------------------------------------------
+
+# ids NAME: the ids of NAME.body's data, one a line.
+ids() {
+	field "$1" "\"\\n\".join(b[\"id\"] for b in d[\"data\"])"
+}
+
+test_expect_success CURL,PYTHON3 'list: OpenAI batches newest first with their metadata; refused creations and message batches are not listed' '
+	mock_start --key "$KEY" --batch-time 300 &&
+	upload lf ok.jsonl && LF=$(field lf "d[\"id\"]") &&
+	an la0 /v1/messages/batches -H "Content-Type: application/json" -d @mb.json && status_is 200 la0 &&
+	for i in 1 2 3 4 5; do
+		echo "{\"metadata\":{\"n\":\"$i\"}}" >mdn$i.json &&
+		create_with lb$i "$LF" mdn$i.json && status_is 200 lb$i || return 1
+	done &&
+	create_with lbad "$LF" mdbad-pairs.json && status_is 400 lbad &&
+	for i in 5 4 3 2 1; do
+		field lb$i "d[\"id\"]" || return 1
+	done >want-ids &&
+	oa l0 /v1/batches && status_is 200 l0 &&
+	ids l0 >l0.ids && test_cmp want-ids l0.ids &&
+	jcheck l0.body <<-EOF
+	list(d) == ["object", "data", "first_id", "last_id", "has_more"]
+	d["object"] == "list" and d["has_more"] is False
+	d["first_id"] == "$(field lb5 "d[\"id\"]")" and d["last_id"] == "$(field lb1 "d[\"id\"]")"
+	[b["metadata"] for b in d["data"]] == [{"n": "5"}, {"n": "4"}, {"n": "3"}, {"n": "2"}, {"n": "1"}]
+	all(b["object"] == "batch" and b["input_file_id"] == "$LF" for b in d["data"])
+	all(b["request_counts"]["total"] == 6 and b["status"] in ("validating", "in_progress") for b in d["data"])
+	EOF
+'
+
+test_expect_success CURL,PYTHON3 'list: limit and after page through the batches; has_more until the last page' '
+	oa l1 "/v1/batches?limit=2" && status_is 200 l1 &&
+	oa l2 "/v1/batches?limit=2&after=$(field l1 "d[\"last_id\"]")" && status_is 200 l2 &&
+	oa l3 "/v1/batches?after=$(field l2 "d[\"last_id\"]")&limit=2" && status_is 200 l3 &&
+	oa l4 "/v1/batches?after=$(field l3 "d[\"last_id\"]")" && status_is 200 l4 &&
+	{ ids l1 && ids l2 && ids l3; } >paged.ids && test_cmp want-ids paged.ids &&
+	jcheck l1.body l2.body l3.body l4.body <<-\EOF &&
+	@l1.body len(d["data"]) == 2 and d["has_more"] is True
+	@l1.body d["first_id"] == d["data"][0]["id"] and d["last_id"] == d["data"][1]["id"]
+	@l2.body len(d["data"]) == 2 and d["has_more"] is True
+	@l3.body len(d["data"]) == 1 and d["has_more"] is False
+	@l3.body d["first_id"] == d["last_id"] == d["data"][0]["id"]
+	@l4.body d == {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
+	EOF
+	oa l5 "/v1/batches?limit=5" && oa l6 "/v1/batches?limit=4" &&
+	jcheck l5.body l6.body <<-\EOF
+	@l5.body len(d["data"]) == 5 and d["has_more"] is False
+	@l6.body len(d["data"]) == 4 and d["has_more"] is True
+	EOF
+'
+
+test_expect_success CURL,PYTHON3 'list: limit is 20 by default, 100 at most; a bad limit or an unknown after is 400' '
+	for i in 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21; do
+		create lb$i "$LF" && status_is 200 lb$i || return 1
+	done &&
+	oa ld "/v1/batches" && oa l100 "/v1/batches?limit=100" &&
+	jcheck ld.body l100.body <<-EOF &&
+	@ld.body len(d["data"]) == 20 and d["has_more"] is True and d["first_id"] == "$(field lb21 "d[\"id\"]")"
+	@ld.body d["last_id"] == "$(field lb2 "d[\"id\"]")"
+	@l100.body len(d["data"]) == 21 and d["has_more"] is False and d["last_id"] == "$(field lb1 "d[\"id\"]")"
+	EOF
+	for q in limit=0 limit=101 limit=-1 limit=abc limit= after=batch_nope "after=$(field la0 "d[\"id\"]")"; do
+		oa lq "/v1/batches?$q" && status_is 400 lq &&
+		jcheck lq.body <<-\EOF || return 1
+		d["error"]["type"] == "invalid_request_error"
+		EOF
+	done
+'
+
+test_expect_success CURL,PYTHON3 'list: Anthropic message batches newest first; limit, after_id and before_id page with has_more' '
+	an la1 /v1/messages/batches -H "Content-Type: application/json" -d @mb.json &&
+	an la2 /v1/messages/batches -H "Content-Type: application/json" -d @mb.json &&
+	A0=$(field la0 "d[\"id\"]") && A1=$(field la1 "d[\"id\"]") && A2=$(field la2 "d[\"id\"]") &&
+	an m0 /v1/messages/batches && status_is 200 m0 &&
+	printf "%s\n" "$A2" "$A1" "$A0" >want-mids && ids m0 >m0.ids && test_cmp want-mids m0.ids &&
+	jcheck m0.body <<-EOF &&
+	list(d) == ["data", "has_more", "first_id", "last_id"]
+	d["has_more"] is False and d["first_id"] == "$A2" and d["last_id"] == "$A0"
+	all(b["type"] == "message_batch" and b["processing_status"] == "in_progress" for b in d["data"])
+	all(sum(b["request_counts"].values()) == 4 for b in d["data"])
+	EOF
+	an m1 "/v1/messages/batches?limit=2" && an m2 "/v1/messages/batches?limit=2&after_id=$A1" &&
+	an m3 "/v1/messages/batches?before_id=$A0&limit=1" && an m4 "/v1/messages/batches?before_id=$A0" &&
+	an m5 "/v1/messages/batches?before_id=$A2" && an m6 "/v1/messages/batches?limit=1000" &&
+	jcheck m1.body m2.body m3.body m4.body m5.body m6.body <<-EOF
+	@m1.body [b["id"] for b in d["data"]] == ["$A2", "$A1"] and d["has_more"] is True
+	@m1.body d["first_id"] == "$A2" and d["last_id"] == "$A1"
+	@m2.body [b["id"] for b in d["data"]] == ["$A0"] and d["has_more"] is False
+	@m3.body [b["id"] for b in d["data"]] == ["$A1"] and d["has_more"] is True
+	@m3.body d["first_id"] == d["last_id"] == "$A1"
+	@m4.body [b["id"] for b in d["data"]] == ["$A2", "$A1"] and d["has_more"] is False
+	@m5.body d == {"data": [], "has_more": False, "first_id": None, "last_id": None}
+	@m6.body len(d["data"]) == 3 and d["has_more"] is False
+	EOF
+'
+
+test_expect_success CURL,PYTHON3 'list: Anthropic: a bad limit, an unknown cursor, after_id with before_id: 400' '
+	for q in limit=0 limit=1001 limit=x after_id=msgbatch_nope before_id=msgbatch_nope \
+		"after_id=$(field lb1 "d[\"id\"]")" "after_id=$A1&before_id=$A0"; do
+		an mq "/v1/messages/batches?$q" && status_is 400 mq &&
+		jcheck mq.body <<-\EOF || return 1
+		d["type"] == "error" and d["error"]["type"] == "invalid_request_error"
+		EOF
+	done
+'
+
+test_expect_success CURL,PYTHON3 'list: the key (and anthropic-version) are required; /openai/v1 lists too; the log names the routes; other methods 405' '
+	req n1 "$MOCK_URL/v1/batches" && status_is 401 n1 &&
+	req n2 -H "Authorization: Bearer sk-wrong" "$MOCK_URL/v1/batches" && status_is 401 n2 &&
+	req n3 -H "$AV" "$MOCK_URL/v1/messages/batches" && status_is 401 n3 &&
+	req n4 -H "x-api-key: sk-wrong" -H "$AV" "$MOCK_URL/v1/messages/batches" && status_is 401 n4 &&
+	req n5 -H "x-api-key: $KEY" "$MOCK_URL/v1/messages/batches" && status_is 400 n5 &&
+	test_grep anthropic-version n5.body &&
+	oa g1 "/openai/v1/batches?limit=3" && status_is 200 g1 &&
+	oa g2 "/v1/batches?limit=3" && ids g1 >g1.ids && ids g2 >g2.ids && test_cmp g2.ids g1.ids &&
+	oa x1 /v1/batches -X DELETE && status_is 405 x1 &&
+	an x2 /v1/messages/batches -X PUT && status_is 405 x2 &&
+	oa x3 "/v1/batches/$(field lb1 "d[\"id\"]")" -X DELETE && status_is 405 x3 &&
+	python3 -c "
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+got = [(l[\"method\"], l[\"path\"], l[\"route\"], l[\"status\"]) for l in lines]
+want = [
+    (\"GET\", \"/v1/batches\", \"batches-list\", 401),
+    (\"GET\", \"/v1/messages/batches\", \"message-batches-list\", 401),
+    (\"GET\", \"/openai/v1/batches\", \"batches-list\", 200),
+    (\"DELETE\", \"/v1/batches\", \"batches\", 405),
+    (\"PUT\", \"/v1/messages/batches\", \"message-batches\", 405),
+    (\"POST\", \"/v1/messages/batches\", \"message-batches\", 200),
+    (\"POST\", \"/v1/batches\", \"batches\", 200),
+]
+missing = [w for w in want if w not in got]
+sys.exit(\"missing: %s\" % missing if missing else 0)
+" "$MOCK_LOG"
 '
 
 # --- prompt caching ----------------------------------------------------------

@@ -24,6 +24,9 @@
 #define MAX_BATCHES 256
 #define MAX_ITEMS 50000
 #define MAX_STORED (256L * 1024 * 1024) /* bytes of files and answers, all batches */
+#define MAX_METADATA 16                 /* OpenAI: pairs of a batch's metadata */
+#define MAX_METADATA_KEY 64             /* characters of a key */
+#define MAX_METADATA_VALUE 512          /* characters of a value */
 
 struct file {
 	char id[32];
@@ -56,7 +59,8 @@ struct batch {
 	size_t *order; /* the order in which the items finish */
 	bool ended;    /* the outcomes are set and the results written */
 	char output_file_id[32], error_file_id[32];
-	struct buf results; /* Anthropic's JSONL results */
+	struct buf results;  /* Anthropic's JSONL results */
+	struct buf metadata; /* OpenAI: the metadata as a JSON object; empty: null */
 };
 
 struct batch_store {
@@ -124,6 +128,7 @@ batch_free(struct batch *b)
 	free(b->items);
 	free(b->order);
 	buf_free(&b->results);
+	buf_free(&b->metadata);
 	free(b);
 }
 
@@ -569,7 +574,12 @@ openai_batch(struct bctx *x, struct batch *b)
 	buf_add_uint(out, ok);
 	buf_puts(out, ",\"failed\":");
 	buf_add_uint(out, failed);
-	buf_puts(out, "},\"metadata\":null}");
+	buf_puts(out, "},\"metadata\":");
+	if (b->metadata.len > 0)
+		buf_add(out, b->metadata.data, b->metadata.len);
+	else
+		buf_puts(out, "null");
+	buf_puts(out, "}");
 }
 
 /* An RFC 3339 time ("2026-01-01T00:00:00Z") member, or null when t is 0. */
@@ -728,6 +738,7 @@ keep_batch(struct bctx *x, struct batch *b)
 		b->order[i - 1] = b->order[j];
 		b->order[j] = t;
 	}
+	x->st->stored += (long)b->metadata.len;
 	x->st->batches[x->st->nbatches++] = b;
 }
 
@@ -788,33 +799,137 @@ openai_input_line(struct bctx *x, struct batch *b, const char *line, size_t len,
 	return 0;
 }
 
-/* POST /v1/batches {"input_file_id","endpoint","completion_window"}. */
+/* A JSON value's kind with its article, for messages: "a string", "an array". */
+static const char *
+a_kind(jv v)
+{
+	switch (jv_get_kind(v)) {
+	case JV_KIND_NULL:
+		return "null";
+	case JV_KIND_TRUE:
+	case JV_KIND_FALSE:
+		return "a boolean";
+	case JV_KIND_NUMBER:
+		return "a number";
+	case JV_KIND_STRING:
+		return "a string";
+	case JV_KIND_ARRAY:
+		return "an array";
+	case JV_KIND_OBJECT:
+		return "an object";
+	default:
+		return "nothing";
+	}
+}
+
+/*
+ * OpenAI's metadata, member "metadata" of req: absent or null, or an object
+ * of at most 16 string values, keys of at most 64 characters and values of
+ * at most 512. Written into out as a JSON object (keys sorted), nothing for
+ * null; returns 0 or 400 (message set).
+ */
+static int
+read_metadata(struct bctx *x, jv req, struct buf *out)
+{
+	jv m = jv_object_get(jv_copy(req), jv_string("metadata")), keys;
+	int n, status = 0;
+
+	if (!jv_is_valid(m) || jv_get_kind(m) == JV_KIND_NULL) {
+		jv_free(m);
+		return 0;
+	}
+	if (jv_get_kind(m) != JV_KIND_OBJECT) {
+		status = fail(x, 400,
+			"Invalid type for 'metadata': expected an object, but got %s instead.",
+			a_kind(m));
+		jv_free(m);
+		return status;
+	}
+	if ((n = jv_object_length(jv_copy(m))) > MAX_METADATA) {
+		status = fail(x, 400,
+			"Invalid 'metadata': too many properties. Expected an object with at "
+			"most %d properties, but got an object with %d properties instead.",
+			MAX_METADATA, n);
+		jv_free(m);
+		return status;
+	}
+	keys = jv_keys(jv_copy(m));
+	buf_putc(out, '{');
+	jv_array_foreach(keys, i, k)
+	{
+		jv v = jv_object_get(jv_copy(m), jv_copy(k));
+		int klen = jv_string_length_codepoints(jv_copy(k));
+
+		if (status != 0) {
+			/* an earlier pair was refused */
+		} else if (klen > MAX_METADATA_KEY) {
+			status = fail(x, 400,
+				"Invalid 'metadata': key too long. Expected a key with maximum "
+				"length %d, but got a key with length %d instead.",
+				MAX_METADATA_KEY, klen);
+		} else if (jv_get_kind(v) != JV_KIND_STRING) {
+			status = fail(x, 400,
+				"Invalid type for 'metadata.%.64s': expected a string, but got %s "
+				"instead.",
+				jv_string_value(k), a_kind(v));
+		} else if (jv_string_length_codepoints(jv_copy(v)) > MAX_METADATA_VALUE) {
+			status = fail(x, 400,
+				"Invalid 'metadata.%.64s': string too long. Expected a string with "
+				"maximum length %d, but got a string with length %d instead.",
+				jv_string_value(k), MAX_METADATA_VALUE,
+				jv_string_length_codepoints(jv_copy(v)));
+		} else {
+			if (i > 0)
+				buf_putc(out, ',');
+			jw_string(out, jv_string_value(k),
+				(size_t)jv_string_length_bytes(jv_copy(k)));
+			buf_putc(out, ':');
+			jw_string(out, jv_string_value(v),
+				(size_t)jv_string_length_bytes(jv_copy(v)));
+		}
+		jv_free(v);
+		jv_free(k);
+	}
+	buf_putc(out, '}');
+	jv_free(keys);
+	jv_free(m);
+	return status;
+}
+
+/* POST /v1/batches {"input_file_id","endpoint","completion_window","metadata"}. */
 static int
 post_batch(struct bctx *x, jv req)
 {
 	const char *fid = member_string(req, "input_file_id"),
 		   *endpoint = member_string(req, "endpoint"),
 		   *window = member_string(req, "completion_window");
-	struct file *f;
-	struct batch *b;
-	size_t n, lineno = 0;
+	struct buf metadata = BUF_INIT;
+	struct file *f = NULL;
+	struct batch *b = NULL;
+	size_t n = 0, lineno = 0;
 	int status;
 
 	if (fid == NULL || endpoint == NULL || window == NULL)
 		return fail(x, 400, "input_file_id, endpoint and completion_window are required.");
-	if (strcmp(endpoint, "/v1/chat/completions") != 0)
-		return fail(x, 400, "The mock batches only /v1/chat/completions, not %s.",
+	if ((status = read_metadata(x, req, &metadata)) != 0)
+		; /* its message is set */
+	else if (strcmp(endpoint, "/v1/chat/completions") != 0)
+		status = fail(x, 400, "The mock batches only /v1/chat/completions, not %s.",
 			endpoint);
-	if (strcmp(window, "24h") != 0)
-		return fail(x, 400, "Invalid completion_window: %s; only 24h is supported.",
+	else if (strcmp(window, "24h") != 0)
+		status = fail(x, 400, "Invalid completion_window: %s; only 24h is supported.",
 			window);
-	if ((f = find_file(x->st, fid)) == NULL)
-		return fail(x, 404, "No such File object: %s", fid);
-	n = count_lines(&f->data);
-	if (n == 0 || n > MAX_ITEMS)
-		return fail(x, 400, "The input file has no request, or more than 50000.");
-	if ((b = new_batch(x, false, n)) == NULL)
-		return fail(x, 400, "The mock's batch store is full.");
+	else if ((f = find_file(x->st, fid)) == NULL)
+		status = fail(x, 404, "No such File object: %s", fid);
+	else if ((n = count_lines(&f->data)) == 0 || n > MAX_ITEMS)
+		status = fail(x, 400, "The input file has no request, or more than 50000.");
+	else if ((b = new_batch(x, false, n)) == NULL)
+		status = fail(x, 400, "The mock's batch store is full.");
+	if (status != 0) {
+		buf_free(&metadata);
+		return status;
+	}
+	b->metadata = metadata; /* the batch owns it now */
 	snprintf(b->input_file_id, sizeof(b->input_file_id), "%s", f->id);
 	for (size_t i = 0; i < f->data.len;) {
 		const char *line = f->data.data + i, *nl = memchr(line, '\n', f->data.len - i);
@@ -942,6 +1057,152 @@ get_results(struct bctx *x)
 	return 200;
 }
 
+/* --- listing the batches ------------------------------------------------------ */
+
+/* The batches of one kind into out[], newest first; returns their count. */
+static size_t
+newest_first(const struct batch_store *st, bool anthropic, struct batch **out)
+{
+	size_t n = 0;
+
+	for (size_t i = st->nbatches; i > 0; i--)
+		if (st->batches[i - 1]->anthropic == anthropic)
+			out[n++] = st->batches[i - 1];
+	return n;
+}
+
+/*
+ * The query's limit into *limit: 1 to max, default 20. Returns 0, or 400
+ * with the provider's kind of message.
+ */
+static int
+read_limit(struct bctx *x, bool anthropic, size_t max, size_t *limit)
+{
+	struct buf v = BUF_INIT;
+	const char *s = query_param(x->req, "limit", &v);
+	unsigned long n = 0;
+	int status = 0;
+
+	*limit = 20;
+	if (s == NULL)
+		goto out;
+	if (s[0] == '\0' || strlen(s) > 9 || s[strspn(s, "0123456789")] != '\0') {
+		if (anthropic)
+			status = fail(x, 400, "limit: Input should be a valid integer");
+		else
+			status = fail(x, 400,
+				"Invalid 'limit': expected an integer, but got '%.40s' instead.",
+				s);
+		goto out;
+	}
+	n = strtoul(s, NULL, 10);
+	if (n < 1 || n > max) {
+		bool low = n < 1;
+		size_t bound = low ? 1 : max;
+
+		if (anthropic)
+			status = fail(x, 400, "limit: Input should be %s than or equal to %zu",
+				low ? "greater" : "less", bound);
+		else
+			status = fail(x, 400,
+				"Invalid 'limit': integer %s value. Expected a value %s %zu, "
+				"but got %lu instead.",
+				low ? "below minimum" : "above maximum", low ? ">=" : "<=", bound,
+				n);
+		goto out;
+	}
+	*limit = (size_t)n;
+out:
+	buf_free(&v);
+	return status;
+}
+
+/*
+ * The position in list[0..n) of the batch the query parameter name (a
+ * cursor) names, into *pos. Returns 0 (*pos = n when it is absent) or 400
+ * for an id not in the list.
+ */
+static int
+read_cursor(struct bctx *x, const char *name, struct batch **list, size_t n, size_t *pos)
+{
+	struct buf v = BUF_INIT;
+	const char *id = query_param(x->req, name, &v);
+	int status = 0;
+
+	*pos = n;
+	if (id == NULL)
+		goto out;
+	for (*pos = 0; *pos < n; (*pos)++)
+		if (strcmp(list[*pos]->id, id) == 0)
+			goto out;
+	status = fail(x, 400, "%s: no batch with id '%.64s'.", name, id);
+out:
+	buf_free(&v);
+	return status;
+}
+
+/*
+ * GET /v1/batches?limit=N&after=ID and /v1/messages/batches?limit=N
+ * &after_id=ID&before_id=ID: a page of the batches of that kind (every
+ * key's), newest first. after (after_id) starts the page after that batch;
+ * before_id ends it before that batch, with the limit nearest to it.
+ */
+static int
+list_batches(struct bctx *x, bool anthropic)
+{
+	struct batch *list[MAX_BATCHES];
+	struct buf *out = &x->resp->body;
+	size_t n = newest_first(x->st, anthropic, list), limit, after, before, from, to;
+	int status;
+
+	if ((status = read_limit(x, anthropic, anthropic ? 1000 : 100, &limit)) != 0 ||
+		(status = read_cursor(x, anthropic ? "after_id" : "after", list, n, &after)) != 0 ||
+		(status = anthropic ? read_cursor(x, "before_id", list, n, &before) : 0) != 0)
+		return status;
+	if (!anthropic)
+		before = n;
+	if (after < n && before < n)
+		return fail(x, 400, "after_id and before_id cannot be given together.");
+	if (before < n) {
+		to = before;
+		from = to > limit ? to - limit : 0;
+	} else {
+		from = after < n ? after + 1 : 0;
+		to = n - from > limit ? from + limit : n;
+	}
+	buf_puts(out, anthropic ? "{\"data\":[" : "{\"object\":\"list\",\"data\":[");
+	for (size_t i = from; i < to; i++) {
+		if (i > from)
+			buf_putc(out, ',');
+		if (anthropic)
+			anthropic_batch(x, list[i]);
+		else
+			openai_batch(x, list[i]);
+	}
+	buf_puts(out, "]");
+	if (anthropic) {
+		/* In the direction asked for: newer with before_id, else older. */
+		buf_puts(out, ",\"has_more\":");
+		buf_puts(out, (before < n ? from > 0 : to < n) ? "true" : "false");
+	}
+	buf_puts(out, ",\"first_id\":");
+	if (to > from)
+		jw_cstring(out, list[from]->id);
+	else
+		buf_puts(out, "null");
+	buf_puts(out, ",\"last_id\":");
+	if (to > from)
+		jw_cstring(out, list[to - 1]->id);
+	else
+		buf_puts(out, "null");
+	if (!anthropic) {
+		buf_puts(out, ",\"has_more\":");
+		buf_puts(out, to < n ? "true" : "false");
+	}
+	buf_puts(out, "}");
+	return 200;
+}
+
 int
 batch_answer(struct mock *m, int route, const struct request *req, jv body, double now_ms,
 	struct response *resp, char *message, size_t size)
@@ -959,12 +1220,16 @@ batch_answer(struct mock *m, int route, const struct request *req, jv body, doub
 		if (jv_get_kind(body) != JV_KIND_OBJECT)
 			return fail(&x, 400, "We could not parse the JSON body of your request.");
 		return post_batch(&x, body);
+	case B_BATCHES_LIST:
+		return list_batches(&x, false);
 	case B_BATCH:
 		return get_batch(&x, false, false);
 	case B_BATCH_CANCEL:
 		return get_batch(&x, false, true);
 	case B_MSG_BATCHES:
 		return post_message_batch(&x, body);
+	case B_MSG_BATCHES_LIST:
+		return list_batches(&x, true);
 	case B_MSG_BATCH:
 		return get_batch(&x, true, false);
 	case B_MSG_BATCH_RESULTS:

@@ -85,9 +85,11 @@ enum route_kind {
 	R_FILE,              /* GET /v1/files/ID */
 	R_FILE_CONTENT,      /* GET /v1/files/ID/content */
 	R_BATCHES,           /* POST /v1/batches */
+	R_BATCHES_LIST,      /* GET /v1/batches */
 	R_BATCH,             /* GET /v1/batches/ID */
 	R_BATCH_CANCEL,      /* POST /v1/batches/ID/cancel */
 	R_MSG_BATCHES,       /* Anthropic: POST /v1/messages/batches */
+	R_MSG_BATCHES_LIST,  /* GET /v1/messages/batches */
 	R_MSG_BATCH,         /* GET /v1/messages/batches/ID */
 	R_MSG_BATCH_RESULTS, /* GET /v1/messages/batches/ID/results */
 	R_MSG_BATCH_CANCEL,  /* POST /v1/messages/batches/ID/cancel */
@@ -181,9 +183,13 @@ id_then(const char *path, const char *marker, const char *tail)
 	return slash > id && strcmp(slash, tail) == 0;
 }
 
-/* The batch routes (files, batches, message batches) under any prefix: into *r. */
+/*
+ * The batch routes (files, batches, message batches) under any prefix: into
+ * *r. A GET of the batches lists them; another method creates one (and is
+ * refused unless it is a POST).
+ */
 static bool
-batch_route(const char *path, struct route *r)
+batch_route(const char *path, const char *method, struct route *r)
 {
 	static const struct {
 		const char *marker, *tail;
@@ -200,9 +206,19 @@ batch_route(const char *path, struct route *r)
 		{ "/v1/batches/", "/cancel", { R_BATCH_CANCEL, D_OPENAI, "batch-cancel", "POST" } },
 		{ "/v1/batches/", "", { R_BATCH, D_OPENAI, "batch", "GET" } },
 	};
+	/* The collections: [0] creates (POST; another method is a 405), [1] lists. */
+	static const struct route batches[] = {
+		{ R_BATCHES, D_OPENAI, "batches", "POST" },
+		{ R_BATCHES_LIST, D_OPENAI, "batches-list", "GET" },
+	};
+	static const struct route msg_batches[] = {
+		{ R_MSG_BATCHES, D_ANTHROPIC, "message-batches", "POST" },
+		{ R_MSG_BATCHES_LIST, D_ANTHROPIC, "message-batches-list", "GET" },
+	};
+	int list = strcmp(method, "GET") == 0;
 
 	if (ends_with(path, "/v1/messages/batches")) {
-		*r = (struct route){ R_MSG_BATCHES, D_ANTHROPIC, "message-batches", "POST" };
+		*r = msg_batches[list];
 		return true;
 	}
 	if (ends_with(path, "/v1/files")) {
@@ -210,7 +226,7 @@ batch_route(const char *path, struct route *r)
 		return true;
 	}
 	if (ends_with(path, "/v1/batches")) {
-		*r = (struct route){ R_BATCHES, D_OPENAI, "batches", "POST" };
+		*r = batches[list];
 		return true;
 	}
 	for (size_t i = 0; i < sizeof(routes) / sizeof(*routes); i++)
@@ -222,7 +238,7 @@ batch_route(const char *path, struct route *r)
 }
 
 static struct route
-find_route(const char *path)
+find_route(const char *path, const char *method)
 {
 	static const struct {
 		const char *path;
@@ -264,7 +280,7 @@ find_route(const char *path)
 		none.dialect = D_BEDROCK;
 		return none;
 	}
-	if (batch_route(path, &none))
+	if (batch_route(path, method, &none))
 		return none;
 	if (ends_with(path, "/chat/completions"))
 		return (struct route){ R_CHAT, openai_dialect(path), "chat", "POST" };
@@ -2701,7 +2717,7 @@ answer_request(struct mock *m, const struct request *req, double now_ms, struct 
 		.req = req,
 		.resp = resp,
 		.info = info,
-		.route = find_route(req->path),
+		.route = find_route(req->path, req->method),
 		.now_ms = now_ms,
 		.key = "",
 		.body = jv_invalid() };
@@ -2786,9 +2802,11 @@ answer_request(struct mock *m, const struct request *req, double now_ms, struct 
 	case R_FILE:
 	case R_FILE_CONTENT:
 	case R_BATCHES:
+	case R_BATCHES_LIST:
 	case R_BATCH:
 	case R_BATCH_CANCEL:
 	case R_MSG_BATCHES:
+	case R_MSG_BATCHES_LIST:
 	case R_MSG_BATCH:
 	case R_MSG_BATCH_RESULTS:
 	case R_MSG_BATCH_CANCEL:
