@@ -140,31 +140,45 @@ netloop_stop(struct netloop *nl, int code, const char *why)
 		warn("%s", why);
 }
 
-/* Count an error code for the summary. */
-static void
-count_code(struct counts *c, const char *code)
+void
+netloop_add_codes(struct buf *out, const struct buf *codes)
+{
+	size_t from = out->len;
+
+	if (codes->len == 0)
+		return;
+	buf_puts(out, " (");
+	buf_add(out, codes->data, codes->len - 1);
+	buf_putc(out, ')');
+	for (size_t i = from; i < out->len; i++)
+		if (out->data[i] == '\n')
+			out->data[i] = ',';
+}
+
+void
+netloop_count_code(struct buf *codes, const char *code)
 {
 	size_t n = strlen(code);
 
-	for (size_t i = 0; i < c->codes.len;) {
-		char *line = c->codes.data + i, *space = memchr(line, ' ', c->codes.len - i);
-		char *nl = memchr(space, '\n', c->codes.len - (size_t)(space - c->codes.data));
+	for (size_t i = 0; i < codes->len;) {
+		char *line = codes->data + i, *space = memchr(line, ' ', codes->len - i);
+		char *nl = memchr(space, '\n', codes->len - (size_t)(space - codes->data));
 
 		if ((size_t)(space - line) == n && memcmp(line, code, n) == 0) {
 			struct buf rest = BUF_INIT;
 			unsigned long v = strtoul(space + 1, NULL, 10) + 1;
 
-			buf_add(&rest, nl, c->codes.len - (size_t)(nl - c->codes.data));
-			c->codes.len = (size_t)(space + 1 - c->codes.data);
-			buf_add_uint(&c->codes, v);
-			buf_add(&c->codes, rest.data, rest.len);
+			buf_add(&rest, nl, codes->len - (size_t)(nl - codes->data));
+			codes->len = (size_t)(space + 1 - codes->data);
+			buf_add_uint(codes, v);
+			buf_add(codes, rest.data, rest.len);
 			buf_free(&rest);
 			return;
 		}
-		i = (size_t)(nl - c->codes.data) + 1;
+		i = (size_t)(nl - codes->data) + 1;
 	}
-	buf_puts(&c->codes, code);
-	buf_puts(&c->codes, " 1\n");
+	buf_puts(codes, code);
+	buf_puts(codes, " 1\n");
 }
 
 void
@@ -216,7 +230,7 @@ netloop_fail(struct netloop *nl, struct net_job *pj, const char *code, const cha
 	j->failed = true;
 	snprintf(j->last_code, sizeof(j->last_code), "%s", code);
 	nl->counts.failed++;
-	count_code(&nl->counts, code);
+	netloop_count_code(&nl->counts.codes, code);
 }
 
 void
@@ -340,7 +354,7 @@ add_bad_line(struct netloop *nl, jv error_record)
 	j->state = JOB_DONE;
 	j->failed = true;
 	nl->counts.failed++;
-	count_code(&nl->counts, ERR_BAD_INPUT);
+	netloop_count_code(&nl->counts.codes, ERR_BAD_INPUT);
 }
 
 /* Read the records that are there now, while the window has room. */
@@ -1113,14 +1127,7 @@ print_summary(struct netloop *nl)
 	snprintf(num, sizeof(num), "%llu records, %llu ok (%llu cached), %llu failed", c->records,
 		c->ok, c->cached, c->failed);
 	buf_puts(&line, num);
-	if (c->codes.len > 0) {
-		buf_puts(&line, " (");
-		buf_add(&line, c->codes.data, c->codes.len - 1);
-		buf_putc(&line, ')');
-		for (size_t i = 0; i < line.len; i++)
-			if (line.data[i] == '\n')
-				line.data[i] = ',';
-	}
+	netloop_add_codes(&line, &c->codes);
 	snprintf(num, sizeof(num), "; %llu requests, %llu rate-limited", c->requests,
 		c->rate_limited);
 	buf_puts(&line, num);

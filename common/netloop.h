@@ -182,6 +182,13 @@ jv netloop_cache_get(struct netloop *nl, const struct net_job *j);
 /* Keep value (borrowed) as the answer to j's request, committed before j is written. */
 void netloop_cache_put(struct netloop *nl, const struct net_job *j, jv value);
 
+/* Count code in codes, "code count\n" lines in the order first seen (for a summary). */
+void netloop_count_code(struct buf *codes, const char *code);
+
+/* Append codes, counted by netloop_count_code, as " (code count, code count)"; nothing when empty.
+ */
+void netloop_add_codes(struct buf *out, const struct buf *codes);
+
 /* Count for the summary: an answer from the cache, tokens used. */
 void netloop_count_cached(struct netloop *nl);
 void netloop_count_tokens(struct netloop *nl, long prompt, long completion);

@@ -335,13 +335,6 @@ key_of_custom_id(const char *id, unsigned char key[SHA256_SIZE])
 	return 0;
 }
 
-static void
-count_code(struct counts *c, const char *code)
-{
-	buf_puts(&c->codes, code);
-	buf_putc(&c->codes, '\n');
-}
-
 /* Sleep ms, waking early for a stop request. */
 static void
 nap(double ms)
@@ -1593,7 +1586,7 @@ take(struct batcher *b, jv rec, unsigned long lineno)
 	lj = llm_job_new();
 	if (prepare(b, &rec, lj, key) != 0) {
 		b->counts.failed++;
-		count_code(&b->counts, ERR_TEMPLATE);
+		netloop_count_code(&b->counts.codes, ERR_TEMPLATE);
 		finished(b, lineno, rec);
 	} else if ((found = db_cache_get(b->db, CACHE_TABLE, key, &cached)) == 1 &&
 		!b->cfg->loop.keep_order && !answered_unwritten(b, key)) {
@@ -1643,7 +1636,7 @@ read_input(struct batcher *b)
 		if (st == JSONL_BAD) {
 			b->counts.records++;
 			b->counts.failed++;
-			count_code(&b->counts, ERR_BAD_INPUT);
+			netloop_count_code(&b->counts.codes, ERR_BAD_INPUT);
 			finished(b, jsonl_lineno(&jr), rec);
 			if (b->cfg->loop.strict) {
 				warn("%s:%lu: stopping at a malformed line (--strict)", in.name,
@@ -1725,7 +1718,7 @@ resolved_line(struct batcher *b, sqlite3_stmt *s, struct buf *line)
 			&(struct record_error){ code, (const char *)sqlite3_column_text(s, 5), NULL,
 				0, (long)sqlite3_column_int64(s, 6), sqlite3_column_int(s, 7) });
 		b->counts.failed++;
-		count_code(&b->counts, code);
+		netloop_count_code(&b->counts.codes, code);
 		if (record_held_back(code))
 			b->counts.held_back++;
 	} else {
@@ -2078,6 +2071,7 @@ static void
 print_summary(struct batcher *b)
 {
 	const struct counts *c = &b->counts;
+	struct buf line = BUF_INIT;
 
 	if (b->cfg->batch_opt.cancel) {
 		fprintf(stderr,
@@ -2085,11 +2079,13 @@ print_summary(struct batcher *b)
 			progname, c->batches, c->requests, progress_elapsed(&b->progress));
 		return;
 	}
-	fprintf(stderr,
-		"%s: %llu records, %llu ok (%llu cached), %llu failed; %llu batches submitted, "
-		"%llu requests in %.1f s\n",
-		progname, c->records, c->ok, c->cached, c->failed, c->batches, c->requests,
-		progress_elapsed(&b->progress));
+	buf_printf(&line, "%llu records, %llu ok (%llu cached), %llu failed", c->records, c->ok,
+		c->cached, c->failed);
+	netloop_add_codes(&line, &c->codes);
+	buf_printf(&line, "; %llu batches submitted, %llu requests in %.1f s", c->batches,
+		c->requests, progress_elapsed(&b->progress));
+	fprintf(stderr, "%s: %s\n", progname, buf_cstr(&line));
+	buf_free(&line);
 }
 
 int
