@@ -74,7 +74,6 @@ enum stmt {
 	S_ITEM_FIND,
 	S_OPEN_ADD,
 	S_OPEN_CLEAR,
-	S_OPEN_KEYS,
 	S_BATCH_NEW,
 	S_ITEMS_FROM_OPEN,
 	S_BATCH_STATE,
@@ -132,7 +131,6 @@ static const char *const sql[NSTMT] = {
 			"SELECT 1 FROM open_items WHERE key = ?",
 	[S_OPEN_ADD] = "INSERT OR IGNORE INTO open_items(key, attempts) VALUES(?, ?)",
 	[S_OPEN_CLEAR] = "DELETE FROM open_items",
-	[S_OPEN_KEYS] = "SELECT count(*) FROM open_items",
 	[S_BATCH_NEW] = "INSERT INTO llm_batches(target, base, token, state, items, created) "
 			"VALUES(?, ?, ?, 'uploading', ?, ?)",
 	[S_ITEMS_FROM_OPEN] = "INSERT OR REPLACE INTO llm_batch_items(key, batch, attempts) "
@@ -170,7 +168,7 @@ static const char *const sql[NSTMT] = {
 		"INSERT OR REPLACE INTO outcome(key, code, message, status, attempts, raw) "
 		"VALUES(?, ?, ?, ?, ?, ?)",
 	/* Records whose request is nowhere: not answered, not out, not in the open batch. */
-	[S_REQUEUE] = "SELECT p.seq, p.record, p.lineno FROM pending p WHERE p.key IS NOT NULL "
+	[S_REQUEUE] = "SELECT p.seq FROM pending p WHERE p.key IS NOT NULL "
 		      "AND NOT EXISTS (SELECT 1 FROM main.llm_batch_items i WHERE i.key = p.key) "
 		      "AND NOT EXISTS (SELECT 1 FROM open_items o WHERE o.key = p.key) "
 		      "AND NOT EXISTS (SELECT 1 FROM outcome o WHERE o.key = p.key) "
@@ -1659,7 +1657,7 @@ read_input(struct batcher *b)
 static void
 requeue(struct batcher *b)
 {
-	sqlite3_stmt *s = stmt(b, S_REQUEUE);
+	sqlite3_stmt *s = stmt(b, S_REQUEUE), *q = NULL;
 	struct buf seqs = BUF_INIT;
 
 	/* Read them first: add_request may submit, which writes the tables read here. */
@@ -1669,24 +1667,26 @@ requeue(struct batcher *b)
 		buf_add(&seqs, &seq, sizeof(seq));
 	}
 	sqlite3_reset(s);
+	if (seqs.len > 0 &&
+		sqlite3_prepare_v2(b->sq, "SELECT record FROM pending WHERE seq = ?", -1, &q,
+			NULL) != SQLITE_OK) {
+		error("run database '%s': %s", db_path(b->db), sqlite3_errmsg(b->sq));
+		stop(b, EXIT_IOERR, NULL);
+	}
 	for (size_t i = 0; i * sizeof(sqlite3_int64) < seqs.len && b->stop_code == 0; i++) {
-		sqlite3_stmt *q = NULL;
 		sqlite3_int64 seq;
-		struct llm_job *lj = llm_job_new();
+		struct llm_job *lj;
 		unsigned char key[SHA256_SIZE];
 		jv rec;
 		int attempts = 1;
 
 		memcpy(&seq, seqs.data + i * sizeof(seq), sizeof(seq));
-		if (sqlite3_prepare_v2(b->sq, "SELECT record, lineno FROM pending WHERE seq = ?",
-			    -1, &q, NULL) != SQLITE_OK ||
-			(sqlite3_bind_int64(q, 1, seq), sqlite3_step(q)) != SQLITE_ROW) {
-			sqlite3_finalize(q);
-			llm_job_free(lj);
+		sqlite3_reset(q);
+		sqlite3_bind_int64(q, 1, seq);
+		if (sqlite3_step(q) != SQLITE_ROW)
 			continue;
-		}
 		rec = jv_parse((const char *)sqlite3_column_text(q, 0));
-		sqlite3_finalize(q);
+		lj = llm_job_new();
 		if (prepare(b, &rec, lj, key) == 0) {
 			sqlite3_stmt *r = stmt(b, S_RETRY_GET);
 
@@ -1699,6 +1699,7 @@ requeue(struct batcher *b)
 		jv_free(rec);
 		llm_job_free(lj);
 	}
+	sqlite3_finalize(q);
 	buf_free(&seqs);
 }
 
