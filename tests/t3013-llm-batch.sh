@@ -333,11 +333,11 @@ test_expect_success PYTHON3,NO_VALGRIND 'kill -9 at ten random moments, then a r
 	while read -r at; do
 		i=$((i + 1)) &&
 		n0=$(log_lines) &&
-		{ jl-llm --batch -m openai/mock-model --base-url "$MOCK_URL/v1" --db kill.db --batch-size 25 \
+		{ jl-llm --batch -m openai/mock-model --base-url "$MOCK_URL/v1" --db batchkill3013.db --batch-size 25 \
 			--poll 0.1 -p "Company: {{.name}}" <in >"killed.$i" 2>"killed.$i.err" & } &&
 		pid=$! &&
 		sleep "$at" &&
-		kill9 "$pid" kill.db || return 1
+		kill9 "$pid" batchkill3013.db || return 1
 		wait "$pid"
 		rc=$?
 		echo "$rc" >>codes
@@ -345,7 +345,7 @@ test_expect_success PYTHON3,NO_VALGRIND 'kill -9 at ten random moments, then a r
 	done <moments &&
 	# kills landed while the runs had work to do, not only after they ended
 	test "$(grep -c "^137\$" codes)" -ge 3 &&
-	jl-llm --batch -m openai/mock-model --base-url "$MOCK_URL/v1" --db kill.db --batch-size 25 \
+	jl-llm --batch -m openai/mock-model --base-url "$MOCK_URL/v1" --db batchkill3013.db --batch-size 25 \
 		--poll 0.1 -p "Company: {{.name}}" <in >final 2>final.err &&
 	complete killed.1 killed.2 killed.3 killed.4 killed.5 killed.6 killed.7 killed.8 killed.9 \
 		killed.10 final >all.jsonl &&
@@ -359,7 +359,7 @@ test_expect_success PYTHON3,NO_VALGRIND 'kill -9 at ten random moments, then a r
 	# what an earlier run wrote is a replay in the last one
 	before = {a["id"] for a in A[:-1000] if ok(a)}
 	all(cached(r) for r in R if r["id"] in before)
-	db = sqlite3.connect("kill.db")
+	db = sqlite3.connect("batchkill3013.db")
 	B = db.execute("SELECT remote_id, items, state FROM llm_batches").fetchall()
 	creates = [m for m in M if m["route"] == "batches" and m["method"] == "POST" and m["status"] == 200]
 	# one row for each batch created, none created twice

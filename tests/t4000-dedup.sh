@@ -173,23 +173,23 @@ test_expect_success JQ 'record mode writes nothing out before it is committed, a
 test_expect_success JQ 'kill -9 at random points: integrity ok, at most the last batch lost, a rerun completes' '
 	rows 20000 >in &&
 	for kill_at in 0.02 0.05 0.1 0.15 0.2 0.3; do
-		jl-dedup --db kill.db --key .name <in |
-			jl-dedup -q --db kill.db --key .name --record --store --batch 100 >>partial &
+		jl-dedup --db dedupkill4000.db --key .name <in |
+			jl-dedup -q --db dedupkill4000.db --key .name --record --store --batch 100 >>partial &
 		pid=$!
 		sleep $kill_at
-		pkill -9 -f "kill.db" 2>/dev/null
+		pkill -9 -f "dedupkill4000.db" 2>/dev/null
 		wait $pid 2>/dev/null
-		test "$(sql kill.db "pragma integrity_check")" = ok || return 1
+		test "$(sql dedupkill4000.db "pragma integrity_check")" = ok || return 1
 		# killed before the registry was made: nothing done yet
-		done_now=$(sql kill.db "select count(*) from sqlite_master where name = \"dedup_items\"")
+		done_now=$(sql dedupkill4000.db "select count(*) from sqlite_master where name = \"dedup_items\"")
 		if [ "$done_now" = 1 ]; then
-			done_now=$(sql kill.db "select count(*) from dedup_items")
+			done_now=$(sql dedupkill4000.db "select count(*) from dedup_items")
 		fi
 		# every record written out is committed in the registry
 		test "$(ids partial | uniq | wc -l)" -le "$done_now" || return 1
 	done &&
-	jl-dedup --db kill.db --key .name <in | jl-dedup -q --db kill.db --key .name --record --store >/dev/null &&
-	jl-dedup --db kill.db --replay >all &&
+	jl-dedup --db dedupkill4000.db --key .name <in | jl-dedup -q --db dedupkill4000.db --key .name --record --store >/dev/null &&
+	jl-dedup --db dedupkill4000.db --replay >all &&
 	test_line_count = 20000 all &&
 	test "$(ids all | uniq | wc -l)" = 20000
 '
