@@ -290,6 +290,24 @@ http_running(const struct http *h)
 	return h->running;
 }
 
+/*
+ * A response written to response_file that is not a success is an error
+ * body: its first 64 KiB go into response too, for the caller to class it.
+ */
+static void
+keep_error_body(struct http_transfer *t)
+{
+	char chunk[4096];
+	size_t n;
+
+	if (t->response_file == NULL || (t->status >= 200 && t->status < 300) ||
+		fflush(t->response_file) != 0 || fseeko(t->response_file, 0, SEEK_SET) != 0)
+		return;
+	while (t->response.len < 64 * 1024 &&
+		(n = fread(chunk, 1, sizeof(chunk), t->response_file)) > 0)
+		buf_add(&t->response, chunk, n);
+}
+
 /* Move finished transfers from libcurl to the done list. */
 static void
 collect_done(struct http *h)
@@ -308,6 +326,7 @@ collect_done(struct http *h)
 		t->latency_ms = clock_ms() - t->started_ms;
 		if (t->result != CURLE_OK && t->error[0] == '\0')
 			snprintf(t->error, sizeof(t->error), "%s", curl_easy_strerror(t->result));
+		keep_error_body(t);
 		curl_multi_remove_handle(h->multi, msg->easy_handle);
 		if (h->ndone == h->done_cap) {
 			h->done_cap = h->done_cap ? 2 * h->done_cap : 16;

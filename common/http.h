@@ -40,7 +40,8 @@ struct http_transfer {
 	 * form_value (when form_field is set), then the file as the field
 	 * form_file, named form_filename. With response_file (borrowed), the
 	 * response body is written there from its start (no max_body cap)
-	 * instead of into response.
+	 * instead of into response, unless the status is not a success: then
+	 * its first 64 KiB are in response too (an error body).
 	 */
 	FILE *body_file;
 	const char *form_field, *form_value, *form_file, *form_filename;

@@ -120,13 +120,13 @@ netloop_redact(const struct netloop *nl, struct buf *text)
 	redact_secret(text, nl->cfg->other_secret);
 }
 
-static double
-random01(struct netloop *nl)
+double
+netloop_random01(uint64_t *rng)
 {
-	nl->rng ^= nl->rng >> 12;
-	nl->rng ^= nl->rng << 25;
-	nl->rng ^= nl->rng >> 27;
-	return (double)((nl->rng * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
+	*rng ^= *rng >> 12;
+	*rng ^= *rng << 25;
+	*rng ^= *rng >> 27;
+	return (double)((*rng * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
 }
 
 void
@@ -647,17 +647,6 @@ read_limit_headers(struct netloop *nl, struct job *j)
 		ratelimit_pause(ts->limiter, wait, now);
 }
 
-/* Exponential backoff with full jitter (base 2^attempt, capped at a minute). */
-static double
-backoff_ms(struct netloop *nl, int attempt)
-{
-	double cap = (double)nl->cfg->retry_base_ms * pow(2.0, attempt > 20 ? 20 : attempt - 1);
-
-	if (cap > 60000)
-		cap = 60000;
-	return random01(nl) * cap;
-}
-
 /* "Please try again in 1.146s." in a provider's message, in ms; -1 when absent. */
 static double
 try_again_in(const char *message)
@@ -727,26 +716,37 @@ note_overload(struct netloop *nl, struct job *j)
  * its message; -1 when it gave none.
  */
 static double
-server_wait(const struct job *j, struct failure *f, bool rate)
+server_wait(const struct http_transfer *t, struct failure *f, bool rate)
 {
-	double wait = f->wait_ms > 0 ? f->wait_ms : http_retry_after_ms(j->pub.t);
+	double wait = f->wait_ms > 0 ? f->wait_ms : http_retry_after_ms(t);
 
 	if (wait < 0 && rate)
 		wait = try_again_in(buf_cstr(&f->message));
 	return wait;
 }
 
-/* The wait before a retry: the server's, clamped, else the backoff. */
+double
+netloop_retry_wait(const struct netloop_config *cfg, const struct http_transfer *t,
+	struct failure *f, bool rate, int attempts, uint64_t *rng)
+{
+	double wait = server_wait(t, f, rate);
+
+	if (wait < 0) { /* exponential backoff with full jitter, capped at a minute */
+		double cap =
+			(double)cfg->retry_base_ms * pow(2.0, attempts > 20 ? 20 : attempts - 1);
+
+		wait = netloop_random01(rng) * (cap > 60000 ? 60000 : cap);
+	}
+	if (wait > (double)cfg->max_retry_after_ms)
+		wait = (double)cfg->max_retry_after_ms;
+	return wait;
+}
+
+/* The wait before j's retry (netloop_retry_wait). */
 static double
 retry_wait(struct netloop *nl, struct job *j, struct failure *f, bool rate)
 {
-	double wait = server_wait(j, f, rate);
-
-	if (wait < 0)
-		wait = backoff_ms(nl, j->pub.attempts);
-	if (wait > (double)nl->cfg->max_retry_after_ms)
-		wait = (double)nl->cfg->max_retry_after_ms;
-	return wait;
+	return netloop_retry_wait(nl->cfg, j->pub.t, f, rate, j->pub.attempts, &nl->rng);
 }
 
 /*
@@ -768,7 +768,7 @@ rate_limit_wait(struct netloop *nl, struct job *j, struct failure *f)
 	if (j->limits_said)
 		return 0;
 	ratelimit_refused(limiter, j->sent_ms, now);
-	wait = server_wait(j, f, true);
+	wait = server_wait(j->pub.t, f, true);
 	if (wait <= 0)
 		return 0;
 	wait = fmin(wait, (double)nl->cfg->max_retry_after_ms);

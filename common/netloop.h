@@ -196,6 +196,19 @@ void netloop_count_tokens(struct netloop *nl, long prompt, long completion);
 /* Whether target i is usable now, and the first usable one (-1: none). */
 int netloop_first_target(struct netloop *nl);
 
+/* A number in [0, 1) from the xorshift state *rng (not 0), which it advances. */
+double netloop_random01(uint64_t *rng);
+
+/*
+ * The wait in ms before retrying an attempt that failed with f (transfer
+ * t), after attempts attempts: what the server asked for (f->wait_ms,
+ * retry-after-ms or retry-after, and when rate the "try again in" of its
+ * message), else cfg's exponential backoff with full jitter drawn from
+ * *rng (capped at a minute); at most cfg->max_retry_after_ms.
+ */
+double netloop_retry_wait(const struct netloop_config *cfg, const struct http_transfer *t,
+	struct failure *f, bool rate, int attempts, uint64_t *rng);
+
 /* Take every key of the configuration out of text. */
 void netloop_redact(const struct netloop *nl, struct buf *text);
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exitcodes.h"
 #include "prices.h"
 #include "util.h"
 
@@ -414,6 +415,19 @@ same_provider(const char *entry, const char *lp)
 	/* LiteLLM files Bedrock's models under two names, by the API it calls them with. */
 	return strcmp(entry, lp) == 0 ||
 		(strcmp(lp, "bedrock") == 0 && strcmp(entry, "bedrock_converse") == 0);
+}
+
+struct prices *
+prices_with_files(const char *const *files, size_t n)
+{
+	struct prices *p = prices_new();
+	struct buf err = BUF_INIT;
+
+	for (size_t i = 0; i < n; i++)
+		if (prices_load(p, files[i], &err) != 0)
+			die(EXIT_CONFIG, "bad price file %s", buf_cstr(&err));
+	buf_free(&err);
+	return p;
 }
 
 const struct model_price *

@@ -63,6 +63,15 @@ void prices_free(struct prices *p);
  */
 int prices_load(struct prices *p, const char *path, struct buf *err);
 
+/* The most --prices files a command takes. */
+#define PRICES_MAX_FILES 16
+
+/*
+ * The built-in table with the n files of LiteLLM's format merged over it
+ * in turn (--prices): dies with EXIT_CONFIG naming a bad file and why.
+ */
+struct prices *prices_with_files(const char *const *files, size_t n);
+
 /*
  * The price of model of provider (as jl-llm writes them: "gpt-4o-mini",
  * "openai"), or NULL: tried as provider/model, then model, then with

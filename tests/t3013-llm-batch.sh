@@ -653,6 +653,23 @@ test_expect_success PYTHON3,MSGBATCH_LIST 'Anthropic: the rerun finds the batch 
 	EOF
 '
 
+test_expect_success PYTHON3 'a download that fails: retried; out of retries, the message is the provider'"'"'s own' '
+	cat >dl500.scn <<-\EOF &&
+	1-2 path=/content error=server
+	EOF
+	mock_start --key "$KEY" --batch-time 0.2 --scenario dl500.scn &&
+	records 3 >in &&
+	bllm openai/mock-model --db dl1.db -p "Company: {{.name}}" <in >dl1.out 2>dl1.err &&
+	test "$(grep -c "\"cached\":false" dl1.out)" = 3 &&
+	cat >dl500.scn <<-\EOF &&
+	* path=/content error=server
+	EOF
+	mock_start --key "$KEY" --batch-time 0.2 --scenario dl500.scn &&
+	test_expect_code 69 bllm openai/mock-model --db dl2.db --retries 1 -p "Company: {{.name}}" \
+		<in >dl2.out 2>dl2.err &&
+	test_grep "downloading the results: HTTP 500: The server had an error while processing your request" dl2.err
+'
+
 # A stop (SIGINT) during the upload: the create is never sent, so the batch
 # is dropped rather than left "creating", and the rerun needs no list.
 test_expect_success PYTHON3 'SIGINT during the upload: no create was sent, so no batch is left creating; the rerun needs no list' '

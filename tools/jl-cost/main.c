@@ -21,8 +21,6 @@
 #include "util.h"
 #include "version.h"
 
-#define MAX_PRICE_FILES 16
-
 static void print_versions(void);
 
 static const struct opt_tool tool = {
@@ -33,7 +31,7 @@ static const struct opt_tool tool = {
 
 struct cost_config {
 	const char *db_path, *run, *llm_field, *search_field, *into, *pattern;
-	const char *price_files[MAX_PRICE_FILES];
+	const char *price_files[PRICES_MAX_FILES];
 	size_t nprice_files;
 	bool has_budget, gate, estimate, summary, list, strict, quiet;
 	int64_t budget_micro, credit_micro;
@@ -78,8 +76,8 @@ parse_options(struct cost_config *cfg, int argc, char **argv)
 		OPT_BOOL(0, "summary", &cfg->summary,
 			"print the totals by model and backend at the end"),
 		OPT_NAME(0, "run", &cfg->run, "NAME", "tag the ledger rows", "default"),
-		OPT_LIST(0, "prices", cfg->price_files, &cfg->nprice_files, MAX_PRICE_FILES, "FILE",
-			"merge a LiteLLM price file over the table (repeatable)"),
+		OPT_LIST(0, "prices", cfg->price_files, &cfg->nprice_files, PRICES_MAX_FILES,
+			"FILE", "merge a LiteLLM price file over the table (repeatable)"),
 		OPT_BOOL(0, "list-prices", &cfg->list, "list the known prices ([PATTERN] operand)"),
 		OPT_STRING(0, "llm-field", &cfg->llm_field, "NAME", "where the LLM usage is",
 			"llm"),
@@ -464,10 +462,7 @@ main(int argc, char *argv[])
 	tool_init(argv[0]);
 	parse_options(&cfg, argc, argv);
 	validate_config(&cfg);
-	c.prices = prices_new();
-	for (size_t i = 0; i < cfg.nprice_files; i++)
-		if (prices_load(c.prices, cfg.price_files[i], &err) != 0)
-			die(EXIT_CONFIG, "bad price file %s", buf_cstr(&err));
+	c.prices = prices_with_files(cfg.price_files, cfg.nprice_files);
 	pricer_init(&c.pricer, c.prices, cfg.credit_micro, cfg.llm_field, cfg.search_field,
 		cfg.quiet);
 	c.budget_pico = ledger_pico(cfg.budget_micro);

@@ -47,6 +47,7 @@
 #include "recloop.h"
 #include "record.h"
 #include "redact.h"
+#include "strset.h"
 #include "util.h"
 
 #define CACHE_TABLE "llm_cache"
@@ -97,6 +98,10 @@ enum stmt {
 	S_EMIT,
 	S_EMITTED_ADD,
 	S_PENDING_LEFT,
+	S_PENDING_RECORD,
+	S_FAIL_BATCH,
+	S_FAIL_OPEN,
+	S_FAIL_PENDING,
 	S_INTERRUPTED,
 	NSTMT
 };
@@ -112,8 +117,7 @@ static const char *const schema[] = {
 };
 
 static const char temp_tables[] =
-	"CREATE TEMP TABLE pending(seq INTEGER PRIMARY KEY, key BLOB, lineno INTEGER NOT NULL, "
-	"record TEXT, line TEXT);"
+	"CREATE TEMP TABLE pending(seq INTEGER PRIMARY KEY, key BLOB, record TEXT, line TEXT);"
 	"CREATE INDEX temp.pending_by_key ON pending(key);"
 	"CREATE TEMP TABLE open_items(key BLOB PRIMARY KEY, attempts INTEGER NOT NULL) "
 	"WITHOUT ROWID;"
@@ -124,8 +128,7 @@ static const char temp_tables[] =
 	"CREATE TEMP TABLE emitted(key BLOB PRIMARY KEY) WITHOUT ROWID";
 
 static const char *const sql[NSTMT] = {
-	[S_PENDING_ADD] =
-		"INSERT INTO pending(seq, key, lineno, record, line) VALUES(?, ?, ?, ?, ?)",
+	[S_PENDING_ADD] = "INSERT INTO pending(seq, key, record, line) VALUES(?, ?, ?, ?)",
 	[S_PENDING_DEL] = "DELETE FROM pending WHERE seq = ?",
 	[S_ITEM_FIND] = "SELECT 1 FROM llm_batch_items WHERE key = ? UNION ALL "
 			"SELECT 1 FROM open_items WHERE key = ?",
@@ -182,6 +185,18 @@ static const char *const sql[NSTMT] = {
 		"LEFT JOIN main." CACHE_TABLE " c ON c.key = p.key WHERE p.seq > ? ORDER BY p.seq",
 	[S_EMITTED_ADD] = "INSERT OR IGNORE INTO emitted(key) VALUES(?)",
 	[S_PENDING_LEFT] = "SELECT count(*) FROM pending",
+	[S_PENDING_RECORD] = "SELECT record FROM pending WHERE seq = ?",
+	/* The requests of batch ?4 fail with code ?1, message ?2, status ?3. */
+	[S_FAIL_BATCH] =
+		"INSERT OR REPLACE INTO outcome(key, code, message, status, attempts, raw) "
+		"SELECT key, ?, ?, ?, attempts, NULL FROM main.llm_batch_items WHERE batch = ?",
+	/* The requests of the open batch are held back by the budget, with message ?1. */
+	[S_FAIL_OPEN] = "INSERT OR REPLACE INTO outcome(key, code, message, status, attempts, raw) "
+			"SELECT key, '" ERR_BUDGET_EXCEEDED "', ?, 0, 0, NULL FROM open_items",
+	/* The request of pending record ?3 fails with code ?1, message ?2, not tried. */
+	[S_FAIL_PENDING] =
+		"INSERT OR REPLACE INTO outcome(key, code, message, status, attempts, raw) "
+		"SELECT key, ?, ?, 0, 0, NULL FROM pending WHERE seq = ?",
 	/* Records not resolved, with the batch their request is out in, if any. */
 	[S_INTERRUPTED] =
 		"SELECT p.seq, b.remote_id, b.base FROM pending p "
@@ -235,7 +250,7 @@ struct batcher {
 	struct counts counts;
 	struct progress progress;
 	unsigned long long next_seq;
-	unsigned long long rng;
+	uint64_t rng; /* xorshift: the backoff jitter, the batches' tokens */
 	int stop_code;
 	bool stopped_at_bad_line;
 };
@@ -471,15 +486,7 @@ call(struct batcher *b, struct http_transfer *t, const char *what)
 			stop(b, EXIT_UNAVAILABLE, NULL);
 			return CALL_STOPPED;
 		}
-		wait = http_retry_after_ms(t);
-		if (wait < 0) {
-			double cap = (double)lc->retry_base_ms * pow(2, attempt);
-
-			b->rng = b->rng * 6364136223846793005ULL + 1442695040888963407ULL;
-			wait = cap * (double)(b->rng >> 11) / 9007199254740992.0;
-		}
-		if (wait > (double)lc->max_retry_after_ms)
-			wait = (double)lc->max_retry_after_ms;
+		wait = netloop_retry_wait(lc, t, &f, f.step == STEP_RATE, attempt + 1, &b->rng);
 		if (lc->verbose)
 			warn("%s: %s; again in %.1f s", what, buf_cstr(&f.message), wait / 1000);
 		buf_free(&f.message);
@@ -493,6 +500,14 @@ static long
 long_timeout(const struct batcher *b)
 {
 	return b->cfg->timeout_ms > 1800000 ? b->cfg->timeout_ms : 1800000;
+}
+
+/* Append rb's path in the batch API: /batches/ID (OpenAI), /messages/batches/ID (Anthropic). */
+static void
+batch_path(const struct batcher *b, const struct remote_batch *rb, struct buf *path)
+{
+	buf_puts(path, b->api == BATCH_ANTHROPIC ? "/messages/batches/" : "/batches/");
+	url_encode(path, rb->remote_id, strlen(rb->remote_id));
 }
 
 /* Address t as a request to path of the batch API (a JSON body unless form). */
@@ -598,7 +613,7 @@ static void
 hold_back_open(struct batcher *b)
 {
 	struct buf m = BUF_INIT;
-	sqlite3_stmt *s = NULL;
+	sqlite3_stmt *s = stmt(b, S_FAIL_OPEN);
 
 	buf_printf(&m, "not sent: its batch of %ld requests, estimated at $", b->open.count);
 	ledger_usd(&m, b->open.estimate);
@@ -609,17 +624,8 @@ hold_back_open(struct batcher *b)
 	ledger_usd(&m, ledger_pico(b->cfg->loop.budget_micro));
 	if (!b->cfg->loop.quiet)
 		warn("a batch held back by --budget: %s", buf_cstr(&m) + strlen("not sent: its "));
-	if (sqlite3_prepare_v2(b->sq,
-		    "INSERT OR REPLACE INTO outcome(key, code, message, status, attempts, raw) "
-		    "SELECT key, '" ERR_BUDGET_EXCEEDED "', ?, 0, 0, NULL FROM open_items",
-		    -1, &s, NULL) != SQLITE_OK) {
-		error("run database '%s': %s", db_path(b->db), sqlite3_errmsg(b->sq));
-		stop(b, EXIT_IOERR, NULL);
-	} else {
-		sqlite3_bind_text(s, 1, buf_cstr(&m), -1, SQLITE_TRANSIENT);
-		run(b, s);
-	}
-	sqlite3_finalize(s);
+	sqlite3_bind_text(s, 1, buf_cstr(&m), -1, SQLITE_TRANSIENT);
+	run(b, s);
 	buf_free(&m);
 }
 
@@ -749,24 +755,15 @@ static void
 refuse_batch(struct batcher *b, sqlite3_int64 id, const struct http_transfer *t)
 {
 	struct failure f = { 0 };
-	sqlite3_stmt *s = NULL;
+	sqlite3_stmt *s = stmt(b, S_FAIL_BATCH);
 
 	classify_failure(b->model->provider, t, &f);
 	redact_secret(&f.message, b->key);
-	if (sqlite3_prepare_v2(b->sq,
-		    "INSERT OR REPLACE INTO outcome(key, code, message, status, attempts, raw) "
-		    "SELECT key, ?, ?, ?, attempts, NULL FROM main.llm_batch_items WHERE batch = ?",
-		    -1, &s, NULL) != SQLITE_OK) {
-		error("run database '%s': %s", db_path(b->db), sqlite3_errmsg(b->sq));
-		stop(b, EXIT_IOERR, NULL);
-	} else {
-		sqlite3_bind_text(s, 1, f.code, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 2, buf_cstr(&f.message), -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(s, 3, t->status);
-		sqlite3_bind_int64(s, 4, id);
-		run(b, s);
-	}
-	sqlite3_finalize(s);
+	sqlite3_bind_text(s, 1, f.code, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, buf_cstr(&f.message), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, t->status);
+	sqlite3_bind_int64(s, 4, id);
+	run(b, s);
 	drop_batch(b, id);
 	buf_free(&f.message);
 }
@@ -852,8 +849,9 @@ submit(struct batcher *b)
 		die(EXIT_IOERR, "cannot write the batch's temporary file:");
 	if (fflush(b->open.file) != 0)
 		die(EXIT_IOERR, "cannot write the batch's temporary file:");
-	b->rng = b->rng * 6364136223846793005ULL + 1442695040888963407ULL;
-	snprintf(token, sizeof(token), "jl-%016llx%08lx", b->rng, (unsigned long)time(NULL));
+	netloop_random01(&b->rng); /* the state itself: 64 random bits */
+	snprintf(token, sizeof(token), "jl-%016llx%08lx", (unsigned long long)b->rng,
+		(unsigned long)time(NULL));
 	t = http_transfer_new();
 	if ((id = record_batch(b, token)) == 0)
 		goto out;
@@ -1020,33 +1018,39 @@ recover(struct batcher *b, const struct remote_batch *rb, const char *token)
 static void
 recover_all(struct batcher *b)
 {
-	sqlite3_stmt *s = stmt(b, S_BATCHES_UNFINISHED);
 	struct unfinished {
 		struct remote_batch rb;
 		bool uploading;
 		char token[48];
 	} rows[64];
-	size_t n = 0;
+	size_t n;
 
-	sqlite3_bind_text(s, 1, b->model->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, b->endpoint->base, -1, SQLITE_STATIC);
-	while (n < sizeof(rows) / sizeof(*rows) && sqlite3_step(s) == SQLITE_ROW) {
-		const char *state = (const char *)sqlite3_column_text(s, 4);
+	/* A page at a time: each row resolved leaves the query's answer. */
+	do {
+		sqlite3_stmt *s = stmt(b, S_BATCHES_UNFINISHED);
 
-		if (strcmp(state, "submitted") == 0)
-			continue;
-		batch_of_row(s, &rows[n].rb);
-		rows[n].uploading = strcmp(state, "uploading") == 0;
-		snprintf(rows[n].token, sizeof(rows[n].token), "%s", sqlite3_column_text(s, 5));
-		n++;
-	}
-	sqlite3_reset(s);
-	for (size_t i = 0; i < n && b->stop_code == 0; i++) {
-		if (rows[i].uploading)
-			drop_batch(b, rows[i].rb.id); /* never created */
-		else
-			recover(b, &rows[i].rb, rows[i].token);
-	}
+		n = 0;
+		sqlite3_bind_text(s, 1, b->model->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, b->endpoint->base, -1, SQLITE_STATIC);
+		while (n < sizeof(rows) / sizeof(*rows) && sqlite3_step(s) == SQLITE_ROW) {
+			const char *state = (const char *)sqlite3_column_text(s, 4);
+
+			if (strcmp(state, "submitted") == 0)
+				continue;
+			batch_of_row(s, &rows[n].rb);
+			rows[n].uploading = strcmp(state, "uploading") == 0;
+			snprintf(rows[n].token, sizeof(rows[n].token), "%s",
+				sqlite3_column_text(s, 5));
+			n++;
+		}
+		sqlite3_reset(s);
+		for (size_t i = 0; i < n && b->stop_code == 0; i++) {
+			if (rows[i].uploading)
+				drop_batch(b, rows[i].rb.id); /* never created */
+			else
+				recover(b, &rows[i].rb, rows[i].token);
+		}
+	} while (n == sizeof(rows) / sizeof(*rows) && b->stop_code == 0);
 }
 
 /* What a look at a batch found. */
@@ -1159,7 +1163,7 @@ item_answered(struct batcher *b, const struct remote_batch *rb,
 		s = stmt(b, S_OUTCOME_ADD);
 		bind_key(s, 1, key);
 		sqlite3_bind_text(s, 2, ERR_BAD_JSON_OUTPUT, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, "the answer is not valid JSON", -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, LLM_NOT_JSON, -1, SQLITE_STATIC);
 		sqlite3_bind_int(s, 4, 200);
 		sqlite3_bind_int(s, 5, attempts);
 		bind_text(s, 6, a.content.data, a.content.len);
@@ -1373,8 +1377,7 @@ look(struct batcher *b, const struct remote_batch *rb, struct batch_status *bs)
 	jv o, counts;
 	int rc = -1;
 
-	buf_puts(&path, b->api == BATCH_ANTHROPIC ? "/messages/batches/" : "/batches/");
-	url_encode(&path, rb->remote_id, strlen(rb->remote_id));
+	batch_path(b, rb, &path);
 	address(b, t, buf_cstr(&path), false);
 	*bs = (struct batch_status){ .total = rb->items };
 	switch (call(b, t, "polling the batch")) {
@@ -1450,8 +1453,7 @@ collect(struct batcher *b, const struct remote_batch *rb, const struct batch_sta
 
 	if (b->api == BATCH_ANTHROPIC) {
 		/* Built from the base, not the answer's results_url: the key goes nowhere else. */
-		buf_puts(&path, "/messages/batches/");
-		url_encode(&path, rb->remote_id, strlen(rb->remote_id));
+		batch_path(b, rb, &path);
 		buf_puts(&path, "/results");
 		if (download(b, rb, buf_cstr(&path), "downloading the results") != 0)
 			goto out;
@@ -1504,8 +1506,7 @@ show(struct batcher *b, const struct remote_batch *rb, const struct batch_status
 
 /* Keep a record (its line, or its request's key) in pending, in input order. */
 static void
-keep(struct batcher *b, const unsigned char *key, unsigned long lineno, jv record, const char *line,
-	size_t len)
+keep(struct batcher *b, const unsigned char *key, jv record, const char *line, size_t len)
 {
 	sqlite3_stmt *s = stmt(b, S_PENDING_ADD);
 	jv dumped;
@@ -1513,27 +1514,26 @@ keep(struct batcher *b, const unsigned char *key, unsigned long lineno, jv recor
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)b->next_seq++);
 	if (key != NULL)
 		bind_key(s, 2, key);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)lineno);
 	if (jv_is_valid(record)) {
 		dumped = jv_dump_string(jv_copy(record), 0);
-		bind_text(s, 4, jv_string_value(dumped),
+		bind_text(s, 3, jv_string_value(dumped),
 			(size_t)jv_string_length_bytes(jv_copy(dumped)));
 		jv_free(dumped);
 	}
 	if (line != NULL)
-		bind_text(s, 5, line, len);
+		bind_text(s, 4, line, len);
 	run(b, s);
 }
 
 /* A finished record (consumed): written now, or kept for its turn with --keep-order. */
 static void
-finished(struct batcher *b, unsigned long lineno, jv record)
+finished(struct batcher *b, jv record)
 {
 	struct buf line = BUF_INIT;
 
 	record_dump(&line, record);
 	if (b->cfg->loop.keep_order)
-		keep(b, NULL, lineno, jv_invalid(), line.data, line.len);
+		keep(b, NULL, jv_invalid(), line.data, line.len);
 	else
 		out_write(line.data, line.len);
 	buf_free(&line);
@@ -1568,7 +1568,7 @@ answered_unwritten(struct batcher *b, const unsigned char key[SHA256_SIZE])
 
 /* A record from the input. */
 static void
-take(struct batcher *b, jv rec, unsigned long lineno)
+take(struct batcher *b, jv rec)
 {
 	struct llm_job *lj;
 	unsigned char key[SHA256_SIZE];
@@ -1578,27 +1578,26 @@ take(struct batcher *b, jv rec, unsigned long lineno)
 	b->counts.records++;
 	if (record_failed(rec)) { /* failed upstream: goes through untouched */
 		b->counts.failed++;
-		finished(b, lineno, rec);
+		finished(b, rec);
 		return;
 	}
 	lj = llm_job_new();
 	if (prepare(b, &rec, lj, key) != 0) {
 		b->counts.failed++;
 		netloop_count_code(&b->counts.codes, ERR_TEMPLATE);
-		finished(b, lineno, rec);
+		finished(b, rec);
 	} else if ((found = db_cache_get(b->db, CACHE_TABLE, key, &cached)) == 1 &&
 		!b->cfg->loop.keep_order && !answered_unwritten(b, key)) {
 		jv llm = jv_parse_sized(cached.data, (int)cached.len);
 
 		b->counts.ok++;
 		b->counts.cached++;
-		finished(b, lineno,
-			record_set(rec, b->cfg->loop.into, llm_run_fields(llm, 0, 0, true)));
+		finished(b, record_set(rec, b->cfg->loop.into, llm_run_fields(llm, 0, 0, true)));
 	} else if (found < 0) {
 		stop(b, EXIT_IOERR, NULL);
 		jv_free(rec);
 	} else {
-		keep(b, key, lineno, rec, NULL, 0);
+		keep(b, key, rec, NULL, 0);
 		if (found == 0)
 			add_request(b, key, lj, 1);
 		jv_free(rec);
@@ -1635,7 +1634,7 @@ read_input(struct batcher *b)
 			b->counts.records++;
 			b->counts.failed++;
 			netloop_count_code(&b->counts.codes, ERR_BAD_INPUT);
-			finished(b, jsonl_lineno(&jr), rec);
+			finished(b, rec);
 			if (b->cfg->loop.strict) {
 				warn("%s:%lu: stopping at a malformed line (--strict)", in.name,
 					jsonl_lineno(&jr));
@@ -1644,7 +1643,7 @@ read_input(struct batcher *b)
 			}
 			continue;
 		}
-		take(b, rec, jsonl_lineno(&jr));
+		take(b, rec);
 		if (b->counts.records % 1024 == 0)
 			out_flush();
 	}
@@ -1657,7 +1656,7 @@ read_input(struct batcher *b)
 static void
 requeue(struct batcher *b)
 {
-	sqlite3_stmt *s = stmt(b, S_REQUEUE), *q = NULL;
+	sqlite3_stmt *s = stmt(b, S_REQUEUE), *q = b->st[S_PENDING_RECORD];
 	struct buf seqs = BUF_INIT;
 
 	/* Read them first: add_request may submit, which writes the tables read here. */
@@ -1667,12 +1666,6 @@ requeue(struct batcher *b)
 		buf_add(&seqs, &seq, sizeof(seq));
 	}
 	sqlite3_reset(s);
-	if (seqs.len > 0 &&
-		sqlite3_prepare_v2(b->sq, "SELECT record FROM pending WHERE seq = ?", -1, &q,
-			NULL) != SQLITE_OK) {
-		error("run database '%s': %s", db_path(b->db), sqlite3_errmsg(b->sq));
-		stop(b, EXIT_IOERR, NULL);
-	}
 	for (size_t i = 0; i * sizeof(sqlite3_int64) < seqs.len && b->stop_code == 0; i++) {
 		sqlite3_int64 seq;
 		struct llm_job *lj;
@@ -1686,6 +1679,7 @@ requeue(struct batcher *b)
 		if (sqlite3_step(q) != SQLITE_ROW)
 			continue;
 		rec = jv_parse((const char *)sqlite3_column_text(q, 0));
+		sqlite3_reset(q);
 		lj = llm_job_new();
 		if (prepare(b, &rec, lj, key) == 0) {
 			sqlite3_stmt *r = stmt(b, S_RETRY_GET);
@@ -1699,7 +1693,6 @@ requeue(struct batcher *b)
 		jv_free(rec);
 		llm_job_free(lj);
 	}
-	sqlite3_finalize(q);
 	buf_free(&seqs);
 }
 
@@ -1713,8 +1706,8 @@ resolved_line(struct batcher *b, sqlite3_stmt *s, struct buf *line)
 		const char *code = (const char *)sqlite3_column_text(s, 4);
 
 		if (sqlite3_column_type(s, 8) != SQLITE_NULL)
-			rec = jv_object_set(rec, jv_string("_raw_output"),
-				jv_string((const char *)sqlite3_column_text(s, 8)));
+			rec = llm_raw_output(rec, (const char *)sqlite3_column_text(s, 8),
+				(size_t)sqlite3_column_bytes(s, 8));
 		rec = record_fail(rec,
 			&(struct record_error){ code, (const char *)sqlite3_column_text(s, 5), NULL,
 				0, (long)sqlite3_column_int64(s, 6), sqlite3_column_int(s, 7) });
@@ -1824,16 +1817,10 @@ emit(struct batcher *b)
 static void
 abandon(struct batcher *b)
 {
-	sqlite3_stmt *s = stmt(b, S_INTERRUPTED), *q = NULL;
-	struct buf m = BUF_INIT, named = BUF_INIT;
+	sqlite3_stmt *s = stmt(b, S_INTERRUPTED), *q = b->st[S_FAIL_PENDING];
+	struct buf m = BUF_INIT;
+	struct strset named = STRSET_INIT;
 
-	if (sqlite3_prepare_v2(b->sq,
-		    "INSERT OR REPLACE INTO outcome(key, code, message, status, attempts, raw) "
-		    "SELECT key, ?, ?, 0, 0, NULL FROM pending WHERE seq = ?",
-		    -1, &q, NULL) != SQLITE_OK) {
-		error("run database '%s': %s", db_path(b->db), sqlite3_errmsg(b->sq));
-		return;
-	}
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		const char *batch = (const char *)sqlite3_column_text(s, 1);
 		const char *base = (const char *)sqlite3_column_text(s, 2);
@@ -1848,25 +1835,22 @@ abandon(struct batcher *b)
 				buf_printf(&m, " at %s", base);
 			buf_printf(&m, ", still running at the provider: rerun %s to collect it",
 				here ? "the same command" : "with that --base-url");
-			if (strstr(buf_cstr(&named), batch) == NULL) {
-				buf_printf(&named, "%s\n", batch);
+			if (strset_add(&named, batch, strlen(batch)))
 				warn("batch %s is left running; rerun %s to collect it", batch,
 					here ? "the same command"
 					     : "with --base-url where it runs");
-			}
 		}
 		sqlite3_reset(q);
 		sqlite3_bind_text(q, 1, batch != NULL ? ERR_INTERRUPTED : ERR_NOT_SENT, -1,
 			SQLITE_STATIC);
 		sqlite3_bind_text(q, 2, buf_cstr(&m), -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(q, 3, sqlite3_column_int64(s, 0));
-		if (sqlite3_step(q) != SQLITE_DONE)
+		if (run(b, q) != 0)
 			break;
 	}
 	sqlite3_reset(s);
-	sqlite3_finalize(q);
 	buf_free(&m);
-	buf_free(&named);
+	strset_free(&named);
 }
 
 /* --- the run -------------------------------------------------------------------------- */
@@ -1916,58 +1900,73 @@ wait_for_batches(struct batcher *b)
 	}
 }
 
+/* Ask the provider to cancel rb; one that has ended already refuses (400), and is collected all the
+ * same. */
+static void
+cancel_one(struct batcher *b, const struct remote_batch *rb)
+{
+	struct http_transfer *t = http_transfer_new();
+	struct buf path = BUF_INIT;
+
+	batch_path(b, rb, &path);
+	buf_puts(&path, "/cancel");
+	address(b, t, buf_cstr(&path), false);
+	t->post = true;
+	call(b, t, "cancelling the batch");
+	http_transfer_free(t);
+	buf_free(&path);
+}
+
 /* --cancel: cancel this model's submitted batches, wait for them to end, keep what they did. */
 static void
 cancel_all(struct batcher *b)
 {
-	sqlite3_stmt *s = stmt(b, S_BATCHES_UNFINISHED);
 	struct remote_batch rbs[64];
-	size_t n = 0;
+	size_t n, pages = 0;
 
-	sqlite3_bind_text(s, 1, b->model->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, b->endpoint->base, -1, SQLITE_STATIC);
-	while (n < sizeof(rbs) / sizeof(*rbs) && sqlite3_step(s) == SQLITE_ROW)
-		if (strcmp((const char *)sqlite3_column_text(s, 4), "submitted") == 0)
-			batch_of_row(s, &rbs[n++]);
-	sqlite3_reset(s);
-	if (n == 0 && !b->cfg->loop.quiet)
-		warn("no unfinished batch of %s in '%s'", b->model->id, db_path(b->db));
-	for (size_t i = 0; i < n && b->stop_code == 0; i++) {
-		struct http_transfer *t = http_transfer_new();
-		struct buf path = BUF_INIT;
+	/* A page at a time: each batch collected or dropped leaves the query's answer. */
+	do {
+		sqlite3_stmt *s = stmt(b, S_BATCHES_UNFINISHED);
+		size_t fetched;
 
-		buf_puts(&path, b->api == BATCH_ANTHROPIC ? "/messages/batches/" : "/batches/");
-		url_encode(&path, rbs[i].remote_id, strlen(rbs[i].remote_id));
-		buf_puts(&path, "/cancel");
-		address(b, t, buf_cstr(&path), false);
-		t->post = true;
-		/* A batch that has ended already refuses (400): it is collected all the same. */
-		call(b, t, "cancelling the batch");
-		http_transfer_free(t);
-		buf_free(&path);
-	}
-	/* Then wait for them all, keeping each one's answers as it ends. */
-	while (b->stop_code == 0 && n > 0) {
-		for (size_t i = 0; i < n && b->stop_code == 0;) {
-			struct batch_status bs;
+		n = 0;
+		sqlite3_bind_text(s, 1, b->model->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, b->endpoint->base, -1, SQLITE_STATIC);
+		while (n < sizeof(rbs) / sizeof(*rbs) && sqlite3_step(s) == SQLITE_ROW)
+			if (strcmp((const char *)sqlite3_column_text(s, 4), "submitted") == 0)
+				batch_of_row(s, &rbs[n++]);
+		sqlite3_reset(s);
+		if (n == 0 && pages == 0 && !b->cfg->loop.quiet)
+			warn("no unfinished batch of %s in '%s'", b->model->id, db_path(b->db));
+		pages++;
+		fetched = n;
+		for (size_t i = 0; i < n && b->stop_code == 0; i++)
+			cancel_one(b, &rbs[i]);
+		/* Then wait for them all, keeping each one's answers as it ends. */
+		while (b->stop_code == 0 && n > 0) {
+			for (size_t i = 0; i < n && b->stop_code == 0;) {
+				struct batch_status bs;
 
-			if (look(b, &rbs[i], &bs) != 0) {
-				rbs[i] = rbs[--n]; /* unknown to the provider: dropped */
-				continue;
+				if (look(b, &rbs[i], &bs) != 0) {
+					rbs[i] = rbs[--n]; /* unknown to the provider: dropped */
+					continue;
+				}
+				if (!bs.ended) {
+					show(b, &rbs[i++], &bs);
+					continue;
+				}
+				collect(b, &rbs[i],
+					&bs); /* what the cancel stopped is not retried */
+				b->counts.batches++;
+				rbs[i] = rbs[--n];
 			}
-			if (!bs.ended) {
-				show(b, &rbs[i++], &bs);
-				continue;
-			}
-			collect(b, &rbs[i], &bs); /* what the cancel stopped is not retried */
-			b->counts.batches++;
-			rbs[i] = rbs[--n];
+			if (n > 0)
+				nap((double)b->cfg->batch_opt.poll_ms);
+			if (netloop_stop_requested())
+				stop(b, EXIT_TEMPFAIL, NULL);
 		}
-		if (n > 0)
-			nap((double)b->cfg->batch_opt.poll_ms);
-		if (netloop_stop_requested())
-			stop(b, EXIT_TEMPFAIL, NULL);
-	}
+		n = fetched;
+	} while (n == sizeof(rbs) / sizeof(*rbs) && b->stop_code == 0);
 }
 
 /* The key check, before any input: the model list, as without --batch; a refused key stops (77). */
@@ -2005,7 +2004,7 @@ setup(struct batcher *b, struct llm_config *cfg)
 	b->api = b->model->provider->batch;
 	b->size = cfg->batch_opt.size > 0 ? cfg->batch_opt.size : batch_max_requests(b->api);
 	b->max_bytes = batch_max_bytes(b->api);
-	b->rng = cfg->loop.seed * 0x9E3779B97F4A7C15ULL + (unsigned long long)clock_ms();
+	b->rng = (cfg->loop.seed * 0x9E3779B97F4A7C15ULL + (unsigned long long)clock_ms()) | 1;
 	if ((b->db = db_open(cfg->loop.db_path, &code)) == NULL)
 		return code;
 	b->sq = db_sqlite(b->db);
@@ -2022,16 +2021,12 @@ setup(struct batcher *b, struct llm_config *cfg)
 		return EXIT_SOFTWARE;
 	}
 	if (cfg->loop.budget_micro >= 0) {
-		struct buf err = BUF_INIT;
 		int64_t pico;
 
 		if ((b->ledger = ledger_open(b->db)) == NULL)
 			return EXIT_CANTCREAT;
-		b->prices = prices_new();
-		for (size_t i = 0; i < cfg->batch_opt.nprice_files; i++)
-			if (prices_load(b->prices, cfg->batch_opt.price_files[i], &err) != 0)
-				die(EXIT_CONFIG, "%s", buf_cstr(&err));
-		buf_free(&err);
+		b->prices =
+			prices_with_files(cfg->batch_opt.price_files, cfg->batch_opt.nprice_files);
 		pricer_init(&b->pricer, b->prices, 0, cfg->loop.into, "search", true);
 		if (price_tokens(&b->pricer, b->model->provider->name, b->model->model, 1, 1, true,
 			    &pico) != 0)

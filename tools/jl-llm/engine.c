@@ -220,11 +220,11 @@ llm_answer_value(const struct llm_config *cfg, int m, const struct llm_answer *a
 	return jv_object_set(llm, jv_string("finish_reason"), jv_string(a->finish_reason));
 }
 
-void
-llm_fail_bad_json(jv *record, const struct llm_answer *a)
+jv
+llm_raw_output(jv record, const char *text, size_t len)
 {
-	*record = jv_object_set(*record, jv_string("_raw_output"),
-		jv_string_sized(a->content.data ? a->content.data : "", (int)a->content.len));
+	return jv_object_set(record, jv_string("_raw_output"),
+		jv_string_sized(text != NULL ? text : "", (int)len));
 }
 
 /* The answer of a successful attempt, normalised into .llm (and kept in the cache). */
@@ -242,8 +242,8 @@ accept_answer(struct netloop *nl, struct net_job *j, struct llm_answer *a)
 			netloop_retry(nl, j, 0);
 			return;
 		}
-		llm_fail_bad_json(&j->record, a);
-		netloop_fail(nl, j, ERR_BAD_JSON_OUTPUT, "the answer is not valid JSON", 200);
+		j->record = llm_raw_output(j->record, a->content.data, a->content.len);
+		netloop_fail(nl, j, ERR_BAD_JSON_OUTPUT, LLM_NOT_JSON, 200);
 		return;
 	}
 	/* The cache keeps the answer without this run's timing. */

@@ -9,20 +9,19 @@
 #include <stdbool.h>
 
 #include "netloop.h"
+#include "prices.h"
 #include "provider.h"
 #include "sha256.h"
 #include "template.h"
 
 #define MAX_MODELS NETLOOP_MAX_TARGETS
 
-#define MAX_PRICE_FILES 16
-
 /* --batch's settings (batch.c). */
 struct batch_options {
 	long size;    /* --batch-size: requests a batch; 0: the provider's most */
 	long poll_ms; /* --poll: between two looks at a batch */
 	bool cancel;  /* --cancel: cancel the unfinished batches instead */
-	const char *price_files[MAX_PRICE_FILES]; /* --prices: for --budget's estimate */
+	const char *price_files[PRICES_MAX_FILES]; /* --prices: for --budget's estimate */
 	size_t nprice_files;
 };
 
@@ -74,8 +73,11 @@ void llm_build(const struct llm_config *cfg, struct llm_job *lj, int m,
  */
 jv llm_answer_value(const struct llm_config *cfg, int m, const struct llm_answer *a);
 
-/* The answer that was not JSON under --json, as the record's _raw_output. */
-void llm_fail_bad_json(jv *record, const struct llm_answer *a);
+/* The message of a record whose answer is not JSON under --json (bad_json_output). */
+#define LLM_NOT_JSON "the answer is not valid JSON"
+
+/* record (consumed) with text[0..len), an answer that is not JSON under --json, as _raw_output. */
+jv llm_raw_output(jv record, const char *text, size_t len);
 
 /* llm with this run's members: latency_ms, attempts and cached. */
 jv llm_run_fields(jv llm, double latency_ms, int attempts, bool cached);

@@ -127,7 +127,7 @@ parse_options(struct llm_config *cfg, struct llm_args *a, int argc, char **argv)
 		OPT_BOOL(0, "cancel", &cfg->batch_opt.cancel,
 			"with --batch: cancel the unfinished batches, keep what they did"),
 		OPT_LIST(0, "prices", cfg->batch_opt.price_files, &cfg->batch_opt.nprice_files,
-			MAX_PRICE_FILES, "FILE",
+			PRICES_MAX_FILES, "FILE",
 			"with --batch --budget: prices in LiteLLM's format (repeatable)"),
 		OPT_BOOL('q', "quiet", &cfg->loop.quiet, "no warnings or summary on stderr"),
 		NETLOOP_OPTIONS(&cfg->loop, &a->net),
