@@ -164,7 +164,7 @@ demo:
 # Debian packages: build dependencies and what the tests and lint use.
 DEB_PACKAGES = build-essential pkg-config libcurl4-openssl-dev libjq-dev libcsv-dev \
 	       libsqlite3-dev mandoc shellcheck cppcheck clang clang-format valgrind \
-	       python3 python3-aiohttp python3-botocore miller curl wrk time parallel jq chromium
+	       python3 python3-aiohttp python3-botocore miller curl wrk time parallel jq chromium tmux
 deps:
 	@if [ -f /usr/include/csv.h ] && [ -f /usr/include/jq.h ] && \
 	    $(PKG_CONFIG) --exists libcurl sqlite3 2>/dev/null && command -v mandoc >/dev/null && \

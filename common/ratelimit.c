@@ -69,6 +69,7 @@
 
 #include "buf.h"
 #include "ratelimit.h"
+#include "rundir.h"
 #include "util.h"
 
 #define RL_MAGIC 0x4c524c4aU /* "JLRL" on a little-endian machine */
@@ -292,50 +293,6 @@ forget_future(struct rl_state *st, double now)
 }
 
 /*
- * Open the directory for the state, creating it mode 0700, and check that it
- * belongs to this user and nobody else can write to it (else EPERM or
- * EACCES). follow: whether the last component may be a symbolic link.
- */
-static int
-open_private_dir(const char *dir, bool follow)
-{
-	struct stat sb;
-	int fd;
-
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return -1;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &sb) != 0) {
-		close(fd);
-		return -1;
-	}
-	if (sb.st_uid != geteuid() || (sb.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		close(fd);
-		errno = sb.st_uid != geteuid() ? EPERM : EACCES;
-		return -1;
-	}
-	return fd;
-}
-
-/* The default directory: $XDG_RUNTIME_DIR/jlkit, else /tmp/jlkit-UID. */
-static void
-default_dir(struct buf *path)
-{
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	struct stat sb;
-
-	if (xdg != NULL && *xdg == '/' && stat(xdg, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-		buf_puts(path, xdg);
-		buf_puts(path, "/jlkit");
-	} else {
-		buf_puts(path, "/tmp/jlkit-");
-		buf_add_uint(path, (unsigned long long)geteuid());
-	}
-}
-
-/*
  * The state file's name: the key with every byte outside [A-Za-z0-9._-]
  * replaced by '_' and cut to RL_KEY_CHARS, then the FNV-1a hash of the whole
  * key, so that keys differing only in replaced bytes get different files.
@@ -380,9 +337,9 @@ ratelimit_open(const char *dir, const char *key, double rpm, double tpm)
 	if (dir != NULL)
 		buf_puts(&path, dir);
 	else
-		default_dir(&path);
+		rundir_default(&path);
 	/* The default directory's name is known to others: it must not be a link. */
-	dfd = open_private_dir(buf_cstr(&path), dir != NULL);
+	dfd = rundir_open(buf_cstr(&path), dir != NULL);
 	if (dfd < 0)
 		goto fail;
 	state_name(&name, key);

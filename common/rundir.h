@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The per-user runtime directory that processes share state in: the rate
+ * limiter's files and the stages' published progress (doc/design.md §4.5,
+ * §4.8). It is $XDG_RUNTIME_DIR/jlkit, else /tmp/jlkit-UID, mode 0700,
+ * owned by the user and writable by nobody else.
+ */
+#ifndef JL_RUNDIR_H
+#define JL_RUNDIR_H
+
+#include <stdbool.h>
+
+#include "buf.h"
+
+/* Append the default directory's path to path (it may not exist yet). */
+void rundir_default(struct buf *path);
+
+/*
+ * Open the directory dir, creating it mode 0700, and check that it belongs to
+ * this user and nobody else can write to it (else -1 with errno EPERM or
+ * EACCES). follow: whether its last component may be a symbolic link (not
+ * for the default, whose name others can guess). Returns an O_DIRECTORY fd
+ * (close-on-exec), or -1 with errno set.
+ */
+int rundir_open(const char *dir, bool follow);
+
+/*
+ * Open (creating) the subdirectory name of the default directory with the
+ * same checks. Returns its fd, or -1 with errno set.
+ */
+int rundir_open_sub(const char *name);
+
+#endif
