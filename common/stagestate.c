@@ -277,6 +277,7 @@ stagestate_list(struct stage_list *l)
 {
 	struct dirent *e;
 	size_t cap = 0, kept = 0;
+	int64_t now = stagestate_now();
 	DIR *d;
 	int dfd;
 
@@ -303,26 +304,25 @@ stagestate_list(struct stage_list *l)
 			unlinkat(dirfd(d), e->d_name, 0);
 		}
 	}
-	/* The ended stages stay while a running stage reads what they wrote. */
+	/* Ended stages stay while a running stage reads what they wrote, or for the grace time. */
 	for (size_t i = 0; i < l->n; i++) {
 		const struct stage_snapshot *s = &l->v[i];
+		bool ended = s->counts.flags & STAGE_ENDED, read_on;
 		char name[24];
 
-		if (s->running ||
-			((s->counts.flags & STAGE_ENDED) &&
-				pipe_read_by_running(l, s->info.out_pipe))) {
+		if (s->running) {
 			l->v[kept++] = *s;
 			continue;
 		}
-		/* The process is gone (or ended unread); a live one of its pid replaced the file.
-		 */
-		if (process_start((pid_t)s->info.pid) != s->info.starttime ||
-			(s->counts.flags & STAGE_ENDED)) {
-			snprintf(name, sizeof(name), "%ld", (long)s->info.pid);
-			if (process_start((pid_t)s->info.pid) != s->info.starttime ||
-				s->info.pid == (int32_t)getpid())
-				unlinkat(dirfd(d), name, 0);
-		}
+		read_on = ended && pipe_read_by_running(l, s->info.out_pipe);
+		if (read_on)
+			l->v[kept++] = *s;
+		if (read_on ||
+			(ended && s->info.out_pipe != 0 &&
+				now - s->counts.ended_ns < STAGE_GRACE_S * 1000000000LL))
+			continue;
+		snprintf(name, sizeof(name), "%ld", (long)s->info.pid);
+		unlinkat(dirfd(d), name, 0);
 	}
 	l->n = kept;
 	closedir(d);
@@ -340,20 +340,15 @@ void
 stagestate_close(struct stagestate *s, const struct stage_counts *c)
 {
 	struct stage_counts last;
-	struct stage_list l;
-	bool read_on = false;
 
 	if (s == NULL)
 		return;
 	last = *c;
 	last.flags |= STAGE_ENDED;
 	last.in_flight = 0;
+	last.ended_ns = stagestate_now();
 	stagestate_update(s, &last);
-	if (s->f->info.out_pipe != 0 && stagestate_list(&l) == 0) {
-		read_on = pipe_read_by_running(&l, s->f->info.out_pipe);
-		stage_list_free(&l);
-	}
-	if (!read_on)
+	if (s->f->info.out_pipe == 0) /* else kept for the stage reading it (see the header) */
 		unlinkat(s->dfd, s->name, 0);
 	munmap(s->f, sizeof(*s->f));
 	close(s->dfd);
