@@ -205,12 +205,23 @@ read_file(const struct stage_file *f, struct stage_snapshot *out)
 	if (atomic_load_explicit(&f->magic, memory_order_acquire) != STAGE_MAGIC ||
 		f->version != STAGE_VERSION)
 		return false;
-	for (int tries = 0; tries < 1000; tries++) {
-		uint32_t before = atomic_load_explicit(&f->seq, memory_order_acquire);
+	/* info is written before magic and never changes: copied once, out of the loop. */
+	out->info = f->info;
+	/*
+	 * A writer that publishes at every record, or was descheduled in mid-update, is
+	 * waited for: a short sleep after every 1000 tries, at most 100 of them.
+	 */
+	for (int tries = 1; tries <= 100000; tries++) {
+		uint32_t before;
 
+		if (tries % 1000 == 0) {
+			struct timespec pause = { 0, 20000 };
+
+			nanosleep(&pause, NULL);
+		}
+		before = atomic_load_explicit(&f->seq, memory_order_acquire);
 		if (before & 1)
 			continue;
-		out->info = f->info;
 		out->counts = f->counts;
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&f->seq, memory_order_relaxed) == before)
