@@ -92,6 +92,7 @@ $(BUILD)/$(1): $(call tool_obj,$(1)) $(LIBCOMMON)
 	$$(CC) $$(ALL_LDFLAGS) -o $$@ $(call tool_obj,$(1)) $$(LIBCOMMON) $$(LIBS)
 
 $(call tool_lib,$(1)): $(filter-out %/main.o,$(call tool_obj,$(1)))
+	@mkdir -p $$(@D)
 	@rm -f $$@
 	$$(AR) rcs $$@ $$^
 endef

@@ -21,18 +21,25 @@
 #define STAGE_MAGIC 0x4a4c5354u /* "JLST" */
 #define STAGE_VERSION 1u
 
-/* The file: written by its stage only; seq is odd while it writes. */
+/*
+ * The file, written by its stage only. The counts are a latch of two copies
+ * (as Linux's seqcount latch): the writer makes seq odd and writes copy 0,
+ * then makes it even and writes copy 1. A reader takes copy[seq & 1], the
+ * one nobody writes (copy 1 while seq is odd, copy 0 while it is even), so
+ * a writer stopped in mid-update never holds it up.
+ */
 struct stage_file {
 	_Atomic uint32_t magic; /* set last, once info is written */
 	uint32_t version;
 	_Atomic uint32_t seq;
 	uint32_t unused;
 	struct stage_info info;
-	struct stage_counts counts;
+	struct stage_counts counts[2];
 };
 
 struct stagestate {
 	struct stage_file *f;
+	uint32_t shown; /* STAGE_SHOWN or 0, kept in every update */
 	int dfd;
 	char name[24];
 };
@@ -168,8 +175,9 @@ stagestate_open(const char *tool, const char *detail, const char *db, bool shown
 	s->f = f;
 	f->version = STAGE_VERSION;
 	fill_info(&f->info, tool, detail, db);
-	f->counts.budget_pico = -1;
-	f->counts.flags = shown ? STAGE_SHOWN : 0;
+	s->shown = shown ? STAGE_SHOWN : 0;
+	f->counts[0].budget_pico = f->counts[1].budget_pico = -1;
+	f->counts[0].flags = f->counts[1].flags = s->shown;
 	atomic_store_explicit(&f->magic, STAGE_MAGIC, memory_order_release);
 	return s;
 
@@ -184,45 +192,37 @@ fail:
 void
 stagestate_update(struct stagestate *s, const struct stage_counts *c)
 {
+	struct stage_counts next = *c;
 	uint32_t seq;
-	uint32_t shown;
 
 	if (s == NULL)
 		return;
+	next.flags = (c->flags & ~(uint32_t)STAGE_SHOWN) | s->shown;
 	seq = atomic_load_explicit(&s->f->seq, memory_order_relaxed);
-	atomic_store_explicit(&s->f->seq, seq + 1, memory_order_relaxed);
+	for (int copy = 0; copy < 2; copy++) {
+		atomic_store_explicit(&s->f->seq, ++seq, memory_order_relaxed);
+		atomic_thread_fence(memory_order_release);
+		s->f->counts[copy] = next;
+	}
 	atomic_thread_fence(memory_order_release);
-	shown = s->f->counts.flags & STAGE_SHOWN;
-	s->f->counts = *c;
-	s->f->counts.flags = (c->flags & ~(uint32_t)STAGE_SHOWN) | shown;
-	atomic_store_explicit(&s->f->seq, seq + 2, memory_order_release);
 }
 
-/* A consistent copy of f's counts and info; false when f is not (yet) a stage's. */
+/*
+ * A consistent copy of f's info and counts; false when f is not (yet) a
+ * stage's. The copy readers take is one no writer touches (see stage_file):
+ * they retry only when the writer moved on while they copied.
+ */
 static bool
 read_file(const struct stage_file *f, struct stage_snapshot *out)
 {
 	if (atomic_load_explicit(&f->magic, memory_order_acquire) != STAGE_MAGIC ||
 		f->version != STAGE_VERSION)
 		return false;
-	/* info is written before magic and never changes: copied once, out of the loop. */
-	out->info = f->info;
-	/*
-	 * A writer that publishes at every record, or was descheduled in mid-update, is
-	 * waited for: a short sleep after every 1000 tries, at most 100 of them.
-	 */
-	for (int tries = 1; tries <= 100000; tries++) {
-		uint32_t before;
+	out->info = f->info; /* written before magic, never changed */
+	for (int tries = 0; tries < 1000; tries++) {
+		uint32_t before = atomic_load_explicit(&f->seq, memory_order_acquire);
 
-		if (tries % 1000 == 0) {
-			struct timespec pause = { 0, 20000 };
-
-			nanosleep(&pause, NULL);
-		}
-		before = atomic_load_explicit(&f->seq, memory_order_acquire);
-		if (before & 1)
-			continue;
-		out->counts = f->counts;
+		out->counts = f->counts[before & 1];
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&f->seq, memory_order_relaxed) == before)
 			return true;

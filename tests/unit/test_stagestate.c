@@ -251,6 +251,17 @@ release(struct kid *k)
 	return reap(k);
 }
 
+/* Files of ended stages with a pipe out wait STAGE_GRACE_S for their reader: checked at the end. */
+static pid_t graced[16];
+static size_t ngraced;
+
+static void
+grace_later(pid_t pid)
+{
+	if (ngraced < sizeof(graced) / sizeof(*graced))
+		graced[ngraced++] = pid;
+}
+
 static void
 test_empty(void)
 {
@@ -359,9 +370,12 @@ test_pipelines(void)
 	is_int(release(&y), 0, "Y ends");
 	is_int(release(&x), 0, "X ends");
 	is_int(listed(), 0, "no stage left listed");
-	ok(!exists(stage_path(a.pid)) && !exists(stage_path(b.pid)) && !exists(stage_path(c.pid)) &&
-			!exists(stage_path(x.pid)) && !exists(stage_path(y.pid)),
-		"and no state file left");
+	ok(!exists(stage_path(c.pid)),
+		"the file of C (stdout not a pipe) was removed at its close");
+	grace_later(a.pid);
+	grace_later(b.pid);
+	grace_later(x.pid);
+	grace_later(y.pid);
 	close(ab[0]);
 	close(ab[1]);
 	close(bc[0]);
@@ -374,6 +388,7 @@ test_pipelines(void)
 static void
 test_file(void)
 {
+	int saved_stdout = dup(STDOUT_FILENO);
 	struct stage_counts c = { .done = 3, .budget_pico = -1 };
 	char cwd[4096], want_db[4200];
 	struct stage_list l;
@@ -381,15 +396,19 @@ test_file(void)
 	struct stat sb = { 0 };
 	long i;
 
+	/* stdout not a pipe (the TAP output may go into one): the file goes at close. */
+	put_fd(-1, STDOUT_FILENO, O_WRONLY);
 	s = stagestate_open("tool-F", "de\ttail\001\302\240", "run.db", true);
+	dup2(saved_stdout, STDOUT_FILENO);
+	close(saved_stdout);
 	if (!ok(s != NULL, "stagestate_open in this process"))
 		return;
 	stagestate_update(s, &c);
 	ok(lstat(stage_path(getpid()), &sb) == 0 && S_ISREG(sb.st_mode), "its file is there");
 	is_int(sb.st_mode & 07777, 0600, "mode 0600");
 	ok(sb.st_uid == geteuid(), "owned by the user");
-	/* magic, version, seq, unused: four uint32_t, then the two structs. */
-	is_int(sb.st_size, 4 * 4 + sizeof(struct stage_info) + sizeof(struct stage_counts),
+	/* magic, version, seq, unused: four uint32_t, then stage_info and two stage_counts. */
+	is_int(sb.st_size, 4 * 4 + sizeof(struct stage_info) + 2 * sizeof(struct stage_counts),
 		"the file is a header, stage_info and stage_counts: no room for anything else");
 	if (!ok(stagestate_list(&l) == 0, "list"))
 		return;
@@ -486,7 +505,8 @@ test_ended_read(void)
 	is_int(release(&r), 0, "R ends");
 	ok(exists(stage_path(w.pid)), "W's file is there until a list");
 	is_int(listed(), 0, "once its reader ended, W is not listed");
-	ok(!exists(stage_path(w.pid)), "and its file is removed");
+	ok(exists(stage_path(w.pid)), "its file waits for the grace time");
+	grace_later(w.pid);
 	ok(!exists(stage_path(r.pid)), "R's file was removed at its close");
 	close(wr[0]);
 	close(wr[1]);
@@ -507,7 +527,9 @@ test_ended_unread(void)
 		.end_at_once = true,
 		.last = { .done = 2, .budget_pico = -1 } });
 	is_int(reap(&w), 0, "a stage writing to a pipe no stage reads ends");
-	ok(!exists(stage_path(w.pid)), "its file was removed at close");
+	is_int(listed(), 0, "it is not listed");
+	ok(exists(stage_path(w.pid)), "its file waits for a reader to start, for the grace time");
+	grace_later(w.pid);
 	w = spawn(&(struct plan){ .tool = "tool-V",
 		.in = -1,
 		.out = -1,
@@ -821,7 +843,7 @@ test_seqlock(void)
 		while (!*stop) {
 			n++;
 			k = (struct stage_counts){ n, n, n, n, n, n, n, n, n, n, n, n, (int64_t)n,
-				(int64_t)n, (int64_t)n, 0 };
+				(int64_t)n, (int64_t)n, (int64_t)n, 0 };
 			stagestate_update(s, &k);
 			if (n == 1 && write(ready[1], "r", 1) != 1)
 				_exit(5);
@@ -852,7 +874,8 @@ test_seqlock(void)
 			k->rate_limited != k->tokens || k->tokens != k->total ||
 			k->total != k->bytes || k->bytes != k->total_bytes ||
 			(int64_t)k->total_bytes != k->usd_pico || k->usd_pico != k->budget_pico ||
-			k->budget_pico != k->first_ns || k->flags != 0) {
+			k->budget_pico != k->first_ns || k->first_ns != k->ended_ns ||
+			k->flags != 0) {
 			if (torn++ == 0)
 				printf("#   torn: read %llu done %llu first_ns %lld\n",
 					(unsigned long long)k->read, (unsigned long long)k->done,
@@ -868,8 +891,9 @@ test_seqlock(void)
 	*stop = 1;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	/* A writer in a tight loop can starve readers: some lists may miss it, not most. */
-	ok(missing <= 180, "the stage was listed in %d of 200 lists", 200 - missing);
+	/* A writer in a tight loop does not starve readers: they take the copy it is not writing.
+	 */
+	ok(missing <= 2, "the stage was listed in %d of 200 lists", 200 - missing);
 	is_int(torn, 0, "every snapshot has all its counters equal");
 	is_int(backwards, 0, "and counters never go back");
 	ok(prev > first, "the child published while the parent read (%llu to %llu)",
@@ -910,6 +934,18 @@ test_no_directory(void)
 	free(other);
 }
 
+static void
+test_grace(void)
+{
+	bool gone = true;
+
+	sleep_ms(STAGE_GRACE_S * 1000 + 300);
+	is_int(listed(), 0, "after the grace time: nothing listed");
+	for (size_t i = 0; i < ngraced; i++)
+		gone = gone && !exists(stage_path(graced[i]));
+	ok(ngraced >= 6 && gone, "and the %zu files that waited are removed", ngraced);
+}
+
 int
 main(void)
 {
@@ -924,6 +960,7 @@ main(void)
 	test_figures();
 	test_line();
 	test_seqlock();
+	test_grace();
 	test_no_directory();
 	is_int(listed(), 0, "no stage left at the end");
 	remove_tree(xdg);
