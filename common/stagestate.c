@@ -594,7 +594,7 @@ stagestate_line(struct buf *b, const struct stage_snapshot *s, const struct stag
 		buf_free(&usd);
 	}
 	if (f->eta_s >= 0 && !(c->flags & STAGE_ENDED)) {
-		eta = (long)(f->eta_s + 0.5);
+		eta = f->eta_s < 360000 ? (long)(f->eta_s + 0.5) : 359999; /* shown as 99:59:59 at most */
 		if (eta >= 3600)
 			snprintf(text, sizeof(text), "ETA %ld:%02ld:%02ld", eta / 3600,
 				eta / 60 % 60, eta % 60);
