@@ -352,14 +352,16 @@ void
 progress_start(struct progress *p, enum progress_mode mode, const char *detail, const char *db)
 {
 	bool on_terminal = stderr_terminal();
-	bool shown = mode == PROGRESS_ON || (mode == PROGRESS_AUTO && on_terminal);
+	/* Records written to the terminal would run through the block: as curl does, none then. */
+	bool shown = mode == PROGRESS_ON ||
+		     (mode == PROGRESS_AUTO && on_terminal && !isatty(STDOUT_FILENO));
 	bool block = shown && on_terminal && terminal_attach();
 
 	*p = (struct progress){ 0 };
 	p->counts.budget_pico = -1;
 	clock_gettime(CLOCK_MONOTONIC, &p->start);
 	if (on_terminal)
-		terminal_attach();
+		terminal_attach(); /* messages go above the block of the other stages */
 	p->state = stagestate_open(progname, detail, db, block);
 	if (shown && p->state != NULL)
 		p->display = display_start(block);

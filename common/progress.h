@@ -8,8 +8,9 @@
  * its own, so a stage waiting for input does not freeze it. Messages of every
  * stage on that terminal (warn, die, summaries) are printed above the block.
  *
- * When progress is shown: PROGRESS_AUTO on a terminal, PROGRESS_ON always,
- * PROGRESS_OFF never. Not on a terminal (or TERM=dumb), --progress prints
+ * When progress is shown: PROGRESS_AUTO when stderr is a terminal and
+ * stdout is not (records on the screen would run through the block),
+ * PROGRESS_ON always, PROGRESS_OFF never. Not on a terminal (or TERM=dumb), --progress prints
  * the stage's line as a plain line every 5 seconds: no escape codes, no
  * carriage returns. NO_COLOR turns colour off.
  */
