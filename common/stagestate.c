@@ -283,37 +283,48 @@ stale_name(const char *name)
 	return *end != '\0' || pid <= 0 || process_start((pid_t)pid) == 0;
 }
 
-int
-stagestate_list(struct stage_list *l)
+/* Read the stage files of directory d into l, removing the ones of processes long gone. */
+static void
+read_dir(DIR *d, int dir, struct stage_list *l, size_t *cap)
 {
 	struct dirent *e;
-	size_t cap = 0, kept = 0;
-	int64_t now = stagestate_now();
-	DIR *d;
-	int dfd;
 
-	*l = (struct stage_list){ 0 };
-	dfd = rundir_open_sub("stages");
-	if (dfd < 0)
-		return -1;
-	d = fdopendir(dfd);
-	if (d == NULL) {
-		close(dfd);
-		return -1;
-	}
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		if (l->n == cap) {
-			cap = cap ? 2 * cap : 16;
-			l->v = xreallocarray(l->v, cap, sizeof(*l->v));
+		if (l->n == *cap) {
+			*cap = *cap ? 2 * *cap : 16;
+			l->v = xreallocarray(l->v, *cap, sizeof(*l->v));
 		}
 		if (read_stage(dirfd(d), e->d_name, &l->v[l->n])) {
 			l->v[l->n].running = is_running(&l->v[l->n]);
+			l->v[l->n].dir = dir;
 			l->n++;
 		} else if (stale_name(e->d_name)) {
 			unlinkat(dirfd(d), e->d_name, 0);
 		}
+	}
+}
+
+/* stagestate_list, of the default directory only or (all) of the fallback too. */
+static int
+list_stages(struct stage_list *l, bool all)
+{
+	size_t cap = 0, kept = 0;
+	int64_t now = stagestate_now();
+	DIR *dirs[2] = { NULL, NULL };
+	int fds[2], n;
+
+	*l = (struct stage_list){ 0 };
+	n = all ? rundir_open_subs("stages", fds) : (fds[0] = rundir_open_sub("stages")) >= 0;
+	if (n <= 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		dirs[i] = fdopendir(fds[i]);
+		if (dirs[i] == NULL)
+			close(fds[i]);
+		else
+			read_dir(dirs[i], i, l, &cap);
 	}
 	/* Ended stages stay while a running stage reads what they wrote, or for the grace time. */
 	for (size_t i = 0; i < l->n; i++) {
@@ -333,11 +344,25 @@ stagestate_list(struct stage_list *l)
 				now - s->counts.ended_ns < STAGE_GRACE_S * 1000000000LL))
 			continue;
 		snprintf(name, sizeof(name), "%ld", (long)s->info.pid);
-		unlinkat(dirfd(d), name, 0);
+		unlinkat(dirfd(dirs[s->dir]), name, 0);
 	}
 	l->n = kept;
-	closedir(d);
+	for (int i = 0; i < n; i++)
+		if (dirs[i] != NULL)
+			closedir(dirs[i]);
 	return 0;
+}
+
+int
+stagestate_list(struct stage_list *l)
+{
+	return list_stages(l, false);
+}
+
+int
+stagestate_list_all(struct stage_list *l)
+{
+	return list_stages(l, true);
 }
 
 void
@@ -594,7 +619,8 @@ stagestate_line(struct buf *b, const struct stage_snapshot *s, const struct stag
 		buf_free(&usd);
 	}
 	if (f->eta_s >= 0 && !(c->flags & STAGE_ENDED)) {
-		eta = f->eta_s < 360000 ? (long)(f->eta_s + 0.5) : 359999; /* shown as 99:59:59 at most */
+		eta = f->eta_s < 360000 ? (long)(f->eta_s + 0.5)
+					: 359999; /* shown as 99:59:59 at most */
 		if (eta >= 3600)
 			snprintf(text, sizeof(text), "ETA %ld:%02ld:%02ld", eta / 3600,
 				eta / 60 % 60, eta % 60);

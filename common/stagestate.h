@@ -71,6 +71,7 @@ struct stage_snapshot {
 	struct stage_info info;
 	struct stage_counts counts;
 	bool running; /* the process runs (false: ended, kept for its reader) */
+	int dir;      /* private: the directory it was read from */
 };
 
 struct stagestate;
@@ -108,6 +109,12 @@ struct stage_list {
  * read (none yet is an empty list).
  */
 int stagestate_list(struct stage_list *l);
+
+/*
+ * The same, with the stages of /tmp/jlkit-UID too when the default is
+ * elsewhere: a job run without $XDG_RUNTIME_DIR (cron) publishes there.
+ */
+int stagestate_list_all(struct stage_list *l);
 void stage_list_free(struct stage_list *l);
 
 /* A pipeline: stages [first, first + n) of an ordered list. */

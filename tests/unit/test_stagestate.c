@@ -934,6 +934,63 @@ test_no_directory(void)
 	free(other);
 }
 
+/* A stage of a job without $XDG_RUNTIME_DIR (cron) publishes in /tmp/jlkit-UID: listed by _all. */
+static void
+test_list_all(void)
+{
+	int go[2], ready[2];
+	struct stage_list l;
+	char c = 0;
+	int status;
+	pid_t pid;
+
+	xpipe(go);
+	xpipe(ready);
+	pid = fork();
+	if (pid < 0)
+		return;
+	if (pid == 0) {
+		struct stage_counts k = { .done = 5, .budget_pico = -1 };
+		struct stagestate *s;
+
+		alarm(30);
+		unsetenv("XDG_RUNTIME_DIR");
+		put_fd(-1, STDOUT_FILENO, O_WRONLY);
+		s = stagestate_open("tool-cron", "", NULL, false);
+		if (s == NULL)
+			_exit(3);
+		stagestate_update(s, &k);
+		if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(4);
+		stagestate_close(s, &k);
+		_exit(0);
+	}
+	close(ready[1]);
+	if (!ok(read(ready[0], &c, 1) == 1, "a stage without XDG_RUNTIME_DIR started"))
+		return;
+	if (ok(stagestate_list(&l) == 0, "list"))
+		ok(find_pid(&l, pid) < 0, "it is not in the default directory's list");
+	stage_list_free(&l);
+	if (ok(stagestate_list_all(&l) == 0, "list all")) {
+		long i = find_pid(&l, pid);
+
+		ok(i >= 0 && strcmp(l.v[i].info.tool, "tool-cron") == 0 && l.v[i].counts.done == 5,
+			"stagestate_list_all finds it in /tmp/jlkit-UID, with its counts");
+	}
+	stage_list_free(&l);
+	if (write(go[1], "g", 1) != 1)
+		return;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0, "it ended well");
+	if (ok(stagestate_list_all(&l) == 0, "list all"))
+		ok(find_pid(&l, pid) < 0, "and is gone");
+	stage_list_free(&l);
+	close(go[0]);
+	close(go[1]);
+	close(ready[0]);
+}
+
 static void
 test_grace(void)
 {
@@ -961,6 +1018,7 @@ main(void)
 	test_line();
 	test_seqlock();
 	test_grace();
+	test_list_all();
 	test_no_directory();
 	is_int(listed(), 0, "no stage left at the end");
 	remove_tree(xdg);
