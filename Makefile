@@ -38,8 +38,8 @@ JQ_VERSION := $(shell $(PKG_CONFIG) --modversion libjq 2>/dev/null || \
 ALL_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Icommon \
 	       -DJLKIT_VERSION='"$(VERSION)"' -DJQ_BUILD_VERSION='"$(JQ_VERSION)"' \
 	       $(JQ_CFLAGS) $(CURL_CFLAGS) $(SQLITE_CFLAGS) $(CPPFLAGS)
-ALL_CFLAGS   = -std=c17 $(WARNINGS) $(SANFLAGS) $(CFLAGS)
-ALL_LDFLAGS  = $(SANFLAGS) $(LDFLAGS)
+ALL_CFLAGS   = -std=c17 -pthread $(WARNINGS) $(SANFLAGS) $(CFLAGS)
+ALL_LDFLAGS  = -pthread $(SANFLAGS) $(LDFLAGS)
 
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -92,6 +92,7 @@ $(BUILD)/$(1): $(call tool_obj,$(1)) $(LIBCOMMON)
 	$$(CC) $$(ALL_LDFLAGS) -o $$@ $(call tool_obj,$(1)) $$(LIBCOMMON) $$(LIBS)
 
 $(call tool_lib,$(1)): $(filter-out %/main.o,$(call tool_obj,$(1)))
+	@mkdir -p $$(@D)
 	@rm -f $$@
 	$$(AR) rcs $$@ $$^
 endef

@@ -18,6 +18,7 @@ input_open(struct input *in, const char *path)
 	struct stat st;
 
 	in->is_stdin = strcmp(path, "-") == 0;
+	in->bytes_read = 0;
 	if (in->is_stdin) {
 		in->fd = STDIN_FILENO;
 		in->name = "<stdin>";
@@ -54,7 +55,26 @@ input_read(struct input *in, void *buf, size_t n)
 	do
 		r = read(in->fd, buf, n);
 	while (r < 0 && errno == EINTR);
+	if (r > 0)
+		in->bytes_read += r;
 	return r;
+}
+
+uint64_t
+inputs_size(char *const *paths, size_t n)
+{
+	uint64_t total = 0;
+	struct stat sb;
+
+	for (size_t i = 0; i < n; i++) {
+		int rc =
+			strcmp(paths[i], "-") == 0 ? fstat(STDIN_FILENO, &sb) : stat(paths[i], &sb);
+
+		if (rc != 0 || !S_ISREG(sb.st_mode))
+			return 0;
+		total += (uint64_t)sb.st_size;
+	}
+	return total;
 }
 
 void

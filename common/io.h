@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct input {
@@ -18,6 +19,7 @@ struct input {
 	const char *name; /* for messages: the path, or "<stdin>" */
 	bool may_block;   /* not a regular file: flush output before reading */
 	off_t size;       /* size of a regular file, else -1 */
+	off_t bytes_read; /* what input_read returned so far */
 	bool is_stdin;
 };
 
@@ -32,6 +34,9 @@ int input_open(struct input *in, const char *path);
  * or -1 with errno set.
  */
 ssize_t input_read(struct input *in, void *buf, size_t n);
+
+/* The size of the inputs paths ("-": stdin) when each is a regular file, else 0 (unknown). */
+uint64_t inputs_size(char *const *paths, size_t n);
 
 /* Close the input (stdin stays open). */
 void input_close(struct input *in);

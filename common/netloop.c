@@ -905,33 +905,26 @@ netloop_attempt_failed(struct netloop *nl, struct net_job *j, struct failure *f)
 
 /* --- output ----------------------------------------------------------------------- */
 
-/* The live line: done of total, failures, request and token rates, 429s, ETA. */
+/* Publish the counts (progress.h): the block and jl-top show them. */
 static void
-show_progress(struct netloop *nl)
+publish_progress(struct netloop *nl)
 {
 	const struct counts *c = &nl->counts;
-	unsigned long long done = c->ok + c->failed;
-	char text[256], eta[32] = "";
-	double secs;
+	struct stage_counts *p = &nl->progress.counts;
 
-	if (!progress_due(&nl->progress))
-		return;
-	secs = progress_elapsed(&nl->progress);
-	if (nl->cfg->total > 0 && done > 0 && done < nl->cfg->total) {
-		long left = (long)(secs / (double)done * (double)(nl->cfg->total - done));
-
-		snprintf(eta, sizeof(eta), ", ETA %ld:%02ld", left / 60, left % 60);
-	}
-	if (nl->cfg->total > 0)
-		snprintf(text, sizeof(text), "%llu/%llu done", done, nl->cfg->total);
-	else
-		snprintf(text, sizeof(text), "%llu done", done);
-	snprintf(text + strlen(text), sizeof(text) - strlen(text),
-		" (%llu failed, %llu cached), %.1f req/s, %.0f tok/s, %llu 429s%s", c->failed,
-		c->cached, secs > 0 ? (double)c->requests / secs : 0,
-		secs > 0 ? (double)(c->prompt_tokens + c->completion_tokens) / secs : 0,
-		c->rate_limited, eta);
-	progress_show(&nl->progress, text);
+	p->read = c->records;
+	p->done = c->ok + c->failed;
+	p->failed = c->failed;
+	p->cached = c->cached;
+	p->in_flight = (uint64_t)nl->in_flight;
+	p->rate_limited = c->rate_limited;
+	p->tokens = c->prompt_tokens + c->completion_tokens;
+	p->total = nl->input_done ? c->records : nl->cfg->total;
+	if (nl->input_done)
+		p->flags |= STAGE_INPUT_DONE;
+	if (nl->cfg->budget_micro >= 0)
+		p->budget_pico = (int64_t)ledger_pico(nl->cfg->budget_micro);
+	progress_publish(&nl->progress);
 }
 
 /*
@@ -953,10 +946,11 @@ emit(struct netloop *nl)
 			continue;
 		}
 		out_write(j->line.data, j->line.len);
+		nl->progress.counts.written++;
 		job_free(nl, j);
 	}
 	nl->njobs = kept;
-	show_progress(nl);
+	publish_progress(nl);
 }
 
 /* The run stops: every job not yet sent leaves as an _error, so none is lost. */
@@ -1057,6 +1051,20 @@ check_keys(struct netloop *nl)
 	return 0;
 }
 
+/* Publish the stage as its first target and the field it adds: "openai/gpt-4o-mini -> .summary". */
+static void
+start_progress(struct netloop *nl)
+{
+	struct buf detail = BUF_INIT;
+
+	if (nl->cfg->targets[0].name != NULL)
+		buf_puts(&detail, nl->cfg->targets[0].name);
+	if (nl->cfg->into != NULL)
+		buf_printf(&detail, " -> .%s", nl->cfg->into);
+	progress_start(&nl->progress, nl->cfg->progress, buf_cstr(&detail), nl->cfg->db_path);
+	buf_free(&detail);
+}
+
 static int
 setup(struct netloop *nl)
 {
@@ -1095,7 +1103,7 @@ setup(struct netloop *nl)
 				die(EXIT_CANTCREAT, "cannot open the shared rate limiter:");
 		}
 	}
-	progress_init(&nl->progress, cfg->progress);
+	start_progress(nl);
 	return 0;
 }
 
@@ -1140,7 +1148,7 @@ print_summary(struct netloop *nl)
 		nl->ops->summary(nl, &line);
 	snprintf(num, sizeof(num), " in %.1f s", progress_elapsed(&nl->progress));
 	buf_puts(&line, num);
-	fprintf(stderr, "%s: %s\n", progname, buf_cstr(&line));
+	warn("%s", buf_cstr(&line));
 	buf_free(&line);
 }
 

@@ -1,26 +1,391 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* A rate-limited progress line on stderr. */
+/*
+ * Progress: the published counts, the block one stage draws for all the
+ * stages on its terminal, and messages printed above that block.
+ *
+ * The terminal's protocol, between every jlkit process writing to it: the
+ * file <rundir>/term/DEV holds how many lines of block are on the screen, and
+ * its lock is held by whoever writes. The cursor is at the block's first
+ * column and line whenever the lock is free. A message erases the block and
+ * is printed where it was (the block is drawn again under it); the drawer
+ * (who holds DEV.draw) redraws the block in place.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "progress.h"
+#include "rundir.h"
 #include "util.h"
 
-#define REDRAW_NS 250000000LL
+#define REDRAW_NS 250000000L        /* the block, four times a second */
+#define PLAIN_EVERY_NS 5000000000LL /* a plain line every 5 seconds */
 
-static long long
-ns_between(const struct timespec *a, const struct timespec *b)
+/* The terminal stderr is on, shared with the other jlkit processes writing to it. */
+static struct terminal {
+	pthread_mutex_t lock; /* the threads of this process */
+	int fd;               /* <rundir>/term/DEV: its lock and the block's height */
+	uint64_t dev;
+} term = { PTHREAD_MUTEX_INITIALIZER, -1, 0 };
+
+struct progress_display {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop;
+	bool block; /* drawn on the terminal; else plain lines */
+	bool color;
+	int draw_fd; /* <rundir>/term/DEV.draw; locked: this process draws */
+	bool drawing;
+	int64_t last_plain;
+};
+
+/* Write all of text to fd 2; a message that cannot be written has nowhere else to go. */
+static void
+write_stderr(const char *text, size_t len)
 {
-	return (b->tv_sec - a->tv_sec) * 1000000000LL + (b->tv_nsec - a->tv_nsec);
+	while (len > 0) {
+		ssize_t n = write(STDERR_FILENO, text, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		text += n;
+		len -= (size_t)n;
+	}
+}
+
+static void
+flock_retry(int fd, int op)
+{
+	while (flock(fd, op) != 0 && errno == EINTR)
+		;
+}
+
+/* Take the terminal: this process's threads, then the other processes. Returns the block's height.
+ */
+static unsigned
+terminal_take(void)
+{
+	uint32_t lines = 0;
+
+	pthread_mutex_lock(&term.lock);
+	flock_retry(term.fd, LOCK_EX);
+	if (pread(term.fd, &lines, sizeof(lines), 0) != (ssize_t)sizeof(lines))
+		lines = 0;
+	return lines;
+}
+
+/* Give the terminal back with the block's height now on the screen. */
+static void
+terminal_give(unsigned lines)
+{
+	uint32_t n = lines;
+
+	if (pwrite(term.fd, &n, sizeof(n), 0) != (ssize_t)sizeof(n))
+		(void)0; /* the next writer then reads no block: at worst it is drawn twice */
+	flock_retry(term.fd, LOCK_UN);
+	pthread_mutex_unlock(&term.lock);
+}
+
+/* The message writer while stderr is a terminal: above the block, which it erases. */
+static void
+terminal_message(const char *text, size_t len)
+{
+	if (terminal_take() > 0)
+		write_stderr("\r\033[J", 4);
+	write_stderr(text, len);
+	terminal_give(0);
+}
+
+/* The terminal's name in the run directory: its device number. */
+static int
+terminal_file(uint64_t dev, const char *suffix)
+{
+	char name[48];
+	int dfd, fd;
+
+	dfd = rundir_open_sub("term");
+	if (dfd < 0)
+		return -1;
+	snprintf(name, sizeof(name), "%llu%s", (unsigned long long)dev, suffix);
+	fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	close(dfd);
+	return fd;
+}
+
+/* Whether stderr is a terminal escape codes may be written to (not TERM=dumb). */
+static bool
+stderr_terminal(void)
+{
+	const char *t = getenv("TERM");
+
+	return isatty(STDERR_FILENO) && (t == NULL || strcmp(t, "dumb") != 0);
+}
+
+/* Join the terminal's protocol: messages go above the block from now on. */
+static bool
+terminal_attach(void)
+{
+	struct stat sb;
+
+	if (term.fd >= 0)
+		return true;
+	if (fstat(STDERR_FILENO, &sb) != 0)
+		return false;
+	term.dev = (uint64_t)sb.st_rdev;
+	term.fd = terminal_file(term.dev, "");
+	if (term.fd < 0)
+		return false;
+	set_message_writer(terminal_message);
+	return true;
+}
+
+/* The block: the running stages drawn on this terminal, in pipeline order, cut to its size. */
+static void
+compose_block(struct progress_display *d, struct buf *out, unsigned *nlines)
+{
+	struct winsize ws = { 0 };
+	struct stage_pipeline *pipes;
+	struct stage_list l;
+	size_t npipes, width = 80, rows = 24, shown = 0, more = 0;
+	int64_t now = stagestate_now();
+
+	*nlines = 0;
+	if (stagestate_list(&l) != 0)
+		return;
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+		width = ws.ws_col;
+		rows = ws.ws_row > 1 ? ws.ws_row : 2;
+	}
+	pipes = stagestate_order(&l, &npipes);
+	for (size_t k = 0; k < npipes; k++)
+		for (size_t i = pipes[k].first; i < pipes[k].first + pipes[k].n; i++) {
+			const struct stage_snapshot *s = &l.v[i];
+			struct stage_figures f;
+
+			if (!s->running || s->info.tty_dev != term.dev ||
+				!(s->counts.flags & STAGE_SHOWN))
+				continue;
+			if (shown + 1 >= rows - 1 && shown > 0) {
+				more++;
+				continue;
+			}
+			stagestate_figures(&l, &pipes[k], i, now, &f);
+			if (shown > 0)
+				buf_putc(out, '\n');
+			buf_putc(out, '\r');
+			stagestate_line(out, s, &f, width - 1, d->color);
+			buf_puts(out, "\033[K");
+			shown++;
+		}
+	if (more > 0) {
+		buf_printf(out, "\n\r... and %zu more stages\033[K", more);
+		shown++;
+	}
+	free(pipes);
+	stage_list_free(&l);
+	*nlines = (unsigned)shown;
+}
+
+/* Draw the block in place of the one on the screen (or erase it when no stage is left). */
+static void
+draw_block(struct progress_display *d)
+{
+	struct buf out = BUF_INIT;
+	unsigned lines;
+
+	compose_block(d, &out, &lines);
+	if (lines > 0) {
+		buf_puts(&out, "\033[J");
+		if (lines > 1)
+			buf_printf(&out, "\033[%uA", lines - 1);
+		buf_putc(&out, '\r');
+	}
+	if (terminal_take() > 0 && lines == 0)
+		buf_puts(&out, "\r\033[J");
+	write_stderr(out.data, out.len);
+	terminal_give(lines);
+	buf_free(&out);
+}
+
+/* The plain line of this stage, for a log: no escape codes, no carriage return. */
+static void
+print_plain(void)
+{
+	struct stage_pipeline *pipes;
+	struct stage_list l;
+	struct buf out = BUF_INIT;
+	size_t npipes;
+
+	if (stagestate_list(&l) != 0)
+		return;
+	pipes = stagestate_order(&l, &npipes);
+	for (size_t k = 0; k < npipes; k++)
+		for (size_t i = pipes[k].first; i < pipes[k].first + pipes[k].n; i++) {
+			struct stage_figures f;
+
+			if (l.v[i].info.pid != (int32_t)getpid())
+				continue;
+			stagestate_figures(&l, &pipes[k], i, stagestate_now(), &f);
+			stagestate_line(&out, &l.v[i], &f, 0, false);
+			buf_putc(&out, '\n');
+			report_text(out.data, out.len);
+		}
+	free(pipes);
+	stage_list_free(&l);
+	buf_free(&out);
+}
+
+static void *
+display_main(void *arg)
+{
+	struct progress_display *d = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&d->lock);
+	while (!d->stop) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += REDRAW_NS;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&d->wake, &d->lock, &until);
+		if (d->stop)
+			break;
+		pthread_mutex_unlock(&d->lock);
+		if (!d->block) {
+			int64_t now = stagestate_now();
+
+			if (now - d->last_plain >= PLAIN_EVERY_NS) {
+				d->last_plain = now;
+				print_plain();
+			}
+		} else {
+			if (!d->drawing)
+				d->drawing = flock(d->draw_fd, LOCK_EX | LOCK_NB) == 0;
+			if (d->drawing)
+				draw_block(d);
+		}
+		pthread_mutex_lock(&d->lock);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+/* Start the thread that draws (block) or prints (plain); NULL when it cannot run. */
+static struct progress_display *
+display_start(bool block)
+{
+	struct progress_display *d = xcalloc(1, sizeof(*d));
+	const char *no_color = getenv("NO_COLOR");
+	pthread_condattr_t attr;
+	sigset_t all, old;
+	int rc;
+
+	d->block = block;
+	d->color = block && (no_color == NULL || *no_color == '\0');
+	d->draw_fd = block ? terminal_file(term.dev, ".draw") : -1;
+	d->last_plain = stagestate_now();
+	if (block && d->draw_fd < 0) {
+		free(d);
+		return NULL;
+	}
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	/* Signals are for the record loop: the thread blocks them all. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&d->thread, NULL, display_main, d);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		if (d->draw_fd >= 0)
+			close(d->draw_fd);
+		pthread_cond_destroy(&d->wake);
+		pthread_mutex_destroy(&d->lock);
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* Stop the thread (the stage's last counts are published). */
+static void
+display_stop(struct progress_display *d)
+{
+	pthread_mutex_lock(&d->lock);
+	d->stop = true;
+	pthread_cond_signal(&d->wake);
+	pthread_mutex_unlock(&d->lock);
+	pthread_join(d->thread, NULL);
+}
+
+/* After the stage's state is gone: the block drawn once more without it, left to the others. */
+static void
+display_free(struct progress_display *d)
+{
+	if (d->drawing)
+		draw_block(d);
+	if (d->draw_fd >= 0)
+		close(d->draw_fd); /* the drawing lock goes with it */
+	pthread_cond_destroy(&d->wake);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
 }
 
 void
-progress_init(struct progress *p, enum progress_mode mode)
+progress_start(struct progress *p, enum progress_mode mode, const char *detail, const char *db)
 {
+	bool on_terminal = stderr_terminal();
+	/* Records written to the terminal would run through the block: as curl does, none then. */
+	bool shown = mode == PROGRESS_ON ||
+		     (mode == PROGRESS_AUTO && on_terminal && !isatty(STDOUT_FILENO));
+	bool block = shown && on_terminal && terminal_attach();
+
 	*p = (struct progress){ 0 };
-	p->enabled = mode == PROGRESS_ON || (mode == PROGRESS_AUTO && isatty(STDERR_FILENO));
+	p->counts.budget_pico = -1;
 	clock_gettime(CLOCK_MONOTONIC, &p->start);
-	p->last = p->start;
+	if (on_terminal)
+		terminal_attach(); /* messages go above the block of the other stages */
+	p->state = stagestate_open(progname, detail, db, block);
+	if (shown && p->state != NULL)
+		p->display = display_start(block);
+}
+
+void
+progress_publish(struct progress *p)
+{
+	if (p->counts.first_ns == 0 && p->counts.read > 0)
+		p->counts.first_ns = stagestate_now();
+	stagestate_update(p->state, &p->counts);
+}
+
+void
+progress_end(struct progress *p)
+{
+	progress_publish(p);
+	if (p->display != NULL)
+		display_stop(p->display);
+	stagestate_close(p->state, &p->counts);
+	p->state = NULL;
+	if (p->display != NULL)
+		display_free(p->display);
+	p->display = NULL;
 }
 
 double
@@ -29,80 +394,6 @@ progress_elapsed(const struct progress *p)
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)ns_between(&p->start, &now) / 1e9;
-}
-
-static void
-draw(struct progress *p, const struct timespec *now)
-{
-	double secs = (double)ns_between(&p->start, now) / 1e9;
-	double rate = secs > 0 ? (double)p->done / secs : 0;
-
-	fprintf(stderr, "\r%s: %llu records", progname, p->done);
-	if (p->failed > 0)
-		fprintf(stderr, " (%llu failed)", p->failed);
-	if (p->total_bytes > 0) {
-		double frac = (double)p->bytes / (double)p->total_bytes;
-
-		fprintf(stderr, ", %.0f%% of %.1f MB", 100 * frac, (double)p->total_bytes / 1e6);
-		if (frac > 0.01 && frac < 1) {
-			long eta = (long)(secs / frac - secs);
-
-			fprintf(stderr, ", ETA %ld:%02ld", eta / 60, eta % 60);
-		}
-	}
-	fprintf(stderr, ", %.0f/s\033[K", rate);
-	fflush(stderr);
-	p->drawn = true;
-}
-
-void
-progress_update(struct progress *p, unsigned long long done, unsigned long long failed,
-	unsigned long long bytes, unsigned long long total_bytes)
-{
-	struct timespec now;
-
-	if (!p->enabled)
-		return;
-	p->done = done;
-	p->failed = failed;
-	p->bytes = bytes;
-	p->total_bytes = total_bytes;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (ns_between(&p->last, &now) < REDRAW_NS)
-		return;
-	p->last = now;
-	draw(p, &now);
-}
-
-void
-progress_end(struct progress *p)
-{
-	if (p->drawn) {
-		fputs("\r\033[K", stderr);
-		fflush(stderr);
-	}
-	p->drawn = false;
-}
-
-bool
-progress_due(struct progress *p)
-{
-	struct timespec now;
-
-	if (!p->enabled)
-		return false;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (ns_between(&p->last, &now) < REDRAW_NS)
-		return false;
-	p->last = now;
-	return true;
-}
-
-void
-progress_show(struct progress *p, const char *text)
-{
-	fprintf(stderr, "\r%s: %s\033[K", progname, text);
-	fflush(stderr);
-	p->drawn = true;
+	return (double)(now.tv_sec - p->start.tv_sec) +
+		(double)(now.tv_nsec - p->start.tv_nsec) / 1e9;
 }

@@ -23,8 +23,9 @@ struct loop {
 	size_t npicks;
 	struct jspan error; /* the _error member of the record at hand */
 	struct buf pending, canonical;
-	size_t pending_records;
+	size_t pending_records, pending_written;
 	double last_release;
+	off_t bytes_before; /* read from the inputs before this one */
 	struct progress progress;
 	bool stopped;       /* --strict met a malformed line */
 	bool commit_failed; /* what is pending is not durable: it must not leave */
@@ -74,6 +75,8 @@ release(struct loop *l)
 	out_write(l->pending.data, l->pending.len);
 	buf_reset(&l->pending);
 	l->pending_records = 0;
+	l->progress.counts.written += l->pending_written;
+	l->pending_written = 0;
 	l->last_release = clock_ms();
 	return 0;
 }
@@ -131,6 +134,22 @@ handle(struct loop *l, struct recloop_record *r)
 	else if (v == RECLOOP_DROPPED)
 		l->n->dropped++;
 	l->pending_records++;
+	l->pending_written += v != RECLOOP_DROPPED;
+}
+
+/* Publish the counts so far (in: the input being read). */
+static void
+publish(struct loop *l, const struct input *in)
+{
+	struct stage_counts *c = &l->progress.counts;
+
+	c->read = c->done = l->n->records;
+	c->failed = l->n->failed;
+	c->dropped = l->n->dropped;
+	c->bytes = (uint64_t)(l->bytes_before + in->bytes_read);
+	if (l->ops->publish != NULL)
+		l->ops->publish(l->tool, c);
+	progress_publish(&l->progress);
 }
 
 /* The records of one input. Returns 0 or an exit status that ends the run. */
@@ -176,13 +195,14 @@ run_input(struct loop *l, const char *path)
 			l->pending_records >= (size_t)(cfg->batch > 0 ? cfg->batch : 1) ||
 			clock_ms() - l->last_release >= (double)cfg->batch_ms)
 			rc = release(l);
-		progress_update(&l->progress, l->n->records, l->n->failed, 0, 0);
+		publish(l, &in);
 		if (r.bad && cfg->strict) {
 			warn("%s:%lu: stopping at a malformed line (--strict)", in.name, r.lineno);
 			l->stopped = true;
 			break;
 		}
 	}
+	l->bytes_before += in.bytes_read;
 	jsonl_free(&jr);
 	input_close(&in);
 	return rc;
@@ -207,7 +227,9 @@ recloop_run(const struct recloop_config *cfg, const struct recloop_ops *ops, voi
 		memcpy(&l.picks[1], cfg->picks, cfg->npicks * sizeof(*cfg->picks));
 	l.npicks = cfg->npicks + 1;
 	l.last_release = clock_ms();
-	progress_init(&l.progress, cfg->quiet ? PROGRESS_OFF : cfg->progress);
+	progress_start(&l.progress, cfg->quiet ? PROGRESS_OFF : cfg->progress, cfg->detail,
+		cfg->db);
+	l.progress.counts.total_bytes = inputs_size(files, nfiles);
 	for (size_t i = 0; i < nfiles && rc == 0 && !l.stopped; i++)
 		rc = run_input(&l, files[i]);
 	if (!l.commit_failed) { /* what was read before a read error goes out too */
@@ -215,6 +237,10 @@ recloop_run(const struct recloop_config *cfg, const struct recloop_ops *ops, voi
 
 		rc = rc != 0 ? rc : released;
 	}
+	l.progress.counts.total = counts->records;
+	l.progress.counts.flags |= STAGE_INPUT_DONE;
+	if (ops->publish != NULL)
+		ops->publish(tool, &l.progress.counts);
 	progress_end(&l.progress);
 	buf_free(&l.pending);
 	buf_free(&l.canonical);

@@ -66,6 +66,7 @@ struct recloop_config {
 	bool strict;
 	bool quiet; /* no progress line */
 	enum progress_mode progress;
+	const char *detail, *db; /* what the stage publishes about itself (progress.h) */
 	/* With a commit hook: commit every batch records or batch_ms milliseconds. */
 	long batch, batch_ms;
 };
@@ -78,6 +79,8 @@ struct recloop_ops {
 	 * lines are written. Returns 0, or the exit status to stop with.
 	 */
 	int (*commit)(void *tool);
+	/* Optional: add the tool's own figures (spend, tokens, cached) to what it publishes. */
+	void (*publish)(void *tool, struct stage_counts *c);
 };
 
 /* What a run saw. */

@@ -3,10 +3,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "rundir.h"
+
+/* The directory without $XDG_RUNTIME_DIR. */
+static void
+fallback(struct buf *path)
+{
+	buf_puts(path, "/tmp/jlkit-");
+	buf_add_uint(path, (unsigned long long)geteuid());
+}
 
 void
 rundir_default(struct buf *path)
@@ -18,8 +27,7 @@ rundir_default(struct buf *path)
 		buf_puts(path, xdg);
 		buf_puts(path, "/jlkit");
 	} else {
-		buf_puts(path, "/tmp/jlkit-");
-		buf_add_uint(path, (unsigned long long)geteuid());
+		fallback(path);
 	}
 }
 
@@ -65,4 +73,29 @@ rundir_open_sub(const char *name)
 	}
 	buf_free(&path);
 	return fd;
+}
+
+int
+rundir_open_subs(const char *name, int fds[2])
+{
+	struct buf def = BUF_INIT, other = BUF_INIT;
+	struct stat sb;
+	int n = 0;
+
+	fds[n] = rundir_open_sub(name);
+	if (fds[n++] < 0)
+		return -1;
+	rundir_default(&def);
+	fallback(&other);
+	if (strcmp(buf_cstr(&def), buf_cstr(&other)) != 0) {
+		buf_putc(&other, '/');
+		buf_puts(&other, name);
+		/* Only looked at when it exists: it is not this process's to make. */
+		if (lstat(buf_cstr(&other), &sb) == 0 && S_ISDIR(sb.st_mode))
+			fds[n] = rundir_open(buf_cstr(&other), false);
+		n += fds[n] >= 0;
+	}
+	buf_free(&def);
+	buf_free(&other);
+	return n;
 }

@@ -30,4 +30,13 @@ int rundir_open(const char *dir, bool follow);
  */
 int rundir_open_sub(const char *name);
 
+/*
+ * For readers of what every process of the user publishes: the subdirectory
+ * name of the default directory (made), and that of /tmp/jlkit-UID too when
+ * the default is elsewhere and it exists (a job run by cron, without
+ * $XDG_RUNTIME_DIR, publishes there). Fills fds; returns how many, or -1
+ * with errno when the default cannot be opened.
+ */
+int rundir_open_subs(const char *name, int fds[2]);
+
 #endif

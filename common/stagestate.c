@@ -21,18 +21,25 @@
 #define STAGE_MAGIC 0x4a4c5354u /* "JLST" */
 #define STAGE_VERSION 1u
 
-/* The file: written by its stage only; seq is odd while it writes. */
+/*
+ * The file, written by its stage only. The counts are a latch of two copies
+ * (as Linux's seqcount latch): the writer makes seq odd and writes copy 0,
+ * then makes it even and writes copy 1. A reader takes copy[seq & 1], the
+ * one nobody writes (copy 1 while seq is odd, copy 0 while it is even), so
+ * a writer stopped in mid-update never holds it up.
+ */
 struct stage_file {
 	_Atomic uint32_t magic; /* set last, once info is written */
 	uint32_t version;
 	_Atomic uint32_t seq;
 	uint32_t unused;
 	struct stage_info info;
-	struct stage_counts counts;
+	struct stage_counts counts[2];
 };
 
 struct stagestate {
 	struct stage_file *f;
+	uint32_t shown; /* STAGE_SHOWN or 0, kept in every update */
 	int dfd;
 	char name[24];
 };
@@ -168,8 +175,9 @@ stagestate_open(const char *tool, const char *detail, const char *db, bool shown
 	s->f = f;
 	f->version = STAGE_VERSION;
 	fill_info(&f->info, tool, detail, db);
-	f->counts.budget_pico = -1;
-	f->counts.flags = shown ? STAGE_SHOWN : 0;
+	s->shown = shown ? STAGE_SHOWN : 0;
+	f->counts[0].budget_pico = f->counts[1].budget_pico = -1;
+	f->counts[0].flags = f->counts[1].flags = s->shown;
 	atomic_store_explicit(&f->magic, STAGE_MAGIC, memory_order_release);
 	return s;
 
@@ -184,34 +192,37 @@ fail:
 void
 stagestate_update(struct stagestate *s, const struct stage_counts *c)
 {
+	struct stage_counts next = *c;
 	uint32_t seq;
-	uint32_t shown;
 
 	if (s == NULL)
 		return;
+	next.flags = (c->flags & ~(uint32_t)STAGE_SHOWN) | s->shown;
 	seq = atomic_load_explicit(&s->f->seq, memory_order_relaxed);
-	atomic_store_explicit(&s->f->seq, seq + 1, memory_order_relaxed);
+	for (int copy = 0; copy < 2; copy++) {
+		atomic_store_explicit(&s->f->seq, ++seq, memory_order_relaxed);
+		atomic_thread_fence(memory_order_release);
+		s->f->counts[copy] = next;
+	}
 	atomic_thread_fence(memory_order_release);
-	shown = s->f->counts.flags & STAGE_SHOWN;
-	s->f->counts = *c;
-	s->f->counts.flags = (c->flags & ~(uint32_t)STAGE_SHOWN) | shown;
-	atomic_store_explicit(&s->f->seq, seq + 2, memory_order_release);
 }
 
-/* A consistent copy of f's counts and info; false when f is not (yet) a stage's. */
+/*
+ * A consistent copy of f's info and counts; false when f is not (yet) a
+ * stage's. The copy readers take is one no writer touches (see stage_file):
+ * they retry only when the writer moved on while they copied.
+ */
 static bool
 read_file(const struct stage_file *f, struct stage_snapshot *out)
 {
 	if (atomic_load_explicit(&f->magic, memory_order_acquire) != STAGE_MAGIC ||
 		f->version != STAGE_VERSION)
 		return false;
+	out->info = f->info; /* written before magic, never changed */
 	for (int tries = 0; tries < 1000; tries++) {
 		uint32_t before = atomic_load_explicit(&f->seq, memory_order_acquire);
 
-		if (before & 1)
-			continue;
-		out->info = f->info;
-		out->counts = f->counts;
+		out->counts = f->counts[before & 1];
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&f->seq, memory_order_relaxed) == before)
 			return true;
@@ -272,61 +283,86 @@ stale_name(const char *name)
 	return *end != '\0' || pid <= 0 || process_start((pid_t)pid) == 0;
 }
 
-int
-stagestate_list(struct stage_list *l)
+/* Read the stage files of directory d into l, removing the ones of processes long gone. */
+static void
+read_dir(DIR *d, int dir, struct stage_list *l, size_t *cap)
 {
 	struct dirent *e;
-	size_t cap = 0, kept = 0;
-	DIR *d;
-	int dfd;
 
-	*l = (struct stage_list){ 0 };
-	dfd = rundir_open_sub("stages");
-	if (dfd < 0)
-		return -1;
-	d = fdopendir(dfd);
-	if (d == NULL) {
-		close(dfd);
-		return -1;
-	}
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		if (l->n == cap) {
-			cap = cap ? 2 * cap : 16;
-			l->v = xreallocarray(l->v, cap, sizeof(*l->v));
+		if (l->n == *cap) {
+			*cap = *cap ? 2 * *cap : 16;
+			l->v = xreallocarray(l->v, *cap, sizeof(*l->v));
 		}
 		if (read_stage(dirfd(d), e->d_name, &l->v[l->n])) {
 			l->v[l->n].running = is_running(&l->v[l->n]);
+			l->v[l->n].dir = dir;
 			l->n++;
 		} else if (stale_name(e->d_name)) {
 			unlinkat(dirfd(d), e->d_name, 0);
 		}
 	}
-	/* The ended stages stay while a running stage reads what they wrote. */
+}
+
+/* stagestate_list, of the default directory only or (all) of the fallback too. */
+static int
+list_stages(struct stage_list *l, bool all)
+{
+	size_t cap = 0, kept = 0;
+	int64_t now = stagestate_now();
+	DIR *dirs[2] = { NULL, NULL };
+	int fds[2], n;
+
+	*l = (struct stage_list){ 0 };
+	n = all ? rundir_open_subs("stages", fds) : (fds[0] = rundir_open_sub("stages")) >= 0;
+	if (n <= 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		dirs[i] = fdopendir(fds[i]);
+		if (dirs[i] == NULL)
+			close(fds[i]);
+		else
+			read_dir(dirs[i], i, l, &cap);
+	}
+	/* Ended stages stay while a running stage reads what they wrote, or for the grace time. */
 	for (size_t i = 0; i < l->n; i++) {
 		const struct stage_snapshot *s = &l->v[i];
+		bool ended = s->counts.flags & STAGE_ENDED, read_on;
 		char name[24];
 
-		if (s->running ||
-			((s->counts.flags & STAGE_ENDED) &&
-				pipe_read_by_running(l, s->info.out_pipe))) {
+		if (s->running) {
 			l->v[kept++] = *s;
 			continue;
 		}
-		/* The process is gone (or ended unread); a live one of its pid replaced the file.
-		 */
-		if (process_start((pid_t)s->info.pid) != s->info.starttime ||
-			(s->counts.flags & STAGE_ENDED)) {
-			snprintf(name, sizeof(name), "%ld", (long)s->info.pid);
-			if (process_start((pid_t)s->info.pid) != s->info.starttime ||
-				s->info.pid == (int32_t)getpid())
-				unlinkat(dirfd(d), name, 0);
-		}
+		read_on = ended && pipe_read_by_running(l, s->info.out_pipe);
+		if (read_on)
+			l->v[kept++] = *s;
+		if (read_on ||
+			(ended && s->info.out_pipe != 0 &&
+				now - s->counts.ended_ns < STAGE_GRACE_S * 1000000000LL))
+			continue;
+		snprintf(name, sizeof(name), "%ld", (long)s->info.pid);
+		unlinkat(dirfd(dirs[s->dir]), name, 0);
 	}
 	l->n = kept;
-	closedir(d);
+	for (int i = 0; i < n; i++)
+		if (dirs[i] != NULL)
+			closedir(dirs[i]);
 	return 0;
+}
+
+int
+stagestate_list(struct stage_list *l)
+{
+	return list_stages(l, false);
+}
+
+int
+stagestate_list_all(struct stage_list *l)
+{
+	return list_stages(l, true);
 }
 
 void
@@ -340,20 +376,15 @@ void
 stagestate_close(struct stagestate *s, const struct stage_counts *c)
 {
 	struct stage_counts last;
-	struct stage_list l;
-	bool read_on = false;
 
 	if (s == NULL)
 		return;
 	last = *c;
 	last.flags |= STAGE_ENDED;
 	last.in_flight = 0;
+	last.ended_ns = stagestate_now();
 	stagestate_update(s, &last);
-	if (s->f->info.out_pipe != 0 && stagestate_list(&l) == 0) {
-		read_on = pipe_read_by_running(&l, s->f->info.out_pipe);
-		stage_list_free(&l);
-	}
-	if (!read_on)
+	if (s->f->info.out_pipe == 0) /* else kept for the stage reading it (see the header) */
 		unlinkat(s->dfd, s->name, 0);
 	munmap(s->f, sizeof(*s->f));
 	close(s->dfd);
@@ -588,7 +619,8 @@ stagestate_line(struct buf *b, const struct stage_snapshot *s, const struct stag
 		buf_free(&usd);
 	}
 	if (f->eta_s >= 0 && !(c->flags & STAGE_ENDED)) {
-		eta = (long)(f->eta_s + 0.5);
+		eta = f->eta_s < 360000 ? (long)(f->eta_s + 0.5)
+					: 359999; /* shown as 99:59:59 at most */
 		if (eta >= 3600)
 			snprintf(text, sizeof(text), "ETA %ld:%02ld:%02ld", eta / 3600,
 				eta / 60 % 60, eta % 60);

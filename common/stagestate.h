@@ -9,7 +9,9 @@
  *
  * A reader lists the stages that run (stagestate_list), removing the file
  * of one whose process is gone, unless it ended normally and a running stage
- * still reads what it wrote (its count is that stage's total). Stages are
+ * still reads what it wrote (its count is that stage's total): such a stage
+ * is listed as ended, and its file is kept for STAGE_GRACE_S seconds for a
+ * reader that has not yet started. Stages are
  * put in pipeline order by their pipes: a stage whose stdout is the pipe
  * another one reads comes before it (stagestate_order).
  */
@@ -47,6 +49,7 @@ struct stage_counts {
 	int64_t usd_pico;     /* money spent, pico-dollars (with STAGE_SPEND) */
 	int64_t budget_pico;  /* the budget it works under; -1 none */
 	int64_t first_ns;     /* CLOCK_MONOTONIC ns at the first record read; 0 none yet */
+	int64_t ended_ns;     /* CLOCK_MONOTONIC ns when it ended; 0 running */
 	uint32_t flags;
 };
 
@@ -68,6 +71,7 @@ struct stage_snapshot {
 	struct stage_info info;
 	struct stage_counts counts;
 	bool running; /* the process runs (false: ended, kept for its reader) */
+	int dir;      /* private: the directory it was read from */
 };
 
 struct stagestate;
@@ -84,9 +88,12 @@ struct stagestate *stagestate_open(const char *tool, const char *detail, const c
 /* Publish c (a few stores under the sequence lock). s may be NULL. */
 void stagestate_update(struct stagestate *s, const struct stage_counts *c);
 
+/* How long the file of an ended stage waits for the stage reading its stdout to start. */
+#define STAGE_GRACE_S 3
+
 /*
- * The stage ends with the counts c: its file is removed, or, when a
- * running stage reads its stdout, marked ended for that reader. s may be NULL.
+ * The stage ends with the counts c: its file is removed, or, when its
+ * stdout is a pipe, marked ended for the stage that reads it. s may be NULL.
  */
 void stagestate_close(struct stagestate *s, const struct stage_counts *c);
 
@@ -102,6 +109,12 @@ struct stage_list {
  * read (none yet is an empty list).
  */
 int stagestate_list(struct stage_list *l);
+
+/*
+ * The same, with the stages of /tmp/jlkit-UID too when the default is
+ * elsewhere: a job run without $XDG_RUNTIME_DIR (cron) publishes there.
+ */
+int stagestate_list_all(struct stage_list *l);
 void stage_list_free(struct stage_list *l);
 
 /* A pipeline: stages [first, first + n) of an ordered list. */

@@ -36,18 +36,46 @@ tool_init(const char *argv0)
 	signal(SIGPIPE, SIG_DFL);
 }
 
+/* Where messages go (set_message_writer), or NULL: stderr. */
+static void (*message_writer)(const char *text, size_t len);
+
+void
+set_message_writer(void (*writer)(const char *text, size_t len))
+{
+	message_writer = writer;
+}
+
+void
+report_text(const char *text, size_t len)
+{
+	if (message_writer != NULL) {
+		message_writer(text, len);
+		return;
+	}
+	fwrite(text, 1, len, stderr);
+	fflush(stderr);
+}
+
 void
 vreport(const char *fmt, va_list ap)
 {
 	int saved_errno = errno;
-	size_t len = strlen(fmt);
+	size_t flen = strlen(fmt), len;
+	char text[4096]; /* no allocation: this also reports that memory ran out */
+	int n;
 
-	fprintf(stderr, "%s: ", progname);
-	vfprintf(stderr, fmt, ap);
-	if (len > 0 && fmt[len - 1] == ':')
-		fprintf(stderr, " %s", strerror(saved_errno));
-	fputc('\n', stderr);
-	fflush(stderr);
+	n = snprintf(text, sizeof(text), "%s: ", progname);
+	len = n > 0 ? (size_t)n : 0;
+	n = vsnprintf(text + len, sizeof(text) - len, fmt, ap);
+	len += n > 0 ? (size_t)n : 0;
+	if (flen > 0 && fmt[flen - 1] == ':' && len < sizeof(text)) {
+		n = snprintf(text + len, sizeof(text) - len, " %s", strerror(saved_errno));
+		len += n > 0 ? (size_t)n : 0;
+	}
+	if (len > sizeof(text) - 5) /* cut: say so */
+		len = sizeof(text) - 5 + (size_t)snprintf(text + sizeof(text) - 5, 5, "...");
+	text[len++] = '\n';
+	report_text(text, len);
 }
 
 void

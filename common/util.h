@@ -38,6 +38,14 @@ JL_PRINTF(1, 2) void warn(const char *fmt, ...);
 /* Print "PROG: message" and return -1, for "return error(...)". */
 JL_PRINTF(1, 2) int error(const char *fmt, ...);
 
+/*
+ * Print text (whole lines) where messages go: stderr, or the writer set
+ * with set_message_writer (the progress display's, which prints above its
+ * block). For summaries that are not "PROG: message" lines.
+ */
+void report_text(const char *text, size_t len);
+void set_message_writer(void (*writer)(const char *text, size_t len));
+
 /* The va_list form behind die, warn and error. */
 JL_PRINTF(1, 0) void vreport(const char *fmt, va_list ap);
 

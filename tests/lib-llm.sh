@@ -7,11 +7,6 @@
 #
 # Not a test itself: tests/run.sh runs only t[0-9]*.sh.
 
-# The shared rate limiter keeps its state here, private to this script.
-XDG_RUNTIME_DIR=$PWD/run
-mkdir -p "$XDG_RUNTIME_DIR"
-export XDG_RUNTIME_DIR
-
 # limiter_dir NAME: a fresh directory for the shared limiter's state, so
 # that no pause or pace of an earlier test is left in it.
 limiter_dir() {

@@ -68,6 +68,11 @@ mkdir -p "$TRASH_DIRECTORY" "$TEST_RESULTS" || exit 1
 cd "$TRASH_DIRECTORY" || exit 1
 HOME=$TRASH_DIRECTORY
 export HOME
+# The state processes share (the limiter, the stages published for jl-top):
+# private to this script, so that no test sees another one's stages.
+XDG_RUNTIME_DIR=$TRASH_DIRECTORY/run
+mkdir -p "$XDG_RUNTIME_DIR"
+export XDG_RUNTIME_DIR
 
 if [ -n "$verbose" ]; then
 	exec 4>&2 3>&1

@@ -3,12 +3,9 @@
 test_description='the contract every tool keeps (jlkit(7), issue 14): a malformed line and NaN/01 through all six tools, with and without --strict; JSONTestSuite and lines that are not UTF-8 through jl-dedup, jl-cost, jl-llm --dry-run and jl-report'
 . ./lib.sh
 
-# The shared rate limiter keeps its state here, private to this script.
-XDG_RUNTIME_DIR=$PWD/run
-mkdir -p "$XDG_RUNTIME_DIR"
 OPENAI_API_KEY=sk-test-contract-0123456789
 TAVILY_API_KEY=tvly-test-contract-0123456789
-export XDG_RUNTIME_DIR OPENAI_API_KEY TAVILY_API_KEY
+export OPENAI_API_KEY TAVILY_API_KEY
 SUITE=$SRCDIR/tests/data/JSONTestSuite/test_parsing
 
 # --- the contract, at a glance -----------------------------------------------

@@ -3,9 +3,6 @@
 test_description='jl-search: each backend against the mock (method, path, auth, what the answer depends on) and the normalised .search'
 . ./lib.sh
 
-XDG_RUNTIME_DIR=$PWD/run
-mkdir -p "$XDG_RUNTIME_DIR"
-export XDG_RUNTIME_DIR
 KEY=tvly-test-5f0c9a17d2e84b3b
 TAVILY_API_KEY=$KEY BRAVE_API_KEY=$KEY SERPER_API_KEY=$KEY EXA_API_KEY=$KEY
 export TAVILY_API_KEY BRAVE_API_KEY SERPER_API_KEY EXA_API_KEY

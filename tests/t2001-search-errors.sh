@@ -3,9 +3,6 @@
 test_description='jl-search: shaping order and UTF-8-safe cuts, bad queries, retries and stops, the run database, --extract, secrets'
 . ./lib.sh
 
-XDG_RUNTIME_DIR=$PWD/run
-mkdir -p "$XDG_RUNTIME_DIR"
-export XDG_RUNTIME_DIR
 KEY=tvly-test-5f0c9a17d2e84b3b
 TAVILY_API_KEY=$KEY BRAVE_API_KEY=$KEY
 export TAVILY_API_KEY BRAVE_API_KEY

@@ -34,6 +34,7 @@ struct cost_config {
 	const char *price_files[PRICES_MAX_FILES];
 	size_t nprice_files;
 	bool has_budget, gate, estimate, summary, list, strict, quiet;
+	enum progress_mode progress;
 	int64_t budget_micro, credit_micro;
 	long batch, batch_ms;
 };
@@ -93,6 +94,9 @@ parse_options(struct cost_config *cfg, int argc, char **argv)
 		OPT_BOOL(0, "strict", &cfg->strict,
 			"stop at a malformed line (65); exit 1 when a record carries _error"),
 		OPT_BOOL('q', "quiet", &cfg->quiet, "no warnings or summary on stderr"),
+		OPT_SET(0, "progress", &cfg->progress, PROGRESS_ON,
+			"show progress even when stderr is not a terminal"),
+		OPT_SET(0, "no-progress", &cfg->progress, PROGRESS_OFF, "never show progress"),
 		OPT_END(),
 	};
 	int operand = opt_parse(&tool, options, argc, argv);
@@ -307,6 +311,20 @@ cost_hook(void *arg, struct recloop_record *r, struct buf *out)
 	return cost_record(c, r->text, r->len, v, r->lineno, r->failed, out);
 }
 
+/* What jl-cost publishes besides the loop's counts: the spend, replays, the budget. */
+static void
+publish_spend(void *arg, struct stage_counts *p)
+{
+	const struct cost *c = arg;
+	ledger_sum spent = c->totals.total_pico;
+
+	p->usd_pico = spent > INT64_MAX ? INT64_MAX : (int64_t)spent;
+	p->cached = c->totals.cached;
+	p->flags |= STAGE_SPEND;
+	if (c->cfg->has_budget)
+		p->budget_pico = c->budget_pico > INT64_MAX ? INT64_MAX : (int64_t)c->budget_pico;
+}
+
 /* Every record of stdin through the shared loop; returns its exit status. */
 static int
 run_records(struct cost *c, struct recloop_counts *n)
@@ -320,18 +338,20 @@ run_records(struct cost *c, struct recloop_counts *n)
 				   .see_failed = true,
 				   .strict = cfg->strict,
 				   .quiet = cfg->quiet,
-				   .progress = PROGRESS_OFF,
+				   .progress = cfg->progress,
+				   .db = cfg->db_path,
 				   .batch = cfg->batch,
 				   .batch_ms = cfg->batch_ms },
 		&(struct recloop_ops){ .record = cost_hook,
-			.commit = c->db != NULL ? commit_ledger : NULL },
+			.commit = c->db != NULL ? commit_ledger : NULL,
+			.publish = publish_spend },
 		c, n);
 }
 
 /* --- output ---------------------------------------------------------------------- */
 
 static void
-print_groups(FILE *f, const char *what, const struct cost_group *g, size_t n)
+print_groups(struct buf *b, const char *what, const struct cost_group *g, size_t n)
 {
 	struct buf in = BUF_INIT, out = BUF_INIT, usd = BUF_INIT;
 
@@ -342,27 +362,28 @@ print_groups(FILE *f, const char *what, const struct cost_group *g, size_t n)
 		ledger_uint(&in, g[i].prompt);
 		ledger_uint(&out, g[i].completion);
 		ledger_usd(&usd, g[i].pico);
-		fprintf(f, "  %-8s %-40s %8llu records %12s in %10s out  $%s", what, g[i].name,
+		buf_printf(b, "  %-8s %-40s %8llu records %12s in %10s out  $%s", what, g[i].name,
 			g[i].records, buf_cstr(&in), buf_cstr(&out), buf_cstr(&usd));
 		if (g[i].cache_write > 0) {
 			buf_reset(&in);
 			ledger_uint(&in, g[i].cache_write);
-			fprintf(f, "  %s cache-write", buf_cstr(&in));
+			buf_printf(b, "  %s cache-write", buf_cstr(&in));
 		}
 		if (g[i].batch > 0) {
 			buf_reset(&usd);
 			ledger_usd(&usd, g[i].batch_pico);
-			fprintf(f, "  %llu batch $%s", g[i].batch, buf_cstr(&usd));
+			buf_printf(b, "  %llu batch $%s", g[i].batch, buf_cstr(&usd));
 		}
-		fputc('\n', f);
+		buf_putc(b, '\n');
 	}
 	buf_free(&in);
 	buf_free(&out);
 	buf_free(&usd);
 }
 
+/* Append the summary to out: the totals' line after title, then the groups. */
 static void
-print_summary(const struct cost *c, FILE *f, const char *title)
+summary_text(const struct cost *c, struct buf *out, const char *title)
 {
 	const struct cost_totals *t = &c->totals;
 	struct buf b = BUF_INIT;
@@ -404,11 +425,12 @@ print_summary(const struct cost *c, FILE *f, const char *title)
 		buf_add_uint(&b, t->cached);
 		buf_puts(&b, " cached replays not billed");
 	}
-	fprintf(f, "%s\n", buf_cstr(&b));
+	buf_add(out, b.data, b.len);
+	buf_putc(out, '\n');
 	buf_free(&b);
 	if (c->cfg->summary || c->cfg->estimate) {
-		print_groups(f, "model", t->models, t->nmodels);
-		print_groups(f, "backend", t->backends, t->nbackends);
+		print_groups(out, "model", t->models, t->nmodels);
+		print_groups(out, "backend", t->backends, t->nbackends);
 	}
 }
 
@@ -488,20 +510,20 @@ main(int argc, char *argv[])
 	}
 	rc = run_records(&c, &counts);
 	if (cfg.estimate) {
-		out_flush();
-		print_summary(&c, stdout, "[ESTIMATE] ");
-		if (fflush(stdout) != 0)
-			die(EXIT_IOERR, "cannot write the estimate:");
+		buf_reset(&err);
+		summary_text(&c, &err, "[ESTIMATE] ");
+		out_write(err.data, err.len);
 	} else if (!cfg.quiet) {
-		fputs("jl-cost: ", stderr);
-		print_summary(&c, stderr, "");
+		buf_reset(&err);
+		summary_text(&c, &err, "jl-cost: ");
 		if (cfg.has_budget) {
-			buf_reset(&err);
+			buf_puts(&err, "jl-cost: the ledger holds $");
 			ledger_usd(&err, c.ledger_pico);
 			buf_puts(&err, " of the budget $");
 			ledger_usd(&err, c.budget_pico);
-			fprintf(stderr, "jl-cost: the ledger holds $%s\n", buf_cstr(&err));
+			buf_putc(&err, '\n');
 		}
+		report_text(err.data, err.len);
 	}
 	if (c.over_budget > 0) {
 		if (!cfg.quiet)

@@ -47,7 +47,7 @@ struct run {
 	struct csvconv *conv;
 	struct decoder decoder;
 	struct progress progress;
-	unsigned long long bytes_done, bytes_total;
+	unsigned long long bytes_done;
 	unsigned long long errors_shown;
 };
 
@@ -165,8 +165,11 @@ emit_record(void *arg, const struct csvconv_record *rec)
 			warn("further errors are reported only in the output's _error records");
 		run->errors_shown++;
 	}
-	progress_update(&run->progress, stats->rows + stats->errors, stats->errors, run->bytes_done,
-		run->bytes_total);
+	run->progress.counts.read = run->progress.counts.done = stats->rows + stats->errors;
+	run->progress.counts.written = stats->rows + stats->errors;
+	run->progress.counts.failed = stats->errors;
+	run->progress.counts.bytes = run->bytes_done;
+	progress_publish(&run->progress);
 }
 
 static int
@@ -213,21 +216,24 @@ convert_input(struct run *run, const char *path, char *block)
 static void
 print_summary(const struct csvconv_stats *s, double seconds)
 {
+	struct buf line = BUF_INIT;
 	const char *sep = " (";
 
-	fprintf(stderr, "%s: %llu record%s", progname, s->rows + s->errors,
+	buf_printf(&line, "%llu record%s", s->rows + s->errors,
 		s->rows + s->errors == 1 ? "" : "s");
 	if (s->errors > 0) {
-		fprintf(stderr, ", %llu with _error", s->errors);
+		buf_printf(&line, ", %llu with _error", s->errors);
 		for (int e = CSV_ERR_NONE + 1; e < CSV_ERR_COUNT; e++) {
 			if (s->by_error[e] == 0)
 				continue;
-			fprintf(stderr, "%s%s %llu", sep, csvconv_error_code(e), s->by_error[e]);
+			buf_printf(&line, "%s%s %llu", sep, csvconv_error_code(e), s->by_error[e]);
 			sep = ", ";
 		}
-		fputc(')', stderr);
+		buf_putc(&line, ')');
 	}
-	fprintf(stderr, " in %.2f s\n", seconds);
+	buf_printf(&line, " in %.2f s", seconds);
+	warn("%s", buf_cstr(&line));
+	buf_free(&line);
 }
 
 /*
@@ -247,23 +253,13 @@ run_conversion(const struct csv_config *cfg, struct csvconv_stats *stats, double
 
 	if (cfg->encoding != NULL && decoder_open(&run.decoder, cfg->encoding) != 0)
 		die(EXIT_SOFTWARE, "cannot open iconv for '%s':", cfg->encoding);
-	for (int i = 0; i < nfiles; i++) {
-		struct input in;
-
-		if (input_open(&in, files[i]) == 0) {
-			if (in.size < 0) {
-				run.bytes_total = 0;
-				input_close(&in);
-				break;
-			}
-			run.bytes_total += (unsigned long long)in.size;
-			input_close(&in);
-		}
-	}
-	progress_init(&run.progress, cfg->progress);
+	progress_start(&run.progress, cfg->progress, NULL, NULL);
+	run.progress.counts.total_bytes = inputs_size(files, (size_t)nfiles);
 	run.conv = csvconv_new(&cfg->conv, emit_record, &run);
 	for (int i = 0; i < nfiles && rc == 0; i++)
 		rc = convert_input(&run, files[i], block);
+	run.progress.counts.total = run.progress.counts.done;
+	run.progress.counts.flags |= STAGE_INPUT_DONE;
 	progress_end(&run.progress);
 	if (rc == EXIT_DATAERR)
 		warn("stopped at malformed input (--strict)");

@@ -176,6 +176,8 @@ run_stream(const struct dedup_config *cfg, struct dedup *d)
 		.strict = cfg->strict,
 		.quiet = cfg->quiet,
 		.progress = cfg->progress,
+		.detail = cfg->mode == MODE_RECORD ? "--record" : NULL,
+		.db = cfg->db_path,
 		.batch = cfg->batch,
 		.batch_ms = cfg->batch_ms,
 	};

@@ -1487,19 +1487,21 @@ out:
 	buf_free(&path);
 }
 
-/* The live line: the provider's counts and the batch's age. */
+/* Publish the counts (progress.h): what the batches hold is in flight. */
 static void
-show(struct batcher *b, const struct remote_batch *rb, const struct batch_status *bs)
+publish(struct batcher *b)
 {
-	struct buf m = BUF_INIT;
+	const struct counts *c = &b->counts;
+	struct stage_counts *p = &b->progress.counts;
 
-	if (!progress_due(&b->progress))
-		return;
-	buf_printf(&m, "batch %s: %s, %ld/%ld done, %ld failed, age ", rb->remote_id, bs->state,
-		bs->done, bs->total, bs->failed);
-	add_age(&m, (double)time(NULL) - rb->created);
-	progress_show(&b->progress, buf_cstr(&m));
-	buf_free(&m);
+	p->read = c->records;
+	p->done = c->ok + c->failed;
+	p->failed = c->failed;
+	p->cached = c->cached;
+	p->in_flight = c->records - p->done;
+	if (b->cfg->loop.total > 0 && !(p->flags & STAGE_INPUT_DONE))
+		p->total = b->cfg->loop.total;
+	progress_publish(&b->progress);
 }
 
 /* --- records -------------------------------------------------------------------------- */
@@ -1536,6 +1538,7 @@ finished(struct batcher *b, jv record)
 		keep(b, NULL, jv_invalid(), line.data, line.len);
 	else
 		out_write(line.data, line.len);
+	b->progress.counts.written += !b->cfg->loop.keep_order;
 	buf_free(&line);
 }
 
@@ -1612,7 +1615,7 @@ read_input(struct batcher *b)
 {
 	struct input in;
 	struct jsonl_reader jr;
-	enum jsonl_status st;
+	enum jsonl_status st = JSONL_IOERR;
 	jv rec;
 
 	if (input_open(&in, "-") != 0)
@@ -1646,7 +1649,13 @@ read_input(struct batcher *b)
 		take(b, rec);
 		if (b->counts.records % 1024 == 0)
 			out_flush();
+		publish(b);
 	}
+	if (st == JSONL_EOF) {
+		b->progress.counts.total = b->counts.records;
+		b->progress.counts.flags |= STAGE_INPUT_DONE;
+	}
+	publish(b);
 	jsonl_free(&jr);
 	input_close(&in);
 }
@@ -1803,6 +1812,8 @@ emit(struct batcher *b)
 			break;
 		}
 		out_write(chunk.data, chunk.len);
+		b->progress.counts.written += n;
+		publish(b);
 		buf_reset(&chunk);
 		out_flush();
 	}
@@ -1882,7 +1893,7 @@ wait_for_batches(struct batcher *b)
 				collect(b, &rbs[i], &bs);
 				any_ended = true;
 			} else {
-				show(b, &rbs[i], &bs);
+				publish(b);
 			}
 		}
 		emit(b);
@@ -1952,7 +1963,8 @@ cancel_all(struct batcher *b)
 					continue;
 				}
 				if (!bs.ended) {
-					show(b, &rbs[i++], &bs);
+					publish(b);
+					i++;
 					continue;
 				}
 				collect(b, &rbs[i],
@@ -1988,6 +2000,18 @@ check_key(struct batcher *b)
 		}
 	}
 	http_transfer_free(t);
+}
+
+/* Publish the stage as its model and field, in batches. */
+static void
+start_progress(struct batcher *b)
+{
+	struct buf detail = BUF_INIT;
+
+	buf_printf(&detail, "%s -> .%s, batch", b->model->id, b->cfg->loop.into);
+	progress_start(&b->progress, b->cfg->loop.progress, buf_cstr(&detail),
+		b->cfg->loop.db_path);
+	buf_free(&detail);
 }
 
 static int
@@ -2039,7 +2063,7 @@ setup(struct batcher *b, struct llm_config *cfg)
 	if (cfg->loop.log_path != NULL && (b->log = fopen(cfg->loop.log_path, "a")) == NULL)
 		die(EXIT_CANTCREAT, "cannot open the log '%s':", cfg->loop.log_path);
 	b->http = http_new(&ho);
-	progress_init(&b->progress, cfg->loop.progress);
+	start_progress(b);
 	return 0;
 }
 
@@ -2070,9 +2094,8 @@ print_summary(struct batcher *b)
 	struct buf line = BUF_INIT;
 
 	if (b->cfg->batch_opt.cancel) {
-		fprintf(stderr,
-			"%s: %llu batches cancelled and collected, %llu requests in %.1f s\n",
-			progname, c->batches, c->requests, progress_elapsed(&b->progress));
+		warn("%llu batches cancelled and collected, %llu requests in %.1f s", c->batches,
+			c->requests, progress_elapsed(&b->progress));
 		return;
 	}
 	buf_printf(&line, "%llu records, %llu ok (%llu cached), %llu failed", c->records, c->ok,
@@ -2080,7 +2103,7 @@ print_summary(struct batcher *b)
 	netloop_add_codes(&line, &c->codes);
 	buf_printf(&line, "; %llu batches submitted, %llu requests in %.1f s", c->batches,
 		c->requests, progress_elapsed(&b->progress));
-	fprintf(stderr, "%s: %s\n", progname, buf_cstr(&line));
+	warn("%s", buf_cstr(&line));
 	buf_free(&line);
 }
 

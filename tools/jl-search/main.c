@@ -355,6 +355,8 @@ build_index(struct search_config *cfg, struct search_args *a)
 	rc = recloop_run(&(struct recloop_config){ .strict = cfg->loop.strict,
 				 .quiet = cfg->loop.quiet,
 				 .progress = cfg->loop.progress,
+				 .detail = "--index",
+				 .db = a->index,
 				 .batch = INDEX_BATCH,
 				 .batch_ms = 1000 },
 		&(struct recloop_ops){ .record = index_record, .commit = commit_index }, &ix, &n);
