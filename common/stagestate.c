@@ -313,7 +313,8 @@ list_stages(struct stage_list *l, bool all)
 	size_t cap = 0, kept = 0;
 	int64_t now = stagestate_now();
 	DIR *dirs[2] = { NULL, NULL };
-	int fds[2], n;
+	/* -1: rundir_open_subs reads fds[1] unset when /tmp/jlkit-UID has no stages/ */
+	int fds[2] = { -1, -1 }, n;
 
 	*l = (struct stage_list){ 0 };
 	n = all ? rundir_open_subs("stages", fds) : (fds[0] = rundir_open_sub("stages")) >= 0;
