@@ -53,7 +53,10 @@ stagestate_now(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* The start time of process pid in clock ticks after boot (/proc/PID/stat), 0 when it is gone. */
+/*
+ * The start time of process pid in clock ticks after boot (/proc/PID/stat),
+ * 0 when it is gone or a zombie.
+ */
 static uint64_t
 process_start(pid_t pid)
 {
@@ -74,6 +77,9 @@ process_start(pid_t pid)
 	text[n] = '\0';
 	/* The name in parentheses may hold anything: fields start after the last ')'. */
 	p = strrchr(text, ')');
+	/* A zombie (killed, not yet reaped by its parent) has ended: it counts as gone. */
+	if (p != NULL && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
+		return 0;
 	/* After it: state (field 3) ... starttime (field 22). */
 	for (int field = 2; p != NULL && field < 22; field++)
 		p = strchr(p + 1, ' ');

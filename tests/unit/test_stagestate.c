@@ -5,8 +5,9 @@
  * order, listed and ordered A, B, C with what each published, and a second
  * group reading one of the same pipes as a pipeline of its own; the file's
  * and the directory's modes and what the file holds; a stage killed with
- * SIGKILL forgotten; a stage that ended kept while a running stage reads its
- * stdout and forgotten after; one that nobody reads removed at close. Then
+ * SIGKILL forgotten, also while it is a zombie; a stage that ended kept
+ * while a running stage reads its stdout and forgotten after; one that
+ * nobody reads removed at close. Then
  * stagestate_figures on hand-built lists (expected counts, rate, ETA) and
  * stagestate_line (fields, widths, colour); a child publishing in a tight
  * loop while the parent lists (the sequence lock); and a directory that
@@ -451,6 +452,18 @@ test_killed(void)
 		stage_list_free(&l);
 	}
 	ok(!exists(stage_path(k.pid)), "and its file was removed by the list");
+	/* Killed but not yet reaped by its parent (a zombie): it is gone all the same. */
+	k = spawn(&(struct plan){ .tool = "tool-Z", .in = -1, .out = -1, .count = 9 });
+	kill(k.pid, SIGKILL);
+	while (waitid(P_PID, (id_t)k.pid, &(siginfo_t){ 0 }, WEXITED | WNOWAIT) != 0 &&
+		errno == EINTR)
+		;
+	if (ok(stagestate_list(&l) == 0, "list while the killed stage is a zombie")) {
+		is_int(l.n, 0, "a zombie is not listed");
+		stage_list_free(&l);
+	}
+	ok(!exists(stage_path(k.pid)), "and its file was removed by the list");
+	is_int(reap(&k), 128 + SIGKILL, "then it is reaped");
 }
 
 /* W | R: W ends while R reads its output, then R ends. */
