@@ -213,7 +213,7 @@ top_view_read(struct top_view *v, const char *db)
 	size_t kept = 0;
 
 	*v = (struct top_view){ 0 };
-	if (stagestate_list(&v->list) != 0)
+	if (stagestate_list_all(&v->list) != 0)
 		return -1;
 	v->now_ns = stagestate_now();
 	v->now = time(NULL);

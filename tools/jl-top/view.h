@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * What jl-top shows, read once: the pipelines of the stages published in
- * the state directory (common/stagestate.h), in pipeline order, and for each
+ * the state directory (common/stagestate.h; /tmp/jlkit-UID too, where a job
+ * run without $XDG_RUNTIME_DIR publishes), in pipeline order, and for each
  * run database they name what its ledger has spent and the budget the
  * stages work under. Rendered as the table (the same stage lines as the
  * progress block) or as JSON Lines, one object per pipeline.
