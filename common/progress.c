@@ -220,10 +220,16 @@ display_stop(struct progress_display *d)
 	pthread_join(d->thread, NULL);
 }
 
-/* After the stage's state is gone: the block drawn once more without it, left to the others. */
+/*
+ * After the stage's state is gone: the block drawn once more without it, left to the others.
+ * A stage that never drew draws it too when no one else does (the drawer ended before it):
+ * else its line would stay on the screen.
+ */
 static void
 display_free(struct progress_display *d)
 {
+	if (d->block && !d->drawing)
+		d->drawing = flock(d->draw_fd, LOCK_EX | LOCK_NB) == 0;
 	if (d->drawing)
 		draw_block(d);
 	if (d->draw_fd >= 0)
