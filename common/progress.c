@@ -240,12 +240,13 @@ display_free(struct progress_display *d)
 }
 
 void
-progress_start(struct progress *p, enum progress_mode mode, const char *detail, const char *db)
+progress_start(struct progress *p, enum progress_mode mode, bool quiet, const char *detail,
+	const char *db)
 {
 	bool on_terminal = term_usable();
 	/* Records written to the terminal would run through the block: as curl does, none then. */
 	bool shown = mode == PROGRESS_ON ||
-		(mode == PROGRESS_AUTO && on_terminal && !isatty(STDOUT_FILENO));
+		(mode == PROGRESS_AUTO && !quiet && on_terminal && !isatty(STDOUT_FILENO));
 	bool block = shown && on_terminal && term_attach();
 
 	*p = (struct progress){ 0 };

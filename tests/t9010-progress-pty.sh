@@ -222,32 +222,41 @@ test_expect_success 'setup: 350 companies and 50 duplicates, one of a model jl-c
 	echo "sh pipeline.sh 7 $MOCK_URL --progress 2>err7" >plain.cmd
 '
 
-test_expect_success 'setup: a stage alone, with failures; with NO_COLOR and -q; with TERM=dumb; two quiet stages' '
+test_expect_success 'setup: a stage alone, with failures; with NO_COLOR and -q --progress; with -q; with TERM=dumb; two quiet stages' '
 	records 120 >in120 &&
 	mock_start --latency 50-150 --scenario fail.scn &&
 	echo "jl-llm -m openai/mock-model --base-url $MOCK_URL/v1 -p \"A {{.name}}\" -j 2 <in120 >out-alone" >alone.cmd &&
 	mock_start --latency 50-150 --scenario fail.scn &&
-	echo "NO_COLOR=1 jl-llm -q -m openai/mock-model --base-url $MOCK_URL/v1 -p \"A {{.name}}\" -j 2 <in120 >out-nocolor" >nocolor.cmd &&
+	echo "NO_COLOR=1 jl-llm -q --progress -m openai/mock-model --base-url $MOCK_URL/v1 -p \"A {{.name}}\" -j 2 <in120 >out-nocolor" >nocolor.cmd &&
 	echo "jl-llm -m openai/mock-model --base-url $URL/v1 -p \"A {{.name}}\" -j 2 <in120 | jl-cost >out-dumb" >dumb-inner.sh &&
 	echo "TERM=dumb script -qefc \"sh dumb-inner.sh\" dumb.ts" >dumb.cmd &&
 	records 8 >in8 &&
-	echo "jl-llm -q -m openai/mock-model --base-url $URL/v1 --into a -p \"A {{.name}}\" -j 1 <in8 |
-		(sleep 0.4; exec jl-llm -q --dry-run -m openai/mock-model -p \"B {{.name}}\") >out-handover" >handover.cmd
+	echo "jl-llm -q --progress -m openai/mock-model --base-url $URL/v1 --into a -p \"A {{.name}}\" -j 1 <in8 |
+		(sleep 0.4; exec jl-llm -q --progress --dry-run -m openai/mock-model -p \"B {{.name}}\") >out-handover" >handover.cmd &&
+	echo "jl-llm -q -m openai/mock-model --base-url $URL/v1 -p \"A {{.name}}\" -j 1 <in120 >out-quiet" >quiet.cmd
 '
 
-# Seven runs at once, on seven terminals: the pipeline on its terminal, with
+# Eight runs at once, on eight terminals: the pipeline on its terminal, with
 # stderr to a file, with --progress and stderr to a file; a stage alone (in
-# 72 columns), with NO_COLOR and -q, with TERM=dumb under script(1); two
-# quiet stages, the second started late so that the first one draws. Each
-# block shows the stages of its own terminal only.
-test_expect_success 'seven runs at once, each on a terminal of its own' '
+# 72 columns), with NO_COLOR and -q --progress, with -q alone, with TERM=dumb
+# under script(1); two quiet stages, the second started late so that the
+# first one draws. Each block shows the stages of its own terminal only.
+test_expect_success 'eight runs at once, each on a terminal of its own' '
 	pty_start tty 150 &&
 	pty_start file 150 &&
 	pty_start plain 150 &&
 	pty_start alone 72 &&
 	pty_start nocolor 150 &&
 	pty_start handover 150 &&
+	pty_start quiet 150 &&
 	if test_have_prereq SCRIPT_PTY; then pty_start dumb 150; fi
+'
+
+test_expect_success 'a stage with -q alone: nothing drawn while it runs (-q turns progress off)' '
+	sleep 1 &&
+	snap quiet q1 &&
+	! test -e quiet.rc &&
+	test_must_be_empty q1
 '
 
 test_expect_success 'a stage alone: one progress line, cut to the pane, its failures in red' '
@@ -256,7 +265,7 @@ test_expect_success 'a stage alone: one progress line, cut to the pane, its fail
 	test_line_count = 1 a1 &&
 	grep -E "$PROG" a1 >progress &&
 	test_line_count = 1 progress &&
-	test_grep "^jl-llm (openai/mock-model -> .llm): [0-9]* done, " progress &&
+	test_grep "^jl-llm (openai/mock-model -> .llm): [0-9]*/[0-9]* done, " progress &&
 	narrow a1 72 &&
 	grep -E "$ESC\[31m[1-9][0-9]* failed" a1e >&4
 '
@@ -366,6 +375,13 @@ test_expect_success 'a stage alone, quiet, at its end: an empty screen' '
 
 # The first stage draws the block, and ends first: the second, which never
 # drew, is the one to erase its own line (it prints no summary that would).
+test_expect_success 'a stage with -q alone: nothing drawn at its end' '
+	pty_wait quiet &&
+	test_line_count = 120 out-quiet &&
+	snap quiet q2 &&
+	test_must_be_empty q2
+'
+
 test_expect_success 'two quiet stages, the drawer ending first: nothing left on the screen' '
 	pty_wait handover &&
 	test_line_count = 8 out-handover &&
