@@ -919,6 +919,7 @@ publish_progress(struct netloop *nl)
 	p->in_flight = (uint64_t)nl->in_flight;
 	p->rate_limited = c->rate_limited;
 	p->tokens = c->prompt_tokens + c->completion_tokens;
+	p->bytes = (uint64_t)nl->in.bytes_read;
 	p->total = nl->input_done ? c->records : nl->cfg->total;
 	if (nl->input_done)
 		p->flags |= STAGE_INPUT_DONE;
@@ -1061,7 +1062,8 @@ start_progress(struct netloop *nl)
 		buf_puts(&detail, nl->cfg->targets[0].name);
 	if (nl->cfg->into != NULL)
 		buf_printf(&detail, " -> .%s", nl->cfg->into);
-	progress_start(&nl->progress, nl->cfg->progress, buf_cstr(&detail), nl->cfg->db_path);
+	progress_start(&nl->progress, nl->cfg->progress, nl->cfg->quiet, buf_cstr(&detail),
+		nl->cfg->db_path);
 	buf_free(&detail);
 }
 
@@ -1104,6 +1106,7 @@ setup(struct netloop *nl)
 		}
 	}
 	start_progress(nl);
+	nl->progress.counts.total_bytes = nl->in.size > 0 ? (uint64_t)nl->in.size : 0;
 	return 0;
 }
 

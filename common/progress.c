@@ -1,42 +1,24 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * Progress: the published counts, the block one stage draws for all the
- * stages on its terminal, and messages printed above that block.
- *
- * The terminal's protocol, between every jlkit process writing to it: the
- * file <rundir>/term/DEV holds how many lines of block are on the screen, and
- * its lock is held by whoever writes. The cursor is at the block's first
- * column and line whenever the lock is free. A message erases the block and
- * is printed where it was (the block is drawn again under it); the drawer
- * (who holds DEV.draw) redraws the block in place.
+ * Progress: the published counts, and the block one stage draws for all
+ * the stages on its terminal (term.h: the protocol that keeps messages
+ * above it).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "progress.h"
-#include "rundir.h"
+#include "term.h"
 #include "util.h"
 
 #define REDRAW_NS 250000000L        /* the block, four times a second */
 #define PLAIN_EVERY_NS 5000000000LL /* a plain line every 5 seconds */
-
-/* The terminal stderr is on, shared with the other jlkit processes writing to it. */
-static struct terminal {
-	pthread_mutex_t lock; /* the threads of this process */
-	int fd;               /* <rundir>/term/DEV: its lock and the block's height */
-	uint64_t dev;
-} term = { PTHREAD_MUTEX_INITIALIZER, -1, 0 };
 
 struct progress_display {
 	pthread_t thread;
@@ -49,108 +31,6 @@ struct progress_display {
 	bool drawing;
 	int64_t last_plain;
 };
-
-/* Write all of text to fd 2; a message that cannot be written has nowhere else to go. */
-static void
-write_stderr(const char *text, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(STDERR_FILENO, text, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		text += n;
-		len -= (size_t)n;
-	}
-}
-
-static void
-flock_retry(int fd, int op)
-{
-	while (flock(fd, op) != 0 && errno == EINTR)
-		;
-}
-
-/* Take the terminal: this process's threads, then the other processes. Returns the block's height.
- */
-static unsigned
-terminal_take(void)
-{
-	uint32_t lines = 0;
-
-	pthread_mutex_lock(&term.lock);
-	flock_retry(term.fd, LOCK_EX);
-	if (pread(term.fd, &lines, sizeof(lines), 0) != (ssize_t)sizeof(lines))
-		lines = 0;
-	return lines;
-}
-
-/* Give the terminal back with the block's height now on the screen. */
-static void
-terminal_give(unsigned lines)
-{
-	uint32_t n = lines;
-
-	if (pwrite(term.fd, &n, sizeof(n), 0) != (ssize_t)sizeof(n))
-		(void)0; /* the next writer then reads no block: at worst it is drawn twice */
-	flock_retry(term.fd, LOCK_UN);
-	pthread_mutex_unlock(&term.lock);
-}
-
-/* The message writer while stderr is a terminal: above the block, which it erases. */
-static void
-terminal_message(const char *text, size_t len)
-{
-	if (terminal_take() > 0)
-		write_stderr("\r\033[J", 4);
-	write_stderr(text, len);
-	terminal_give(0);
-}
-
-/* The terminal's name in the run directory: its device number. */
-static int
-terminal_file(uint64_t dev, const char *suffix)
-{
-	char name[48];
-	int dfd, fd;
-
-	dfd = rundir_open_sub("term");
-	if (dfd < 0)
-		return -1;
-	snprintf(name, sizeof(name), "%llu%s", (unsigned long long)dev, suffix);
-	fd = openat(dfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	close(dfd);
-	return fd;
-}
-
-/* Whether stderr is a terminal escape codes may be written to (not TERM=dumb). */
-static bool
-stderr_terminal(void)
-{
-	const char *t = getenv("TERM");
-
-	return isatty(STDERR_FILENO) && (t == NULL || strcmp(t, "dumb") != 0);
-}
-
-/* Join the terminal's protocol: messages go above the block from now on. */
-static bool
-terminal_attach(void)
-{
-	struct stat sb;
-
-	if (term.fd >= 0)
-		return true;
-	if (fstat(STDERR_FILENO, &sb) != 0)
-		return false;
-	term.dev = (uint64_t)sb.st_rdev;
-	term.fd = terminal_file(term.dev, "");
-	if (term.fd < 0)
-		return false;
-	set_message_writer(terminal_message);
-	return true;
-}
 
 /* The block: the running stages drawn on this terminal, in pipeline order, cut to its size. */
 static void
@@ -175,7 +55,7 @@ compose_block(struct progress_display *d, struct buf *out, unsigned *nlines)
 			const struct stage_snapshot *s = &l.v[i];
 			struct stage_figures f;
 
-			if (!s->running || s->info.tty_dev != term.dev ||
+			if (!s->running || s->info.tty_dev != term_device() ||
 				!(s->counts.flags & STAGE_SHOWN))
 				continue;
 			if (shown + 1 >= rows - 1 && shown > 0) {
@@ -213,10 +93,10 @@ draw_block(struct progress_display *d)
 			buf_printf(&out, "\033[%uA", lines - 1);
 		buf_putc(&out, '\r');
 	}
-	if (terminal_take() > 0 && lines == 0)
+	if (term_take() > 0 && lines == 0)
 		buf_puts(&out, "\r\033[J");
-	write_stderr(out.data, out.len);
-	terminal_give(lines);
+	term_write(out.data, out.len);
+	term_give(lines);
 	buf_free(&out);
 }
 
@@ -297,7 +177,7 @@ display_start(bool block)
 
 	d->block = block;
 	d->color = block && (no_color == NULL || *no_color == '\0');
-	d->draw_fd = block ? terminal_file(term.dev, ".draw") : -1;
+	d->draw_fd = block ? term_file(".draw") : -1;
 	d->last_plain = stagestate_now();
 	if (block && d->draw_fd < 0) {
 		free(d);
@@ -335,10 +215,16 @@ display_stop(struct progress_display *d)
 	pthread_join(d->thread, NULL);
 }
 
-/* After the stage's state is gone: the block drawn once more without it, left to the others. */
+/*
+ * After the stage's state is gone: the block drawn once more without it, left to the others.
+ * A stage that never drew draws it too when no one else does (the drawer ended before it):
+ * else its line would stay on the screen.
+ */
 static void
 display_free(struct progress_display *d)
 {
+	if (d->block && !d->drawing)
+		d->drawing = flock(d->draw_fd, LOCK_EX | LOCK_NB) == 0;
 	if (d->drawing)
 		draw_block(d);
 	if (d->draw_fd >= 0)
@@ -349,19 +235,18 @@ display_free(struct progress_display *d)
 }
 
 void
-progress_start(struct progress *p, enum progress_mode mode, const char *detail, const char *db)
+progress_start(struct progress *p, enum progress_mode mode, bool quiet, const char *detail,
+	const char *db)
 {
-	bool on_terminal = stderr_terminal();
+	bool on_terminal = term_usable();
 	/* Records written to the terminal would run through the block: as curl does, none then. */
 	bool shown = mode == PROGRESS_ON ||
-		     (mode == PROGRESS_AUTO && on_terminal && !isatty(STDOUT_FILENO));
-	bool block = shown && on_terminal && terminal_attach();
+		(mode == PROGRESS_AUTO && !quiet && on_terminal && !isatty(STDOUT_FILENO));
+	bool block = shown && on_terminal && term_attach();
 
 	*p = (struct progress){ 0 };
 	p->counts.budget_pico = -1;
 	clock_gettime(CLOCK_MONOTONIC, &p->start);
-	if (on_terminal)
-		terminal_attach(); /* messages go above the block of the other stages */
 	p->state = stagestate_open(progname, detail, db, block);
 	if (shown && p->state != NULL)
 		p->display = display_start(block);

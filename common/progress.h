@@ -35,9 +35,10 @@ struct progress {
 /*
  * Start the stage's progress: publish its state as progname with detail
  * (what tells it apart, or NULL) and db (its run database, or NULL), and
- * draw or print it as mode says.
+ * draw or print it as mode says. quiet (-q) turns PROGRESS_AUTO off: as
+ * curl -s, a quiet stage shows nothing unless --progress asks for it.
  */
-void progress_start(struct progress *p, enum progress_mode mode, const char *detail,
+void progress_start(struct progress *p, enum progress_mode mode, bool quiet, const char *detail,
 	const char *db);
 
 /* Publish p->counts (first_ns is set at the first record read). */

@@ -227,8 +227,7 @@ recloop_run(const struct recloop_config *cfg, const struct recloop_ops *ops, voi
 		memcpy(&l.picks[1], cfg->picks, cfg->npicks * sizeof(*cfg->picks));
 	l.npicks = cfg->npicks + 1;
 	l.last_release = clock_ms();
-	progress_start(&l.progress, cfg->quiet ? PROGRESS_OFF : cfg->progress, cfg->detail,
-		cfg->db);
+	progress_start(&l.progress, cfg->progress, cfg->quiet, cfg->detail, cfg->db);
 	l.progress.counts.total_bytes = inputs_size(files, nfiles);
 	for (size_t i = 0; i < nfiles && rc == 0 && !l.stopped; i++)
 		rc = run_input(&l, files[i]);

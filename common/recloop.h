@@ -64,7 +64,7 @@ struct recloop_config {
 	size_t npicks;
 	bool see_failed; /* hand records with _error (and bad lines) to the hook too */
 	bool strict;
-	bool quiet; /* no progress line */
+	bool quiet; /* -q: no progress unless progress is PROGRESS_ON */
 	enum progress_mode progress;
 	const char *detail, *db; /* what the stage publishes about itself (progress.h) */
 	/* With a commit hook: commit every batch records or batch_ms milliseconds. */

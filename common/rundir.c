@@ -91,9 +91,9 @@ rundir_open_subs(const char *name, int fds[2])
 		buf_putc(&other, '/');
 		buf_puts(&other, name);
 		/* Only looked at when it exists: it is not this process's to make. */
-		if (lstat(buf_cstr(&other), &sb) == 0 && S_ISDIR(sb.st_mode))
-			fds[n] = rundir_open(buf_cstr(&other), false);
-		n += fds[n] >= 0;
+		if (lstat(buf_cstr(&other), &sb) == 0 && S_ISDIR(sb.st_mode) &&
+			(fds[n] = rundir_open(buf_cstr(&other), false)) >= 0)
+			n++;
 	}
 	buf_free(&def);
 	buf_free(&other);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* The state stages publish: one mapped file per stage, a sequence lock. */
+/* The state stages publish: one mapped file per stage, its counts a latch of two copies. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

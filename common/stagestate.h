@@ -3,7 +3,7 @@
  * The state each stage publishes while it runs (doc/design.md §4.8), for the
  * progress block of its pipeline and for jl-top: a file of its own,
  * <rundir>/stages/PID (rundir.h), mode 0600, mapped shared and updated
- * under a sequence lock. It holds who the stage is (tool, pid, process
+ * as a latch of two copies. It holds who the stage is (tool, pid, process
  * group, the pipes of its stdin and stdout, its terminal, its run database)
  * and its counters; never record content, never a key.
  *
@@ -85,7 +85,7 @@ struct stagestate;
 struct stagestate *stagestate_open(const char *tool, const char *detail, const char *db,
 	bool shown);
 
-/* Publish c (a few stores under the sequence lock). s may be NULL. */
+/* Publish c (two copies of a few stores: readers never wait). s may be NULL. */
 void stagestate_update(struct stagestate *s, const struct stage_counts *c);
 
 /* How long the file of an ended stage waits for the stage reading its stdout to start. */

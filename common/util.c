@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "term.h"
 #include "util.h"
 
 const char *progname = "jlkit";
@@ -34,22 +35,15 @@ tool_init(const char *argv0)
 	} while (fd <= 2);
 	close(fd);
 	signal(SIGPIPE, SIG_DFL);
-}
-
-/* Where messages go (set_message_writer), or NULL: stderr. */
-static void (*message_writer)(const char *text, size_t len);
-
-void
-set_message_writer(void (*writer)(const char *text, size_t len))
-{
-	message_writer = writer;
+	/* On a terminal other stages may draw a progress block on: messages go above it. */
+	term_attach();
 }
 
 void
 report_text(const char *text, size_t len)
 {
-	if (message_writer != NULL) {
-		message_writer(text, len);
+	if (term_attached()) {
+		term_message(text, len);
 		return;
 	}
 	fwrite(text, 1, len, stderr);

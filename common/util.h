@@ -25,7 +25,8 @@ extern const char *progname;
  * Prepare the process: progname from argv0's basename; fds 0, 1 and 2 opened
  * on /dev/null when closed (so no later open() lands on them and a message
  * cannot end up inside a database); SIGPIPE back to its default action, so a
- * closed pipe ends a local filter as the shell expects (status 141).
+ * closed pipe ends a local filter as the shell expects (status 141); on a
+ * terminal, messages printed above the progress block of other stages (term.h).
  */
 void tool_init(const char *argv0);
 
@@ -39,12 +40,10 @@ JL_PRINTF(1, 2) void warn(const char *fmt, ...);
 JL_PRINTF(1, 2) int error(const char *fmt, ...);
 
 /*
- * Print text (whole lines) where messages go: stderr, or the writer set
- * with set_message_writer (the progress display's, which prints above its
- * block). For summaries that are not "PROG: message" lines.
+ * Print text (whole lines) on stderr, above the progress block on a
+ * terminal (term.h). For summaries that are not "PROG: message" lines.
  */
 void report_text(const char *text, size_t len);
-void set_message_writer(void (*writer)(const char *text, size_t len));
 
 /* The va_list form behind die, warn and error. */
 JL_PRINTF(1, 0) void vreport(const char *fmt, va_list ap);

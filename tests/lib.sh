@@ -130,6 +130,7 @@ test_lazy_prereq NOT_ROOT 'test "$(id -u)" -ne 0'
 test_lazy_prereq DEV_FULL 'test -c /dev/full'
 test_lazy_prereq CURL 'command -v curl'
 test_lazy_prereq WRK 'command -v wrk'
+test_lazy_prereq TMUX 'command -v tmux'
 # Memory figures mean something only without a sanitizer's shadow memory and quarantine.
 test_lazy_prereq UNSANITIZED '! grep -q __asan_init "$BUILD/jl-csv"'
 if [ -z "$TEST_VALGRIND" ]; then

@@ -93,7 +93,7 @@ parse_options(struct cost_config *cfg, int argc, char **argv)
 			"and every MS milliseconds", "200"),
 		OPT_BOOL(0, "strict", &cfg->strict,
 			"stop at a malformed line (65); exit 1 when a record carries _error"),
-		OPT_BOOL('q', "quiet", &cfg->quiet, "no warnings or summary on stderr"),
+		OPT_BOOL('q', "quiet", &cfg->quiet, "no warnings, summary or progress on stderr"),
 		OPT_SET(0, "progress", &cfg->progress, PROGRESS_ON,
 			"show progress even when stderr is not a terminal"),
 		OPT_SET(0, "no-progress", &cfg->progress, PROGRESS_OFF, "never show progress"),

@@ -101,7 +101,7 @@ parse_options(struct csv_config *cfg, int argc, char **argv)
 		OPT_BOOL(0, "strict", &c->strict,
 			"ragged rows are errors; stop at malformed input"),
 		OPT_BOOL('q', "quiet", &cfg->quiet,
-			"no warnings, per-row messages or summary on stderr"),
+			"no warnings, per-row messages, summary or progress on stderr"),
 		OPT_SET(0, "progress", &cfg->progress, PROGRESS_ON,
 			"show progress on stderr even when not a terminal"),
 		OPT_SET(0, "no-progress", &cfg->progress, PROGRESS_OFF, "never show progress"),
@@ -253,7 +253,7 @@ run_conversion(const struct csv_config *cfg, struct csvconv_stats *stats, double
 
 	if (cfg->encoding != NULL && decoder_open(&run.decoder, cfg->encoding) != 0)
 		die(EXIT_SOFTWARE, "cannot open iconv for '%s':", cfg->encoding);
-	progress_start(&run.progress, cfg->progress, NULL, NULL);
+	progress_start(&run.progress, cfg->progress, cfg->quiet, NULL, NULL);
 	run.progress.counts.total_bytes = inputs_size(files, (size_t)nfiles);
 	run.conv = csvconv_new(&cfg->conv, emit_record, &run);
 	for (int i = 0; i < nfiles && rc == 0; i++)

@@ -94,7 +94,7 @@ parse_options(struct dedup_config *cfg, int argc, char **argv)
 		OPT_NAME(0, "into", &cfg->into, "NAME", "the field added in filter mode", "_dedup"),
 		OPT_BOOL(0, "strict", &cfg->strict,
 			"stop at a malformed line (65); exit 1 when a record carries _error"),
-		OPT_BOOL('q', "quiet", &cfg->quiet, "no summary on stderr"),
+		OPT_BOOL('q', "quiet", &cfg->quiet, "no summary or progress on stderr"),
 		OPT_SET(0, "progress", &cfg->progress, PROGRESS_ON,
 			"show progress even when stderr is not a terminal"),
 		OPT_SET(0, "no-progress", &cfg->progress, PROGRESS_OFF, "never show progress"),

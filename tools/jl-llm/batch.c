@@ -2009,7 +2009,7 @@ start_progress(struct batcher *b)
 	struct buf detail = BUF_INIT;
 
 	buf_printf(&detail, "%s -> .%s, batch", b->model->id, b->cfg->loop.into);
-	progress_start(&b->progress, b->cfg->loop.progress, buf_cstr(&detail),
+	progress_start(&b->progress, b->cfg->loop.progress, b->cfg->loop.quiet, buf_cstr(&detail),
 		b->cfg->loop.db_path);
 	buf_free(&detail);
 }

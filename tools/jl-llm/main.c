@@ -129,7 +129,8 @@ parse_options(struct llm_config *cfg, struct llm_args *a, int argc, char **argv)
 		OPT_LIST(0, "prices", cfg->batch_opt.price_files, &cfg->batch_opt.nprice_files,
 			PRICES_MAX_FILES, "FILE",
 			"with --batch --budget: prices in LiteLLM's format (repeatable)"),
-		OPT_BOOL('q', "quiet", &cfg->loop.quiet, "no warnings or summary on stderr"),
+		OPT_BOOL('q', "quiet", &cfg->loop.quiet,
+			"no warnings, summary or progress on stderr"),
 		NETLOOP_OPTIONS(&cfg->loop, &a->net),
 		OPT_END(),
 	};

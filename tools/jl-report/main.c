@@ -206,7 +206,7 @@ parse_options(struct report *rp, int argc, char **argv)
 			"1000"),
 		OPT_BOOL(0, "strict", &rp->strict,
 			"stop at a malformed line (65); exit 1 when a record carries _error"),
-		OPT_BOOL('q', "quiet", &rp->quiet, "no warnings on stderr"),
+		OPT_BOOL('q', "quiet", &rp->quiet, "no warnings or progress on stderr"),
 		OPT_SET(0, "progress", &rp->progress, PROGRESS_ON,
 			"show progress even when stderr is not a terminal"),
 		OPT_SET(0, "no-progress", &rp->progress, PROGRESS_OFF, "never show progress"),

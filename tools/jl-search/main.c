@@ -135,8 +135,8 @@ parse_options(struct search_config *cfg, struct search_args *a, int argc, char *
 		OPT_NAME(0, "into", &cfg->loop.into, "NAME", "the field to add", "search"),
 		OPT_SECONDS(0, "timeout", &cfg->timeout_ms, 0.001, 86400, "SECS", "per attempt",
 			"60"),
-		OPT_CALLBACK('q', "quiet", &quiet, NULL, "no warnings or summary on stderr", NULL,
-			count_quiet),
+		OPT_CALLBACK('q', "quiet", &quiet, NULL,
+			"no warnings, summary or progress on stderr", NULL, count_quiet),
 		NETLOOP_OPTIONS(&cfg->loop, &a->net),
 		OPT_END(),
 	};
