@@ -182,6 +182,7 @@ run_input(struct loop *l, const char *path)
 			struct pollfd pfd = { .fd = in.fd, .events = POLLIN };
 
 			if ((rc = release(l)) == 0) {
+				publish(l, &in); /* what was written, before the wait */
 				out_flush();
 				poll(&pfd, 1, -1);
 			}

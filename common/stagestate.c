@@ -500,7 +500,8 @@ stagestate_figures(const struct stage_list *l, const struct stage_pipeline *p, s
 	int64_t now_ns, struct stage_figures *f)
 {
 	const struct stage_snapshot *s = &l->v[i];
-	double secs = s->counts.first_ns > 0 ? (double)(now_ns - s->counts.first_ns) / 1e9 : 0;
+	int64_t until = s->counts.ended_ns > 0 ? s->counts.ended_ns : now_ns;
+	double secs = s->counts.first_ns > 0 ? (double)(until - s->counts.first_ns) / 1e9 : 0;
 
 	*f = (struct stage_figures){ .eta_s = -1 };
 	f->rate = secs > 0.05 ? (double)s->counts.done / secs : 0;
