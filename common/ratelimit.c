@@ -509,6 +509,15 @@ ratelimit_observe(struct ratelimit *rl, enum rl_unit unit, double limit, double 
 	locked = state_begin(rl, &st, &dirty);
 	forget_future(&st, now_ms);
 	st.srv_interval[unit] = interval;
+	/*
+	 * Under the user's own limit the pace is that limit, spaced evenly
+	 * (pace_of): the server's count, a bucket that allows a minute's burst,
+	 * read as time to wait would halve it.
+	 */
+	if ((unit == RL_REQUESTS ? rl->req_interval : rl->tok_interval) > 0) {
+		state_end(rl, &st, locked, true);
+		return true;
+	}
 	tat = unit == RL_REQUESTS ? &st.tat_req : &st.tat_tok;
 	/*
 	 * The bucket as the server shows it, less what the sharers sent after

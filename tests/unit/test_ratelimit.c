@@ -880,6 +880,19 @@ test_server_limit(const char *dir)
 		"a limit of 0, NaN or a negative remaining is refused");
 	ratelimit_close(rl);
 
+	/*
+	 * Under the user's --rpm the pace is that limit: the server's count (a
+	 * bucket with a minute's burst) is not read as a backlog to wait for,
+	 * which paced --rpm 600 against a server of 600 at 300 a minute.
+	 */
+	rl = ratelimit_open(dir, "server-and-user", 600, 0);
+	is_zero(ratelimit_acquire(rl, 0, T0, &t1), "--rpm 600: the first request goes");
+	ok(ratelimit_observe(rl, RL_REQUESTS, 600, 540, 6000, 1, &t1, T0 + 200),
+		"the server: 600 a minute, 60 used");
+	ok(ratelimit_acquire(rl, 0, T0 + 200, NULL) <= iv,
+		"the next waits one interval of --rpm at most, not the 60 used (6 s)");
+	ratelimit_close(rl);
+
 	/* Tokens: the bucket's room for this request's estimate. */
 	rl = ratelimit_open(dir, "server-tokens", 0, 0);
 	is_zero(ratelimit_acquire(rl, 400, T0, &t), "tokens: the first request goes");
