@@ -296,6 +296,29 @@ test_expect_success 'the pipeline: one line per stage, in pipeline order, each o
 		END { exit bad }" s1.stages s2.stages >&4
 '
 
+test_expect_success PYTHON3 'jl-top --json from outside: the pipeline, its stages in order, counts that match what they wrote' '
+	jl-top --json --db r1.db >top1 &&
+	wc -l <out1 >lines1 &&
+	python3 - top1 lines1 <<-\EOF
+	import json, sys
+	P = [json.loads(l) for l in open(sys.argv[1])]
+	out = int(open(sys.argv[2]).read())
+	assert len(P) == 1, P
+	S = [s for s in P[0]["stages"] if s["running"]]
+	assert [s["tool"] for s in S] == ["jl-llm", "jl-llm", "jl-cost"], S
+	assert S[0]["detail"].endswith(".first_summary_of_the_company"), S[0]
+	assert S[1]["detail"].endswith(".second_summary_of_the_company"), S[1]
+	assert P[0]["db"].endswith("/r1.db") and P[0]["pgid"] > 0, P[0]
+	A = P[0]["stages"]
+	# a stage has done no more than the one before it wrote (read a moment apart)
+	assert all(d["done"] <= u["written"] + 16 and d["done"] > 0 for u, d in zip(A, A[1:])), A
+	cost = S[2]
+	# what jl-cost wrote is what the output file holds, within a moment of records
+	assert abs(cost["written"] - out) <= 32, (cost, out)
+	assert all(s["in_flight"] <= 4 for s in S[:2]), S
+	EOF
+'
+
 test_expect_success 'the pipeline: a warning mid-run prints as a whole line above the block' '
 	snap_until tty s3 warned s3 &&
 	grep -c "no price for the model" s3 >n &&
@@ -314,7 +337,9 @@ test_expect_success 'the pipeline at its end: the four summaries, each a line of
 	test_line_count = 5 end
 '
 
-test_expect_success 'the pipeline at its end: all 350 records went through' '
+test_expect_success 'the pipeline at its end: all 350 records went through, and jl-top lists it no more' '
+	jl-top --json --db r1.db >top-end &&
+	test_must_be_empty top-end &&
 	test_line_count = 350 out1 &&
 	json_lines_valid out1 &&
 	grep -c "\"second_summary_of_the_company\":{\"content\":" out1 >n &&
