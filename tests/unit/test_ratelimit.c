@@ -68,35 +68,6 @@ make_tmpdir(void)
 	return path.data;
 }
 
-/* Remove dir and everything in it (files, links and directories). */
-static void
-remove_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	if (d != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			struct buf p = BUF_INIT;
-			struct stat sb;
-
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			buf_puts(&p, dir);
-			buf_putc(&p, '/');
-			buf_puts(&p, e->d_name);
-			if (lstat(buf_cstr(&p), &sb) == 0 && S_ISDIR(sb.st_mode))
-				remove_tree(p.data);
-			else
-				unlink(p.data);
-			buf_free(&p);
-		}
-		closedir(d);
-	}
-	chmod(dir, 0700);
-	rmdir(dir);
-}
-
 /* dir/sub as a new string. */
 static char *
 join(const char *dir, const char *sub)

@@ -31,6 +31,7 @@
 #include "buf.h"
 #include "stagestate.h"
 #include "tap.h"
+#include "testutil.h"
 #include "util.h"
 
 static char *xdg; /* this process's $XDG_RUNTIME_DIR */
@@ -46,32 +47,6 @@ make_tmpdir(void)
 		exit(2);
 	}
 	return path;
-}
-
-/* Remove dir and everything in it. */
-static void
-remove_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	if (d != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			struct buf p = BUF_INIT;
-			struct stat sb;
-
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			buf_printf(&p, "%s/%s", dir, e->d_name);
-			if (lstat(buf_cstr(&p), &sb) == 0 && S_ISDIR(sb.st_mode))
-				remove_tree(p.data);
-			else
-				unlink(p.data);
-			buf_free(&p);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
 }
 
 static void

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -230,6 +232,35 @@ temp_file(const void *data, size_t n)
 	}
 	close(fd);
 	return name; /* the buffer's memory, now owned by the caller */
+}
+
+/* Remove dir and everything in it (files, links and directories). */
+static inline void
+remove_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (d != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			struct buf p = BUF_INIT;
+			struct stat sb;
+
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			buf_puts(&p, dir);
+			buf_putc(&p, '/');
+			buf_puts(&p, e->d_name);
+			if (lstat(buf_cstr(&p), &sb) == 0 && S_ISDIR(sb.st_mode))
+				remove_tree(p.data);
+			else
+				unlink(p.data);
+			buf_free(&p);
+		}
+		closedir(d);
+	}
+	chmod(dir, 0700);
+	rmdir(dir);
 }
 
 #endif
