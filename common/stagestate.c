@@ -459,7 +459,8 @@ stagestate_order(struct stage_list *l, size_t *npipes)
 		}
 		(*npipes)++;
 	}
-	memcpy(l->v, out, l->n * sizeof(*out));
+	if (l->n > 0) /* an empty list has no array to copy to */
+		memcpy(l->v, out, l->n * sizeof(*out));
 	free(out);
 	free(placed);
 	return p;
