@@ -879,7 +879,9 @@ test_seqlock(void)
 	*stop = 1;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	/* A writer in a tight loop does not starve readers: they take the copy it is not writing.
+	/*
+	 * A writer in a tight loop does not starve readers (they take the copy it
+	 * is not writing); under ASan on a loaded machine a few lists may miss it.
 	 */
 	ok(missing <= 20, "the stage was listed in %d of 200 lists", 200 - missing);
 	is_int(torn, 0, "every snapshot has all its counters equal");
