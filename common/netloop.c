@@ -923,8 +923,6 @@ publish_progress(struct netloop *nl)
 	p->total = nl->input_done ? c->records : nl->cfg->total;
 	if (nl->input_done)
 		p->flags |= STAGE_INPUT_DONE;
-	if (nl->cfg->budget_micro >= 0)
-		p->budget_pico = (int64_t)ledger_pico(nl->cfg->budget_micro);
 	progress_publish(&nl->progress);
 }
 
@@ -1107,6 +1105,8 @@ setup(struct netloop *nl)
 	}
 	start_progress(nl);
 	nl->progress.counts.total_bytes = nl->in.size > 0 ? (uint64_t)nl->in.size : 0;
+	if (cfg->budget_micro >= 0)
+		nl->progress.counts.budget_pico = (int64_t)ledger_pico(cfg->budget_micro);
 	return 0;
 }
 
